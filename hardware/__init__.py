@@ -1,0 +1,1 @@
+"""Device adapters: scanners and printers. They know nothing about libraries."""

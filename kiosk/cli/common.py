@@ -1,0 +1,32 @@
+"""What every command shares: the config, loaded once and only when a command needs it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kiosk.config import KioskConfig, load_config
+
+
+class State:
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+        self._config: KioskConfig | None = None
+
+    @property
+    def config(self) -> KioskConfig:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def human_age(hours: float) -> str:
+    if hours < 1:
+        return f"{hours * 60:.0f} minutes"
+    if hours < 48:
+        return f"{hours:.1f} hours"
+    return f"{hours / 24:.1f} days"

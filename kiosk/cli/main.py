@@ -1,0 +1,87 @@
+"""`kiosk`: the command line for staff with a shell, scripts and the systemd units."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from kiosk import __version__
+from kiosk.cli import demo, run, snapshot, spool
+from kiosk.cli.common import State
+from kiosk.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, default_config_path, load_config
+from kiosk.errors import ConfigError, KioskError
+from kiosk.logs import setup_logging
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help=f"Config file [default: ${CONFIG_ENV}, else {DEFAULT_CONFIG_PATH}]",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    default="WARNING",
+    show_default=True,
+    help="How much to log to standard error.",
+)
+@click.version_option(__version__, prog_name="kiosk")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, log_level: str) -> None:
+    """Offline self-checkout kiosk for public libraries."""
+    os.umask(0o077)  # every file the kiosk makes is readable by its own user only
+    setup_logging(log_level.upper())
+    ctx.obj = State(config_path or default_config_path())
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Check the configuration."""
+
+
+@config_group.command("check")
+@click.pass_obj
+def config_check(state: State) -> None:
+    """Validate the config file; exit 78 and list every problem if it is wrong."""
+    config = load_config(state.config_path)
+    click.echo(
+        f"{state.config_path}: OK (kiosk {config.kiosk.id} at {config.kiosk.library}"
+        f"{', ' + config.kiosk.branch if config.kiosk.branch else ''}; data in {config.data_dir})"
+    )
+
+
+cli.add_command(snapshot.group)
+cli.add_command(spool.group)
+cli.add_command(run.run)
+cli.add_command(demo.group)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False, prog_name="kiosk")
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except ConfigError as exc:
+        click.echo(f"kiosk: the config file {exc.path} is not valid:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(exc.exit_code)
+    except KioskError as exc:
+        click.echo(f"kiosk: {exc}", err=True)
+        logging.getLogger("kiosk").debug("details", exc_info=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)

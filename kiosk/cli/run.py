@@ -1,0 +1,95 @@
+"""`kiosk run`: the station itself."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import sys
+from contextlib import contextmanager
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from kiosk.cli.common import State
+from kiosk.config import KioskConfig
+from kiosk.errors import KioskError, StorageError
+from kiosk.runtime.clock import Clock, ManualClock, SystemClock
+from kiosk.runtime.headless import HeadlessRunner, parse_clock
+from kiosk.runtime.station import StationRuntime
+from kiosk.storage.files import private_dir
+from kiosk.storage.snapshot import SnapshotStore
+from kiosk.storage.spool import Spool
+
+log = logging.getLogger(__name__)
+
+
+class AlreadyRunning(KioskError):
+    exit_code = os.EX_TEMPFAIL  # 75
+
+
+@contextmanager
+def station_lock(data_dir: Path) -> Iterator[None]:
+    """One kiosk process per data folder. The kernel releases the lock if the process dies."""
+    private_dir(data_dir)
+    handle = (data_dir / "kiosk.lock").open("a")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise AlreadyRunning(f"another kiosk is already running on {data_dir}") from exc
+        yield
+    finally:
+        handle.close()
+
+
+def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
+    """Wire the station from the config. A spool that cannot be opened does not stop the
+    kiosk from starting: it starts out of service and says why."""
+    spool: Spool | None = None
+    problem: str | None = None
+    try:
+        spool = Spool.open(config.data_dir, create=True)
+    except StorageError as exc:
+        log.error("%s", exc)
+        problem = str(exc)
+    return StationRuntime(
+        rules=config.station_rules(),
+        barcode_rules=config.barcode_rules(),
+        limits=config.snapshot.limits(),
+        snapshots=SnapshotStore(config.data_dir),
+        spool=spool,
+        spool_problem=problem,
+        clock=clock,
+    )
+
+
+@click.command("run")
+@click.option("--headless", is_flag=True,
+              help="No screen: scans from standard input, events on standard output.")
+@click.option("--show", type=click.Choice(["json", "text"]), default="json", show_default=True,
+              help="Headless output: JSON lines (the contract), or the screen's words.")
+@click.option("--clock", "clock_start", default=None,
+              help="Headless: start a clock that stands still at this time (ISO 8601) and "
+              "moves only with '@advance SECONDS' lines.")
+@click.pass_obj
+def run(state: State, headless: bool, show: str, clock_start: str | None) -> None:
+    """Run the kiosk."""
+    config = state.config
+    if not headless:
+        raise click.UsageError(
+            "this version has no full-screen kiosk yet: run it with --headless"
+        )
+    manual = ManualClock(parse_clock(clock_start, config.tz)) if clock_start else None
+    clock: Clock = manual or SystemClock()
+    with station_lock(config.data_dir):
+        runtime = build_runtime(config, clock)
+        try:
+            runner = HeadlessRunner(
+                runtime, sys.stdout, show=show, echo_input=show == "text", manual_clock=manual
+            )
+            code = runner.run(sys.stdin.fileno())
+        finally:
+            runtime.close()
+    sys.exit(code)

@@ -1,0 +1,101 @@
+"""`kiosk spool ...`: the checkouts made offline, and handing them over."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from kiosk.cli.common import State, utc_now
+from kiosk.domain.barcodes import mask
+from kiosk.exports.formats import FORMATS
+from kiosk.exports.writer import export_spool
+from kiosk.storage.spool import Spool
+
+
+@click.group("spool")
+def group() -> None:
+    """The checkouts made while the library system was down."""
+
+
+@group.command("list")
+@click.option("--pending", is_flag=True, help="Only checkouts not handed over yet.")
+@click.option("--unmask", is_flag=True, help="Show whole patron barcodes (personal data).")
+@click.pass_obj
+def list_(state: State, pending: bool, unmask: bool) -> None:
+    """Show the checkouts in the spool, oldest first."""
+    config = state.config
+    spool = Spool.open(config.data_dir)
+    try:
+        table = Table(title=f"Checkouts at {config.kiosk.id}")
+        for column in ("seq", "when (local)", "patron", "item", "due", "handed over"):
+            table.add_column(column)
+        count = 0
+        for c in spool.checkouts(pending_only=pending):
+            count += 1
+            table.add_row(
+                str(c.seq),
+                c.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+                c.patron if unmask else mask(c.patron),
+                c.item,
+                c.due_date.isoformat() + (" *" if c.special_due else ""),
+                c.handed_over_at.strftime("%Y-%m-%d %H:%M") if c.handed_over_at else "no",
+            )
+        summary = spool.summary()
+    finally:
+        spool.close()
+    Console(width=120).print(table)
+    click.echo(f"{count} shown; {summary.total} in the spool, {summary.pending} not handed over "
+               "yet. (* special due date)")
+
+
+@group.command("export")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
+              help="koc: Koha offline circulation; csv; jsonl: one JSON object a line.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option("--all", "include_all", is_flag=True,
+              help="Export every checkout, including those exported before.")
+@click.pass_obj
+def export(state: State, fmt: str, out: Path, include_all: bool) -> None:
+    """Write the checkouts not handed over yet to a file the library system imports.
+
+    Nothing is deleted: the spool remembers what was exported, when and how.
+    """
+    spool = Spool.open(state.config.data_dir)
+    try:
+        result = export_spool(spool, fmt, out, include_all=include_all, now=utc_now())
+        total = spool.summary().total
+    finally:
+        spool.close()
+    if result.record is None:
+        click.echo(f"Nothing to export: all {total} checkouts were exported before. "
+                   "Use --all to export them again.")
+        return
+    click.echo(f"Wrote {result.record.checkouts} checkouts to {out} ({fmt}, sha256 "
+               f"{result.record.sha256[:16]}...).")
+    if result.exported_before:
+        click.echo(
+            f"Warning: {result.exported_before} of them were exported before. Importing them "
+            "again into the library system may check the items out twice.", err=True)
+
+
+@group.command("info")
+@click.pass_obj
+def info(state: State) -> None:
+    """Count the checkouts, and show the last export."""
+    spool = Spool.open(state.config.data_dir)
+    try:
+        summary = spool.summary()
+    finally:
+        spool.close()
+    click.echo(f"Spool {spool.path} (id {summary.spool_id})")
+    click.echo(f"  checkouts:      {summary.total}")
+    click.echo(f"  handed over:    {summary.handed_over}")
+    click.echo(f"  not yet:        {summary.pending}")
+    click.echo(f"  last sequence:  {summary.last_seq}")
+    if summary.last_export:
+        e = summary.last_export
+        click.echo(f"  last export:    {e.exported_at.isoformat(timespec='seconds')}, {e.format}, "
+                   f"{e.checkouts} checkouts, {e.path}")

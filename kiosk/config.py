@@ -1,0 +1,237 @@
+"""The kiosk's configuration: TOML, validated into frozen models.
+
+Every problem is reported at once with its dotted key path; unknown keys are errors (with a
+"did you mean" when a known key is close). `kiosk config check` exits 78 on a bad file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from kiosk.domain.barcodes import BarcodeRule, BarcodeRules, CheckDigit
+from kiosk.domain.loans import WEEKDAYS, LoanRules
+from kiosk.domain.patrons import PatronPolicy, PatronStatus
+from kiosk.domain.service import SnapshotLimits
+from kiosk.domain.station import StationRules
+from kiosk.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
+CONFIG_ENV = "KIOSK_CONFIG"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class KioskSection(_Model):
+    id: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._-]+$")]
+    library: Annotated[str, Field(min_length=1)]
+    branch: str = ""
+    timezone: str
+    data_dir: Path = Path("/var/lib/kiosk")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"{value!r} is not an IANA time zone name (like 'America/New_York')"
+            ) from exc
+        return value
+
+
+class SnapshotSection(_Model):
+    max_age_hours: Annotated[float, Field(ge=0)] = 0
+    warn_age_hours: Annotated[float, Field(ge=0)] = 36
+    # An import with more bad rows than this is refused as a damaged or wrong file.
+    max_bad_rows_percent: Annotated[float, Field(ge=0, le=100)] = 1.0
+
+    def limits(self) -> SnapshotLimits:
+        return SnapshotLimits(self.max_age_hours, self.warn_age_hours)
+
+
+class PolicySection(_Model):
+    block_fines_over: Decimal | None = None
+    block_statuses: list[Literal["blocked", "lost", "expired"]] = ["blocked", "lost", "expired"]
+    max_items_per_session: Annotated[int, Field(ge=0, le=1000)] = 20
+    max_items_per_patron: Annotated[int, Field(ge=0)] = 0
+
+    @field_validator("block_fines_over", mode="before")
+    @classmethod
+    def _amount_as_text(cls, value: Any) -> Any:
+        if isinstance(value, float):
+            raise ValueError('write the amount as text, like "10.00", so it is exact')
+        return value
+
+    @field_validator("block_fines_over")
+    @classmethod
+    def _amount(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and (value < 0 or value.as_tuple().exponent < -2):  # type: ignore[operator]
+            raise ValueError("must be an amount of money, zero or more, with at most 2 decimals")
+        return value
+
+
+class LoansSection(_Model):
+    loan_days: Annotated[int, Field(ge=1, le=365)] = 21
+    closed_dates: list[date] = []
+    closed_weekdays: list[str] = []
+
+    @field_validator("closed_weekdays")
+    @classmethod
+    def _weekdays(cls, value: list[str]) -> list[str]:
+        unknown = [day for day in value if day.lower() not in WEEKDAYS]
+        if unknown:
+            raise ValueError(f"{unknown} are not weekdays (use {', '.join(WEEKDAYS)})")
+        if len({day.lower() for day in value}) >= 7:
+            raise ValueError("the library cannot be closed on every day of the week")
+        return [day.lower() for day in value]
+
+
+class BarcodeRuleSection(_Model):
+    prefix: str = ""
+    length: Annotated[int, Field(ge=1, le=64)] | None = None
+    pattern: str | None = None
+    check_digit: Literal["luhn", "none"] = "none"
+
+    @model_validator(mode="after")
+    def _shape(self) -> BarcodeRuleSection:
+        if self.pattern is not None:
+            if self.prefix or self.length is not None:
+                raise ValueError("give either a pattern or prefix/length, not both")
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a regular expression: {exc}") from exc
+        elif not self.prefix and self.length is None:
+            raise ValueError("give a prefix, a length, or a pattern")
+        return self
+
+    def rule(self) -> BarcodeRule:
+        return BarcodeRule(self.prefix, self.length, self.pattern, CheckDigit(self.check_digit))
+
+
+class BarcodesSection(_Model):
+    patron: BarcodeRuleSection
+    item: BarcodeRuleSection
+    strip_aim_id: bool = True
+    strip_codabar: bool = True
+    max_length: Annotated[int, Field(ge=4, le=256)] = 64
+
+
+class SessionSection(_Model):
+    idle_timeout_seconds: Annotated[int, Field(ge=10, le=3600)] = 60
+
+
+class KioskConfig(_Model):
+    kiosk: KioskSection
+    snapshot: SnapshotSection = SnapshotSection()
+    policy: PolicySection = PolicySection()
+    loans: LoansSection = LoansSection()
+    barcodes: BarcodesSection
+    session: SessionSection = SessionSection()
+
+    # Derived values the rest of the kiosk uses (plain domain values, never this model).
+
+    @property
+    def data_dir(self) -> Path:
+        return self.kiosk.data_dir
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.kiosk.timezone)
+
+    def barcode_rules(self) -> BarcodeRules:
+        b = self.barcodes
+        return BarcodeRules(b.patron.rule(), b.item.rule(), b.strip_aim_id, b.strip_codabar, b.max_length)
+
+    def station_rules(self) -> StationRules:
+        policy = PatronPolicy(
+            block_fines_over=self.policy.block_fines_over,
+            block_statuses=frozenset(PatronStatus(s) for s in self.policy.block_statuses),
+            max_items_per_patron=self.policy.max_items_per_patron,
+        )
+        loans = LoanRules(
+            loan_days=self.loans.loan_days,
+            closed_dates=frozenset(self.loans.closed_dates),
+            closed_weekdays=frozenset(WEEKDAYS.index(d) for d in self.loans.closed_weekdays),
+        )
+        return StationRules(
+            kiosk_id=self.kiosk.id,
+            timezone=self.tz,
+            patron_policy=policy,
+            loan_rules=loans,
+            max_items_per_session=self.policy.max_items_per_session,
+            idle_timeout=timedelta(seconds=self.session.idle_timeout_seconds),
+        )
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
+
+
+def _known_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The keys allowed where an unknown key `loc[-1]` was found."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        current = field.annotation
+        args = getattr(current, "__args__", ())
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        if models:
+            current = models[0]
+    return list(getattr(current, "model_fields", {}))
+
+
+def _describe(error: Any) -> str:
+    loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    path = ".".join(str(p) for p in loc) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(str(loc[-1]), _known_keys(KioskConfig, loc), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"{path}: unknown key{hint}"
+    if error["type"] == "missing":
+        return f"{path}: required but missing"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{path}: {message}"
+
+
+def parse_config(text: str, source: str, base_dir: Path | None = None) -> KioskConfig:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, [f"not valid TOML: {exc}"]) from exc
+    try:
+        config = KioskConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(source, [_describe(e) for e in exc.errors()]) from exc
+    if base_dir is not None and not config.kiosk.data_dir.is_absolute():
+        # A relative data_dir is relative to the config file, not to wherever the kiosk started.
+        kiosk = config.kiosk.model_copy(update={"data_dir": base_dir / config.kiosk.data_dir})
+        config = config.model_copy(update={"kiosk": kiosk})
+    return config
+
+
+def load_config(path: Path) -> KioskConfig:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(str(path), ["file not found"]) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [f"cannot be read: {exc}"]) from exc
+    return parse_config(text, str(path), base_dir=path.parent.resolve())

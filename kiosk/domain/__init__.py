@@ -1,0 +1,1 @@
+"""Pure decisions. Standard library only; time is an argument."""

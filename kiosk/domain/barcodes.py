@@ -1,0 +1,151 @@
+"""Telling a patron card from an item, and a misread from both.
+
+Rules are configuration (prefix + length, or a regular expression, and a check digit scheme);
+this module only applies them. A scan that has a rule's shape but a wrong check digit is a
+misread and is never treated as valid.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import Enum
+
+MAX_SCAN_LENGTH = 64
+_AIM_ID = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
+_CODABAR_ENDS = "ABCDabcd"
+
+
+class CheckDigit(Enum):
+    LUHN = "luhn"
+    NONE = "none"
+
+
+class ScanKind(Enum):
+    PATRON = "patron"
+    ITEM = "item"
+    MISREAD = "misread"
+    UNRECOGNISED = "unrecognised"
+
+
+def luhn_check_digit(payload: str) -> int:
+    """The mod-10 (Luhn) check digit for a string of digits.
+
+    Counting from the right of the payload, every first, third, ... digit is doubled; for the
+    common 13-digit payload that is the 1st, 3rd, ... 13th digit from the left.
+    """
+    total = 0
+    for index, char in enumerate(reversed(payload)):
+        digit = int(char)
+        if index % 2 == 0:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return (10 - total % 10) % 10
+
+
+def luhn_valid(code: str) -> bool:
+    if len(code) < 2 or not code.isascii() or not code.isdigit():
+        return False
+    return luhn_check_digit(code[:-1]) == int(code[-1])
+
+
+@dataclass(frozen=True)
+class BarcodeRule:
+    """The shape of one kind of barcode: prefix and length, or a full-match pattern."""
+
+    prefix: str = ""
+    length: int | None = None
+    pattern: str | None = None
+    check_digit: CheckDigit = CheckDigit.NONE
+
+    def has_shape(self, code: str) -> bool:
+        if self.pattern is not None:
+            return re.fullmatch(self.pattern, code) is not None
+        if self.length is not None and len(code) != self.length:
+            return False
+        return code.startswith(self.prefix)
+
+    def check_ok(self, code: str) -> bool:
+        if self.check_digit is CheckDigit.LUHN:
+            return luhn_valid(code)
+        return True
+
+
+@dataclass(frozen=True)
+class BarcodeRules:
+    patron: BarcodeRule
+    item: BarcodeRule
+    strip_aim_id: bool = True
+    strip_codabar: bool = True
+    max_length: int = MAX_SCAN_LENGTH
+
+
+@dataclass(frozen=True)
+class Scan:
+    kind: ScanKind
+    code: str
+    # For a misread: which kind of barcode it looked like. For an unrecognised scan: why.
+    detail: str = ""
+
+
+def normalise(raw: str, rules: BarcodeRules) -> str:
+    """Strip what scanners add around the data: whitespace, an AIM symbology identifier
+    (`]F0` ...) and Codabar start/stop characters (A-D at both ends)."""
+    code = raw.strip()
+    if rules.strip_aim_id and _AIM_ID.match(code):
+        code = code[3:]
+    if (
+        rules.strip_codabar
+        and len(code) > 2
+        and code[0] in _CODABAR_ENDS
+        and code[-1] in _CODABAR_ENDS
+        and code[1:-1].isdigit()
+    ):
+        code = code[1:-1]
+    return code
+
+
+def problem_with_text(raw: str, max_length: int) -> str | None:
+    """Why a line of scanner input cannot be a barcode at all, in plain words, or None."""
+    if len(raw) > max_length:
+        return f"longer than {max_length} characters"
+    for char in raw:
+        if unicodedata.category(char)[0] == "C":
+            return "contains control characters"
+    return None
+
+
+def classify(raw: str, rules: BarcodeRules, expecting: ScanKind = ScanKind.PATRON) -> Scan:
+    """Classify one scan. `expecting` breaks the tie when a code fits both rules (card first,
+    then items: the kiosk expects a patron when idle and an item during a session)."""
+    text_problem = problem_with_text(raw, rules.max_length)
+    if text_problem is not None:
+        return Scan(ScanKind.UNRECOGNISED, raw, text_problem)
+    code = normalise(raw, rules)
+    fits = {
+        kind: rule.has_shape(code)
+        for kind, rule in ((ScanKind.PATRON, rules.patron), (ScanKind.ITEM, rules.item))
+    }
+    valid = [
+        kind
+        for kind, rule in ((ScanKind.PATRON, rules.patron), (ScanKind.ITEM, rules.item))
+        if fits[kind] and rule.check_ok(code)
+    ]
+    if len(valid) == 2:
+        return Scan(expecting if expecting in valid else ScanKind.PATRON, code)
+    if len(valid) == 1:
+        return Scan(valid[0], code)
+    misread_as = [kind.value for kind, fit in fits.items() if fit]
+    if misread_as:
+        return Scan(ScanKind.MISREAD, code, " or ".join(misread_as))
+    return Scan(ScanKind.UNRECOGNISED, code, "not a library card or item barcode")
+
+
+def mask(barcode: str, keep: int = 4) -> str:
+    """A barcode as logs and staff lists show it: only the last digits."""
+    if len(barcode) <= keep:
+        return "*" * len(barcode)
+    return "*" * (len(barcode) - keep) + barcode[-keep:]

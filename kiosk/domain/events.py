@@ -1,0 +1,120 @@
+"""What the station shows, as values. The headless mode prints them as JSON lines; the screens
+render them. Field names are the headless contract (README, "Headless mode")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, ClassVar
+
+
+class OutOfServiceReason(Enum):
+    NO_SNAPSHOT = "no_snapshot"
+    SNAPSHOT_TOO_OLD = "snapshot_too_old"
+    STORAGE_ERROR = "storage_error"
+
+
+class ItemRefusal(Enum):
+    NO_PATRON = "no_patron"
+    DUPLICATE_IN_SESSION = "duplicate_in_session"
+    SESSION_LIMIT = "session_limit"
+    PATRON_LIMIT = "patron_limit"
+
+
+class ScanRejection(Enum):
+    INVALID_CHECK_DIGIT = "invalid_check_digit"
+    UNRECOGNISED = "unrecognised"
+
+
+class SessionEnd(Enum):
+    DONE = "done"
+    TIMEOUT = "timeout"
+    NEW_PATRON = "new_patron"
+    END_OF_INPUT = "end_of_input"
+    OUT_OF_SERVICE = "out_of_service"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+@dataclass(frozen=True)
+class Event:
+    name: ClassVar[str] = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"event": self.name}
+        for f in fields(self):
+            out[f.name] = _plain(getattr(self, f.name))
+        return out
+
+
+@dataclass(frozen=True)
+class Ready(Event):
+    name: ClassVar[str] = "ready"
+    kiosk_id: str
+    patrons: int
+    snapshot_built_at: datetime
+    snapshot_stale: bool = False  # older than snapshot.warn_age_hours: staff should reload it
+
+
+@dataclass(frozen=True)
+class PatronAccepted(Event):
+    name: ClassVar[str] = "patron_accepted"
+    patron: str
+    first_name: str
+    session_id: str
+
+
+@dataclass(frozen=True)
+class PatronRefused(Event):
+    name: ClassVar[str] = "patron_refused"
+    patron: str
+    reason: Enum  # PatronRefusal
+
+
+@dataclass(frozen=True)
+class ItemCheckedOut(Event):
+    name: ClassVar[str] = "item_checked_out"
+    patron: str
+    item: str
+    due_date: date
+    txn_id: str
+    seq: int
+    special_due: bool
+
+
+@dataclass(frozen=True)
+class ItemRefused(Event):
+    name: ClassVar[str] = "item_refused"
+    item: str
+    reason: ItemRefusal
+
+
+@dataclass(frozen=True)
+class ScanRejected(Event):
+    name: ClassVar[str] = "scan_rejected"
+    scan: str
+    reason: ScanRejection
+    detail: str
+
+
+@dataclass(frozen=True)
+class SessionEnded(Event):
+    name: ClassVar[str] = "session_ended"
+    patron: str
+    items: int
+    reason: SessionEnd
+    session_id: str
+
+
+@dataclass(frozen=True)
+class OutOfService(Event):
+    name: ClassVar[str] = "out_of_service"
+    reason: OutOfServiceReason
+    detail: str

@@ -1,0 +1,46 @@
+"""Whether the station can serve patrons: snapshot present and fresh, spool writable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from kiosk.domain.events import OutOfServiceReason
+
+
+@dataclass(frozen=True)
+class SnapshotLimits:
+    max_age_hours: float = 0  # 0: no limit
+    warn_age_hours: float = 36
+
+
+@dataclass(frozen=True)
+class Availability:
+    reason: OutOfServiceReason | None  # None: in service
+    detail: str = ""
+    stale: bool = False  # in service, but staff should load a newer snapshot
+
+
+def assess(
+    *,
+    storage_problem: str | None,
+    snapshot_built_at: datetime | None,
+    snapshot_problem: str | None,
+    now: datetime,
+    limits: SnapshotLimits,
+) -> Availability:
+    """The most serious problem wins: nothing can be stored, then no snapshot, then its age."""
+    if storage_problem is not None:
+        return Availability(OutOfServiceReason.STORAGE_ERROR, storage_problem)
+    if snapshot_built_at is None:
+        detail = snapshot_problem or "no patron snapshot has been loaded"
+        return Availability(OutOfServiceReason.NO_SNAPSHOT, detail)
+    age_hours = (now - snapshot_built_at).total_seconds() / 3600
+    if limits.max_age_hours > 0 and age_hours > limits.max_age_hours:
+        return Availability(
+            OutOfServiceReason.SNAPSHOT_TOO_OLD,
+            f"the patron snapshot is {age_hours:.0f} hours old "
+            f"(the limit is {limits.max_age_hours:g} hours)",
+        )
+    stale = limits.warn_age_hours > 0 and age_hours > limits.warn_age_hours
+    return Availability(None, stale=stale)

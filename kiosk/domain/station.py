@@ -1,0 +1,318 @@
+"""The station's state machine: idle -> patron accepted -> items -> session ends.
+
+`step` is pure: it takes the state, one input and the time, and returns the next state, the
+events to show and at most one checkout to store. The shell stores that checkout durably and
+feeds back `CheckoutStored` (or `CheckoutFailed`); only then does an `ItemCheckedOut` event
+exist. That ordering is what makes "spool before done" hold by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta, tzinfo
+from enum import Enum
+
+from kiosk.domain.events import (
+    Event,
+    ItemCheckedOut,
+    ItemRefusal,
+    ItemRefused,
+    OutOfService,
+    OutOfServiceReason,
+    PatronAccepted,
+    PatronRefused,
+    Ready,
+    ScanRejected,
+    ScanRejection,
+    SessionEnd,
+    SessionEnded,
+)
+from kiosk.domain.loans import LoanRules, due_date, is_special
+from kiosk.domain.patrons import PatronPolicy, PatronRecord, check_patron
+
+
+class Mode(Enum):
+    STARTING = "starting"
+    IDLE = "idle"
+    SESSION = "session"
+    OUT_OF_SERVICE = "out_of_service"
+
+
+@dataclass(frozen=True)
+class StationRules:
+    kiosk_id: str
+    timezone: tzinfo
+    patron_policy: PatronPolicy = field(default_factory=PatronPolicy)
+    loan_rules: LoanRules = field(default_factory=LoanRules)
+    max_items_per_session: int = 20  # 0: no cap
+    idle_timeout: timedelta = timedelta(seconds=60)
+
+    def local_date(self, now: datetime) -> date:
+        return now.astimezone(self.timezone).date()
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    session_id: str
+    patron: str
+    item: str
+    due_date: date
+    special_due: bool
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class LoanLine:
+    item: str
+    due_date: date
+    txn_id: str
+    seq: int
+    special_due: bool
+
+
+@dataclass(frozen=True)
+class Session:
+    session_id: str
+    patron: str
+    first_name: str
+    last_activity: datetime
+    items: tuple[LoanLine, ...] = ()
+
+    def has_item(self, item: str) -> bool:
+        return any(line.item == item for line in self.items)
+
+
+@dataclass(frozen=True)
+class StationState:
+    mode: Mode = Mode.STARTING
+    session: Session | None = None
+    out_of_service: OutOfServiceReason | None = None
+    out_of_service_detail: str = ""
+    pending: CheckoutRequest | None = None
+    special_due: date | None = None
+
+
+# Inputs -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceUp:
+    patrons: int
+    snapshot_built_at: datetime
+    snapshot_stale: bool = False
+
+
+@dataclass(frozen=True)
+class ServiceDown:
+    reason: OutOfServiceReason
+    detail: str
+
+
+@dataclass(frozen=True)
+class PatronScan:
+    barcode: str
+    record: PatronRecord | None
+    outstanding: int  # this patron's checkouts not yet handed over
+    new_session_id: str  # chosen by the shell, so this stays deterministic
+
+
+@dataclass(frozen=True)
+class ItemScan:
+    barcode: str
+    outstanding: int  # the session patron's checkouts not yet handed over
+
+
+@dataclass(frozen=True)
+class BadScan:
+    text: str
+    reason: ScanRejection
+    detail: str
+
+
+@dataclass(frozen=True)
+class Done:
+    pass
+
+
+@dataclass(frozen=True)
+class Tick:
+    pass
+
+
+@dataclass(frozen=True)
+class EndOfInput:
+    pass
+
+
+@dataclass(frozen=True)
+class SpecialDueSet:
+    special_due: date | None
+
+
+@dataclass(frozen=True)
+class CheckoutStored:
+    txn_id: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class CheckoutFailed:
+    detail: str
+
+
+Input = (
+    ServiceUp
+    | ServiceDown
+    | PatronScan
+    | ItemScan
+    | BadScan
+    | Done
+    | Tick
+    | EndOfInput
+    | SpecialDueSet
+    | CheckoutStored
+    | CheckoutFailed
+)
+
+
+@dataclass(frozen=True)
+class Transition:
+    state: StationState
+    events: tuple[Event, ...] = ()
+    store: CheckoutRequest | None = None
+
+
+def session_deadline(state: StationState, rules: StationRules) -> datetime | None:
+    """When the current session times out, or None when there is no session."""
+    if state.session is None:
+        return None
+    return state.session.last_activity + rules.idle_timeout
+
+
+def _end_session(state: StationState, reason: SessionEnd) -> tuple[StationState, list[Event]]:
+    session = state.session
+    if session is None:
+        return state, []
+    ended = SessionEnded(session.patron, len(session.items), reason, session.session_id)
+    return replace(state, session=None, mode=Mode.IDLE, pending=None), [ended]
+
+
+def _go_out_of_service(
+    state: StationState, reason: OutOfServiceReason, detail: str
+) -> tuple[StationState, list[Event]]:
+    state, events = _end_session(state, SessionEnd.OUT_OF_SERVICE)
+    state = replace(
+        state, mode=Mode.OUT_OF_SERVICE, out_of_service=reason, out_of_service_detail=detail
+    )
+    return state, [*events, OutOfService(reason, detail)]
+
+
+def step(state: StationState, event: Input, now: datetime, rules: StationRules) -> Transition:
+    if isinstance(event, SpecialDueSet):
+        return Transition(replace(state, special_due=event.special_due))
+    if isinstance(event, ServiceUp):
+        if state.mode in (Mode.STARTING, Mode.OUT_OF_SERVICE):
+            ready = Ready(rules.kiosk_id, event.patrons, event.snapshot_built_at)
+            ready = replace(ready, snapshot_stale=event.snapshot_stale)
+            up = replace(state, mode=Mode.IDLE, out_of_service=None, out_of_service_detail="")
+            return Transition(up, (ready,))
+        return Transition(state)
+    if isinstance(event, ServiceDown | CheckoutFailed):
+        if isinstance(event, CheckoutFailed):
+            reason, detail = OutOfServiceReason.STORAGE_ERROR, event.detail
+        else:
+            reason, detail = event.reason, event.detail
+        if state.mode is Mode.OUT_OF_SERVICE and state.out_of_service is reason:
+            return Transition(state)
+        if state.mode is Mode.SESSION and reason is not OutOfServiceReason.STORAGE_ERROR:
+            # An ageing snapshot does not cut a patron off mid-session: the station goes out
+            # of service once the session ends. Only a spool that cannot store stops it now.
+            return Transition(state)
+        new_state, events = _go_out_of_service(state, reason, detail)
+        return Transition(new_state, tuple(events))
+    if state.mode in (Mode.STARTING, Mode.OUT_OF_SERVICE):
+        return Transition(state)  # nothing a patron does changes an out-of-service screen
+
+    if isinstance(event, PatronScan):
+        return _patron_scan(state, event, now, rules)
+    if isinstance(event, ItemScan):
+        return _item_scan(state, event, now, rules)
+    if isinstance(event, CheckoutStored):
+        return _checkout_stored(state, event)
+    if isinstance(event, BadScan):
+        touched = _touch(state, now)
+        return Transition(touched, (ScanRejected(event.text, event.reason, event.detail),))
+    if isinstance(event, Done):
+        new_state, events = _end_session(state, SessionEnd.DONE)
+        return Transition(new_state, tuple(events))
+    if isinstance(event, Tick):
+        deadline = session_deadline(state, rules)
+        if deadline is not None and now >= deadline:
+            new_state, events = _end_session(state, SessionEnd.TIMEOUT)
+            return Transition(new_state, tuple(events))
+        return Transition(state)
+    if isinstance(event, EndOfInput):
+        new_state, events = _end_session(state, SessionEnd.END_OF_INPUT)
+        return Transition(new_state, tuple(events))
+    raise TypeError(f"unknown input {event!r}")
+
+
+def _touch(state: StationState, now: datetime) -> StationState:
+    if state.session is None:
+        return state
+    return replace(state, session=replace(state.session, last_activity=now))
+
+
+def _patron_scan(
+    state: StationState, event: PatronScan, now: datetime, rules: StationRules
+) -> Transition:
+    if state.session is not None and state.session.patron == event.barcode:
+        return Transition(_touch(state, now))  # the same card scanned again: carry on
+    state, events = _end_session(state, SessionEnd.NEW_PATRON)
+    refusal = check_patron(
+        event.record, rules.patron_policy, rules.local_date(now), event.outstanding
+    )
+    if refusal is not None or event.record is None:
+        return Transition(state, (*events, PatronRefused(event.barcode, refusal)))  # type: ignore[arg-type]
+    session = Session(event.new_session_id, event.barcode, event.record.first_name, now)
+    accepted = PatronAccepted(event.barcode, session.first_name, session.session_id)
+    return Transition(replace(state, mode=Mode.SESSION, session=session), (*events, accepted))
+
+
+def _item_scan(
+    state: StationState, event: ItemScan, now: datetime, rules: StationRules
+) -> Transition:
+    session = state.session
+    refusal: ItemRefusal | None = None
+    if session is None:
+        refusal = ItemRefusal.NO_PATRON
+    elif session.has_item(event.barcode):
+        refusal = ItemRefusal.DUPLICATE_IN_SESSION
+    elif 0 < rules.max_items_per_session <= len(session.items):
+        refusal = ItemRefusal.SESSION_LIMIT
+    elif 0 < rules.patron_policy.max_items_per_patron <= event.outstanding:
+        refusal = ItemRefusal.PATRON_LIMIT
+    if refusal is not None or session is None:
+        return Transition(_touch(state, now), (ItemRefused(event.barcode, refusal),))  # type: ignore[arg-type]
+    today = rules.local_date(now)
+    request = CheckoutRequest(
+        session_id=session.session_id,
+        patron=session.patron,
+        item=event.barcode,
+        due_date=due_date(today, rules.loan_rules, state.special_due),
+        special_due=is_special(today, state.special_due),
+        occurred_at=now,
+    )
+    return Transition(replace(_touch(state, now), pending=request), store=request)
+
+
+def _checkout_stored(state: StationState, event: CheckoutStored) -> Transition:
+    request, session = state.pending, state.session
+    if request is None or session is None:
+        raise ValueError("a checkout was stored that the station did not ask for")
+    line = LoanLine(request.item, request.due_date, event.txn_id, event.seq, request.special_due)
+    session = replace(session, items=(*session.items, line))
+    shown = ItemCheckedOut(
+        request.patron, request.item, request.due_date, event.txn_id, event.seq, line.special_due
+    )
+    return Transition(replace(state, session=session, pending=None), (shown,))

@@ -1,0 +1,48 @@
+"""One exception tree. Expected errors become one clear line and an exit code or a screen."""
+
+from __future__ import annotations
+
+import os
+
+
+class KioskError(Exception):
+    """Base of every error the kiosk expects and explains."""
+
+    exit_code = 1  # sysexits.h values where one fits
+
+
+class ConfigError(KioskError):
+    exit_code = os.EX_CONFIG  # 78
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__(f"{path}: " + "; ".join(problems))
+
+
+class SnapshotError(KioskError):
+    """A snapshot file was refused; the current snapshot stays active."""
+
+    exit_code = os.EX_DATAERR  # 65
+
+
+class NoSnapshotError(KioskError):
+    exit_code = os.EX_UNAVAILABLE  # 69
+
+
+class InputFileError(KioskError):
+    exit_code = os.EX_NOINPUT  # 66
+
+
+class StorageError(KioskError):
+    """The spool could not be read or written (full disk, damaged file, permissions)."""
+
+    exit_code = os.EX_IOERR  # 74
+
+
+class SpoolDamagedError(StorageError):
+    """The spool database failed its integrity check or is missing; never start a new one."""
+
+
+class ExportError(KioskError):
+    exit_code = os.EX_CANTCREAT  # 73

@@ -1,0 +1,1 @@
+"""Files the library system imports: Koha .koc, CSV and JSON lines."""

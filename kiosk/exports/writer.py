@@ -1,0 +1,50 @@
+"""Writing an export file safely and remembering it in the spool."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from kiosk.errors import ExportError
+from kiosk.exports.formats import RENDERERS
+from kiosk.storage.files import atomic_writer
+from kiosk.storage.spool import ExportRecord, Spool, SpooledCheckout
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    record: ExportRecord | None  # None: nothing to export
+    exported_before: int  # how many of these checkouts were in an earlier export
+    pending_total: int
+
+
+def export_spool(
+    spool: Spool, fmt: str, out: Path, *, include_all: bool, now: datetime
+) -> ExportResult:
+    """Write the checkouts not yet handed over (or all of them) to `out` in `fmt`.
+
+    The file appears whole or not at all; the spool records the export only after the file
+    is on disk. Nothing is ever deleted from the spool.
+    """
+    if fmt not in RENDERERS:
+        raise ExportError(f"unknown export format {fmt!r} (use {', '.join(RENDERERS)})")
+    chosen: list[SpooledCheckout] = list(spool.checkouts(pending_only=not include_all))
+    pending_total = sum(1 for c in chosen if c.handed_over_at is None)
+    if not chosen:
+        return ExportResult(None, 0, 0)
+    exported_before = sum(1 for c in chosen if c.handed_over_at is not None)
+    digest = hashlib.sha256()
+    try:
+        with atomic_writer(out, mode=0o600) as handle:
+            for text in RENDERERS[fmt](chosen):
+                data = text.encode("utf-8")
+                digest.update(data)
+                handle.write(data)
+    except OSError as exc:
+        raise ExportError(f"{out}: could not be written: {exc.strerror or exc}") from exc
+    record = spool.record_export(
+        fmt, str(out.resolve()), digest.hexdigest(), [c.txn_id for c in chosen], now
+    )
+    return ExportResult(record, exported_before, pending_total)

@@ -1,0 +1,1 @@
+"""The loop that feeds events to the core and carries out its effects."""

@@ -1,0 +1,134 @@
+"""Headless mode: scans from standard input, what the screen shows on standard output.
+
+The contract scripts and end-to-end tests use (README, "Headless mode"):
+- one scan a line; `@done` is the patron pressing Done; end of input ends the session.
+- with a manual clock (`--clock`), `@advance SECONDS` moves time forward (idle timeouts).
+- every screen change is one JSON object a line with an `event` field, flushed at once;
+  `item_checked_out` is written only after the checkout is durable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+from collections.abc import Callable
+from datetime import datetime
+from typing import TextIO
+
+from hardware.framing import Frame, LineFramer
+from kiosk.domain.events import Event
+from kiosk.runtime.clock import ManualClock
+from kiosk.runtime.describe import describe
+from kiosk.runtime.station import StationRuntime
+
+MAX_LINE_BYTES = 1024
+RECHECK_SECONDS = 5.0  # how often an idle station looks at its snapshot and spool again
+
+
+class HeadlessRunner:
+    def __init__(
+        self,
+        runtime: StationRuntime,
+        out: TextIO,
+        *,
+        show: str = "json",
+        echo_input: bool = False,
+        manual_clock: ManualClock | None = None,
+        on_ready: Callable[[], None] | None = None,
+        on_loop: Callable[[], None] | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.out = out
+        self.show = show
+        self.echo_input = echo_input
+        self.manual_clock = manual_clock
+        self.on_ready = on_ready
+        self.on_loop = on_loop
+        self.framer = LineFramer(MAX_LINE_BYTES)
+
+    def emit(self, events: list[Event]) -> None:
+        for event in events:
+            if self.show == "text":
+                self.out.write(describe(event) + "\n")
+            else:
+                self.out.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
+        if events:
+            self.out.flush()
+
+    def run(self, fd: int) -> int:
+        self.emit(self.runtime.start())
+        if self.on_ready is not None:
+            self.on_ready()
+        selector = selectors.DefaultSelector()
+        try:
+            selector.register(fd, selectors.EVENT_READ)
+        except (PermissionError, ValueError):
+            selector = None  # type: ignore[assignment]  # a regular file: always readable
+        while True:
+            if self.on_loop is not None:
+                self.on_loop()
+            if selector is not None and not selector.select(self._wait_seconds()):
+                self.emit(self.runtime.tick())
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                for frame in self.framer.finish():
+                    self._handle(frame)
+                self.emit(self.runtime.end_of_input())
+                return 0
+            for frame in self.framer.feed(chunk):
+                self._handle(frame)
+
+    def _wait_seconds(self) -> float | None:
+        if self.manual_clock is not None:
+            return None  # time only moves with @advance
+        deadline = self.runtime.deadline()
+        if deadline is None:
+            return RECHECK_SECONDS
+        left = (deadline - self.runtime.clock.now()).total_seconds()
+        return max(0.0, min(left, RECHECK_SECONDS))
+
+    def _handle(self, frame: Frame) -> None:
+        if frame.overlong:
+            text = frame.data.decode("utf-8", errors="replace")
+            self.emit(self.runtime.reject(text, f"longer than {MAX_LINE_BYTES} bytes"))
+            return
+        try:
+            line = frame.data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = frame.data.decode("utf-8", errors="replace")
+            self.emit(self.runtime.reject(text, "not text (the bytes are not UTF-8)"))
+            return
+        if not line.strip():
+            return
+        if self.echo_input:
+            self.out.write(f"> {line.strip()}\n")
+        if line.startswith("@"):
+            self._command(line.strip())
+            return
+        self.emit(self.runtime.scan(line))
+
+    def _command(self, line: str) -> None:
+        word, _, argument = line.partition(" ")
+        if word == "@done":
+            self.emit(self.runtime.done())
+        elif word == "@advance" and self.manual_clock is not None:
+            try:
+                seconds = float(argument)
+                self.manual_clock.advance(seconds)
+            except ValueError:
+                self.emit(self.runtime.reject(line, "@advance needs a number of seconds"))
+                return
+            self.emit(self.runtime.tick())
+        elif word == "@advance":
+            self.emit(self.runtime.reject(line, "@advance works only with --clock"))
+        else:
+            self.emit(self.runtime.reject(line, f"unknown command {word} (known: @done, @advance)"))
+
+
+def parse_clock(text: str, default_tz: object) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=default_tz)  # type: ignore[arg-type]
+    return moment

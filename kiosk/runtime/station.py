@@ -1,0 +1,244 @@
+"""The station runtime: one owner of the state machine.
+
+Inputs (scans, Done, clock ticks) come in one at a time; the pure core decides; this class
+carries out what it decided, in a fixed order: a checkout is stored durably, then its
+`item_checked_out` event exists, then anything may be shown or printed.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from kiosk.domain.barcodes import BarcodeRules, ScanKind, classify, mask
+from kiosk.domain.events import Event, OutOfServiceReason, ScanRejection
+from kiosk.domain.service import Availability, SnapshotLimits, assess
+from kiosk.domain.station import (
+    BadScan,
+    CheckoutFailed,
+    CheckoutRequest,
+    CheckoutStored,
+    Done,
+    EndOfInput,
+    Input,
+    ItemScan,
+    Mode,
+    PatronScan,
+    ServiceDown,
+    ServiceUp,
+    SpecialDueSet,
+    StationRules,
+    StationState,
+    Tick,
+    session_deadline,
+    step,
+)
+from kiosk.errors import KioskError, StorageError
+from kiosk.runtime.clock import Clock
+from kiosk.storage.snapshot import SnapshotReader, SnapshotStore
+from kiosk.storage.spool import Spool
+
+log = logging.getLogger(__name__)
+
+SPECIAL_DUE_SETTING = "special_due_date"
+
+
+class StationRuntime:
+    def __init__(
+        self,
+        *,
+        rules: StationRules,
+        barcode_rules: BarcodeRules,
+        limits: SnapshotLimits,
+        snapshots: SnapshotStore,
+        spool: Spool | None,
+        spool_problem: str | None,
+        clock: Clock,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> None:
+        self.rules = rules
+        self.barcode_rules = barcode_rules
+        self.limits = limits
+        self.snapshots = snapshots
+        self.spool = spool
+        self.clock = clock
+        self.state = StationState()
+        self._new_id = new_id
+        self._storage_problem = spool_problem if spool is None else None
+        self._reader: SnapshotReader | None = None
+        self._reader_stamp: float | None = None
+        self._snapshot_problem: str | None = None
+
+    # Inputs ------------------------------------------------------------------------------
+
+    def start(self) -> list[Event]:
+        events = self._assess()
+        if self.spool is not None:
+            special = self.spool.setting(SPECIAL_DUE_SETTING)
+            if special:
+                events += self._feed(SpecialDueSet(date.fromisoformat(special)))
+        return events
+
+    def scan(self, raw: str) -> list[Event]:
+        events = self._assess()
+        if self.state.mode is not Mode.IDLE and self.state.mode is not Mode.SESSION:
+            return events
+        expecting = ScanKind.ITEM if self.state.session is not None else ScanKind.PATRON
+        scan = classify(raw, self.barcode_rules, expecting)
+        try:
+            if scan.kind is ScanKind.PATRON:
+                return events + self._patron(scan.code)
+            if scan.kind is ScanKind.ITEM:
+                patron = self.state.session.patron if self.state.session else None
+                return events + self._feed(ItemScan(scan.code, self._outstanding(patron)))
+        except StorageError as exc:
+            return events + self._feed(CheckoutFailed(str(exc)))
+        if scan.kind is ScanKind.MISREAD:
+            detail = f"looks like a {scan.detail} barcode but its check digit is wrong"
+            log.info("misread scan %s: %s", mask(scan.code), detail)
+            return events + self._feed(
+                BadScan(scan.code, ScanRejection.INVALID_CHECK_DIGIT, detail)
+            )
+        log.info("unrecognised scan (%d characters): %s", len(raw), scan.detail)
+        return events + self._feed(BadScan(shown(raw), ScanRejection.UNRECOGNISED, scan.detail))
+
+    def reject(self, text: str, detail: str) -> list[Event]:
+        """Input that never was a scan (not text, far too long): refuse it plainly."""
+        events = self._assess()
+        log.info("rejected input: %s", detail)
+        return events + self._feed(BadScan(shown(text), ScanRejection.UNRECOGNISED, detail))
+
+    def done(self) -> list[Event]:
+        return self._assess() + self._feed(Done())
+
+    def tick(self) -> list[Event]:
+        return self._assess() + self._feed(Tick())
+
+    def end_of_input(self) -> list[Event]:
+        return self._feed(EndOfInput())
+
+    def deadline(self) -> datetime | None:
+        return session_deadline(self.state, self.rules)
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        if self.spool is not None:
+            self.spool.close()
+
+    # Carrying out the core's decisions -----------------------------------------------------
+
+    def _feed(self, event: Input) -> list[Event]:
+        now = self.clock.now()
+        transition = step(self.state, event, now, self.rules)
+        self.state = transition.state
+        events = list(transition.events)
+        if transition.store is not None:
+            events += self._store(transition.store)
+        return events
+
+    def _store(self, request: CheckoutRequest) -> list[Event]:
+        if self.spool is None:
+            return self._feed(CheckoutFailed(self._storage_problem or "no spool"))
+        try:
+            stored = self.spool.record_checkout(request, self.rules.kiosk_id, self.rules.timezone)
+        except StorageError as exc:
+            log.error("checkout of item %s NOT stored: %s", mask(request.item), exc)
+            self._storage_problem = str(exc)
+            return self._feed(CheckoutFailed(str(exc)))
+        log.info(
+            "checkout #%d stored: patron %s item %s due %s",
+            stored.seq,
+            mask(request.patron),
+            mask(request.item),
+            request.due_date,
+        )
+        return self._feed(CheckoutStored(stored.txn_id, stored.seq))
+
+    def _patron(self, barcode: str) -> list[Event]:
+        if self._reader is None:
+            return self._feed(ServiceDown(OutOfServiceReason.NO_SNAPSHOT, "no snapshot"))
+        try:
+            record = self._reader.lookup(barcode)
+        except (SQLAlchemyError, OSError) as exc:
+            log.error("snapshot lookup failed: %s", exc)
+            self._close_reader()
+            self._snapshot_problem = f"the patron snapshot cannot be read: {exc}"
+            return self._feed(
+                ServiceDown(OutOfServiceReason.NO_SNAPSHOT, self._snapshot_problem)
+            )
+        return self._feed(PatronScan(barcode, record, self._outstanding(barcode), self._new_id()))
+
+    def _outstanding(self, patron: str | None) -> int:
+        if patron is None or self.rules.patron_policy.max_items_per_patron <= 0:
+            return 0
+        if self.spool is None:
+            raise StorageError(self._storage_problem or "no spool")
+        try:
+            return self.spool.outstanding_for(patron)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"the spool cannot be read: {exc}") from exc
+
+    # Is the station in service? -------------------------------------------------------------
+
+    def _assess(self) -> list[Event]:
+        availability = self._availability()
+        if availability.reason is None:
+            assert self._reader is not None
+            info = self._reader.info
+            return self._feed(ServiceUp(info.rows, info.built_at, availability.stale))
+        if availability.reason is not self.state.out_of_service:
+            log.warning("out of service: %s", availability.detail)
+        return self._feed(ServiceDown(availability.reason, availability.detail))
+
+    def _availability(self) -> Availability:
+        if self._storage_problem is not None and self.spool is not None:
+            try:
+                self.spool.probe()
+            except StorageError as exc:
+                self._storage_problem = str(exc)
+            else:
+                log.warning("the spool can be written again")
+                self._storage_problem = None
+        self._refresh_reader()
+        return assess(
+            storage_problem=self._storage_problem,
+            snapshot_built_at=self._reader.info.built_at if self._reader else None,
+            snapshot_problem=self._snapshot_problem,
+            now=self.clock.now(),
+            limits=self.limits,
+        )
+
+    def _refresh_reader(self) -> None:
+        """Pick up a snapshot that was imported (or rolled back) while the kiosk runs."""
+        stamp = self.snapshots.pointer_stamp()
+        if stamp == self._reader_stamp:
+            return
+        self._close_reader()
+        self._reader_stamp = stamp
+        try:
+            self._reader = self.snapshots.open_reader()
+            self._snapshot_problem = None
+            log.info(
+                "patron snapshot loaded: %d patrons, built %s",
+                self._reader.info.rows,
+                self._reader.info.built_at.isoformat(timespec="minutes"),
+            )
+        except KioskError as exc:
+            self._snapshot_problem = str(exc)
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+
+def shown(text: str, limit: int = 64) -> str:
+    """Garbage input as it may be shown and logged: no control characters, bounded length."""
+    cleaned = "".join(ch if ch.isprintable() else "\N{REPLACEMENT CHARACTER}" for ch in text)
+    return cleaned if len(cleaned) <= limit else cleaned[:limit] + "…"

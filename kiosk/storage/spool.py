@@ -1,0 +1,344 @@
+"""The transaction spool: every checkout, durable before the patron is told it is done.
+
+Append-only. A checkout is committed (WAL, synchronous=FULL) before `record_checkout`
+returns; nothing here deletes a checkout, and triggers in the database refuse it for any
+checkout that was not handed over. A missing or damaged spool is never silently replaced.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from kiosk.domain.station import CheckoutRequest
+from kiosk.errors import SpoolDamagedError, StorageError
+from kiosk.storage.db import sqlite_engine
+from kiosk.storage.files import atomic_write_bytes, private_dir
+
+SPOOL_FILE = "spool.db"
+MARKER_FILE = "spool.id"  # says a spool was created here: its absence is never "first start"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@dataclass(frozen=True)
+class SpooledCheckout:
+    txn_id: str
+    kiosk_id: str
+    seq: int
+    occurred_at: datetime  # aware, in the library's time zone
+    patron: str
+    item: str
+    due_date: date
+    special_due: bool
+    session_id: str
+    handed_over_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StoredCheckout:
+    txn_id: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class ExportRecord:
+    exported_at: datetime
+    format: str
+    path: str
+    sha256: str
+    checkouts: int
+
+
+@dataclass(frozen=True)
+class SpoolSummary:
+    spool_id: str
+    total: int
+    handed_over: int
+    last_seq: int
+    last_export: ExportRecord | None
+
+    @property
+    def pending(self) -> int:
+        return self.total - self.handed_over
+
+
+def _alembic_config(conn: Connection) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = conn
+    return config
+
+
+def _plain_error(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).splitlines()[0]
+
+
+class Spool:
+    def __init__(self, engine: Engine, path: Path, spool_id: str) -> None:
+        self._engine = engine
+        self.path = path
+        self.spool_id = spool_id
+
+    # Opening -----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, data_dir: Path, *, create: bool = False) -> Spool:
+        """Open the spool in `data_dir`, migrating its schema to this version if needed.
+
+        create: make a new spool if this folder never had one. A folder that had one (its
+        marker file is there) but lost the database is an error, never a fresh start.
+        """
+        path = data_dir / SPOOL_FILE
+        marker = data_dir / MARKER_FILE
+        if not path.exists():
+            if marker.exists():
+                raise SpoolDamagedError(
+                    f"the spool {path} is missing, but this kiosk had one (see {marker}). "
+                    "Its checkouts may not have been handed over: restore it from a backup. "
+                    f"To start an empty spool on purpose, delete {marker} first."
+                )
+            if not create:
+                raise StorageError(f"there is no spool yet at {path}: no checkouts were made")
+            private_dir(data_dir)
+        engine = sqlite_engine(path)
+        try:
+            cls._check_integrity(engine, path)
+            spool_id = cls._migrate(engine, path)
+        except SpoolDamagedError:
+            engine.dispose()
+            raise
+        except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
+            engine.dispose()
+            raise SpoolDamagedError(f"the spool {path} cannot be opened: {_plain_error(exc)}") from exc
+        path.chmod(0o600)
+        if not marker.exists():
+            atomic_write_bytes(marker, spool_id.encode() + b"\n")
+        return cls(engine, path, spool_id)
+
+    @staticmethod
+    def _check_integrity(engine: Engine, path: Path) -> None:
+        try:
+            with engine.connect() as conn:
+                rows = [r[0] for r in conn.exec_driver_sql("PRAGMA quick_check").all()]
+        except DBAPIError as exc:
+            raise SpoolDamagedError(
+                f"the spool {path} is damaged ({_plain_error(exc)}); the kiosk will not use it. "
+                "Keep the file for recovery and restore the last backup."
+            ) from exc
+        if rows != ["ok"]:
+            raise SpoolDamagedError(
+                f"the spool {path} failed its integrity check ({'; '.join(rows[:3])}); the kiosk "
+                "will not use it. Keep the file for recovery and restore the last backup."
+            )
+
+    @staticmethod
+    def _migrate(engine: Engine, path: Path) -> str:
+        with engine.begin() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+            config = _alembic_config(conn)
+            head = ScriptDirectory.from_config(config).get_current_head()
+            if current != head:
+                if current is not None:
+                    _backup_before_migration(conn, path, current)
+                command.upgrade(config, "head")
+            row = conn.exec_driver_sql("SELECT value FROM spool_info WHERE key = 'spool_id'").first()
+            if row is None:
+                spool_id = str(uuid.uuid4())
+                conn.exec_driver_sql(
+                    "INSERT INTO spool_info (key, value) VALUES ('spool_id', ?), ('created_at', "
+                    "strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+                    (spool_id,),
+                )
+                return spool_id
+            return str(row[0])
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # Writing -----------------------------------------------------------------------------
+
+    def record_checkout(self, request: CheckoutRequest, kiosk_id: str, tz: ZoneInfo) -> StoredCheckout:
+        """Store one checkout durably. Raises StorageError if it could not be stored; then
+        nothing was stored and the patron must not be told it is done."""
+        txn_id = str(uuid.uuid4())
+        occurred = request.occurred_at.astimezone(tz).isoformat(timespec="milliseconds")
+        try:
+            with self._engine.begin() as conn:
+                seq = conn.exec_driver_sql(
+                    "UPDATE counters SET value = value + 1 WHERE name = 'checkout_seq' "
+                    "RETURNING value"
+                ).scalar_one()
+                conn.exec_driver_sql(
+                    "INSERT INTO checkouts (txn_id, kiosk_id, seq, occurred_at, patron, item, "
+                    "due_date, special_due, session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        txn_id,
+                        kiosk_id,
+                        seq,
+                        occurred,
+                        request.patron,
+                        request.item,
+                        request.due_date.isoformat(),
+                        request.special_due,
+                        request.session_id,
+                    ),
+                )
+        except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
+            raise StorageError(f"the checkout could not be stored: {_plain_error(exc)}") from exc
+        return StoredCheckout(txn_id, int(seq))
+
+    def probe(self) -> None:
+        """Prove the spool can take a write right now (after a full disk, for example)."""
+        try:
+            with self._engine.begin() as conn:
+                conn.exec_driver_sql(
+                    "INSERT INTO settings (key, value) VALUES ('last_probe', "
+                    "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                )
+        except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
+            raise StorageError(f"the spool cannot be written: {_plain_error(exc)}") from exc
+
+    def record_export(
+        self, fmt: str, path: str, sha256: str, txn_ids: list[str], when: datetime
+    ) -> ExportRecord:
+        """Remember that these checkouts were written to an export file: from now on they
+        count as handed over (they no longer count toward a patron's limit)."""
+        stamp = when.isoformat(timespec="seconds")
+        with self._engine.begin() as conn:
+            export_id = conn.exec_driver_sql(
+                "INSERT INTO exports (exported_at, format, path, sha256, checkouts) "
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (stamp, fmt, path, sha256, len(txn_ids)),
+            ).scalar_one()
+            conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS wanted (txn_id TEXT)")
+            conn.exec_driver_sql("DELETE FROM wanted")
+            conn.exec_driver_sql("INSERT INTO wanted VALUES (?)", [(t,) for t in txn_ids])
+            conn.exec_driver_sql(
+                "INSERT INTO export_checkouts (export_id, checkout_id) "
+                "SELECT ?, id FROM checkouts WHERE txn_id IN (SELECT txn_id FROM wanted)",
+                (export_id,),
+            )
+            conn.exec_driver_sql(
+                "UPDATE checkouts SET handed_over_at = ? WHERE handed_over_at IS NULL "
+                "AND txn_id IN (SELECT txn_id FROM wanted)",
+                (stamp,),
+            )
+        return ExportRecord(when, fmt, path, sha256, len(txn_ids))
+
+    def set_setting(self, key: str, value: str | None) -> None:
+        with self._engine.begin() as conn:
+            if value is None:
+                conn.exec_driver_sql("DELETE FROM settings WHERE key = ?", (key,))
+            else:
+                conn.exec_driver_sql(
+                    "INSERT INTO settings (key, value) VALUES (?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
+
+    # Reading -----------------------------------------------------------------------------
+
+    def setting(self, key: str) -> str | None:
+        with self._engine.connect() as conn:
+            row = conn.exec_driver_sql("SELECT value FROM settings WHERE key = ?", (key,)).first()
+        return None if row is None else str(row[0])
+
+    def outstanding_for(self, patron: str) -> int:
+        """This patron's checkouts not yet handed over to the library system."""
+        with self._engine.connect() as conn:
+            return int(
+                conn.exec_driver_sql(
+                    "SELECT count(*) FROM checkouts WHERE patron = ? AND handed_over_at IS NULL",
+                    (patron,),
+                ).scalar_one()
+            )
+
+    def checkouts(self, *, pending_only: bool = False) -> Iterator[SpooledCheckout]:
+        """Checkouts oldest first (by sequence number)."""
+        where = "WHERE handed_over_at IS NULL" if pending_only else ""
+        with self._engine.connect() as conn:
+            result = conn.exec_driver_sql(
+                "SELECT txn_id, kiosk_id, seq, occurred_at, patron, item, due_date, special_due, "
+                f"session_id, handed_over_at FROM checkouts {where} ORDER BY seq"  # noqa: S608
+            )
+            for row in result:
+                yield _checkout(row)
+
+    def exports_of(self, txn_ids: list[str]) -> dict[str, list[ExportRecord]]:
+        """Earlier exports that contained each of these checkouts."""
+        found: dict[str, list[ExportRecord]] = {}
+        with self._engine.connect() as conn:
+            for row in conn.exec_driver_sql(
+                "SELECT c.txn_id, e.exported_at, e.format, e.path, e.sha256, e.checkouts "
+                "FROM export_checkouts x JOIN checkouts c ON c.id = x.checkout_id "
+                "JOIN exports e ON e.id = x.export_id ORDER BY e.id"
+            ):
+                if row[0] in txn_ids:
+                    found.setdefault(row[0], []).append(_export(row[1:]))
+        return found
+
+    def exports(self) -> list[ExportRecord]:
+        with self._engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT exported_at, format, path, sha256, checkouts FROM exports ORDER BY id"
+            ).all()
+        return [_export(r) for r in rows]
+
+    def summary(self) -> SpoolSummary:
+        with self._engine.connect() as conn:
+            total, handed_over = conn.exec_driver_sql(
+                "SELECT count(*), count(handed_over_at) FROM checkouts"
+            ).one()
+            last_seq = conn.exec_driver_sql(
+                "SELECT value FROM counters WHERE name = 'checkout_seq'"
+            ).scalar_one()
+        exports = self.exports()
+        return SpoolSummary(
+            self.spool_id, int(total), int(handed_over), int(last_seq), exports[-1] if exports else None
+        )
+
+
+def _checkout(row: Any) -> SpooledCheckout:
+    return SpooledCheckout(
+        txn_id=row[0],
+        kiosk_id=row[1],
+        seq=int(row[2]),
+        occurred_at=datetime.fromisoformat(row[3]),
+        patron=row[4],
+        item=row[5],
+        due_date=date.fromisoformat(row[6]),
+        special_due=bool(row[7]),
+        session_id=row[8],
+        handed_over_at=datetime.fromisoformat(row[9]) if row[9] else None,
+    )
+
+
+def _export(row: Any) -> ExportRecord:
+    return ExportRecord(datetime.fromisoformat(row[0]), row[1], row[2], row[3], int(row[4]))
+
+
+def _backup_before_migration(conn: Connection, path: Path, revision: str) -> None:
+    """Before changing an old spool's schema, keep a consistent copy of it beside it."""
+    backup = path.with_name(f"{path.name}.before-upgrade-from-{revision}")
+    raw = conn.connection.dbapi_connection
+    target = sqlite3.connect(backup)
+    try:
+        raw.backup(target)  # type: ignore[union-attr]
+    finally:
+        target.close()
+    backup.chmod(0o600)
