@@ -154,7 +154,9 @@ class KioskConfig(_Model):
 
     def barcode_rules(self) -> BarcodeRules:
         b = self.barcodes
-        return BarcodeRules(b.patron.rule(), b.item.rule(), b.strip_aim_id, b.strip_codabar, b.max_length)
+        return BarcodeRules(
+            b.patron.rule(), b.item.rule(), b.strip_aim_id, b.strip_codabar, b.max_length
+        )
 
     def station_rules(self) -> StationRules:
         policy = PatronPolicy(
@@ -215,7 +217,7 @@ def parse_config(text: str, source: str, base_dir: Path | None = None) -> KioskC
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(source, [f"not valid TOML: {exc}"]) from exc
+        raise ConfigError(source, [f"is not valid TOML: {exc}"], whole_file=True) from exc
     try:
         config = KioskConfig.model_validate(raw)
     except ValidationError as exc:
@@ -231,7 +233,11 @@ def load_config(path: Path) -> KioskConfig:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise ConfigError(str(path), ["file not found"]) from exc
+        raise ConfigError(
+            str(path),
+            [f"was not found (give --config PATH or set ${CONFIG_ENV})"],
+            whole_file=True,
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), [f"cannot be read: {exc}"]) from exc
+        raise ConfigError(str(path), [f"cannot be read: {exc}"], whole_file=True) from exc
     return parse_config(text, str(path), base_dir=path.parent.resolve())

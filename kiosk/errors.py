@@ -14,9 +14,10 @@ class KioskError(Exception):
 class ConfigError(KioskError):
     exit_code = os.EX_CONFIG  # 78
 
-    def __init__(self, path: str, problems: list[str]) -> None:
+    def __init__(self, path: str, problems: list[str], *, whole_file: bool = False) -> None:
         self.path = path
         self.problems = problems
+        self.whole_file = whole_file  # the file as a whole (missing, unreadable, not TOML)
         super().__init__(f"{path}: " + "; ".join(problems))
 
 

@@ -75,6 +75,9 @@ def main() -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except ConfigError as exc:
+        if exc.whole_file:
+            click.echo(f"kiosk: the config file {exc.path} {exc.problems[0]}", err=True)
+            sys.exit(exc.exit_code)
         click.echo(f"kiosk: the config file {exc.path} is not valid:", err=True)
         for problem in exc.problems:
             click.echo(f"  - {problem}", err=True)

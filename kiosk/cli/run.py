@@ -6,8 +6,8 @@ import fcntl
 import logging
 import os
 import sys
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -66,21 +66,31 @@ def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
 
 
 @click.command("run")
-@click.option("--headless", is_flag=True,
-              help="No screen: scans from standard input, events on standard output.")
-@click.option("--show", type=click.Choice(["json", "text"]), default="json", show_default=True,
-              help="Headless output: JSON lines (the contract), or the screen's words.")
-@click.option("--clock", "clock_start", default=None,
-              help="Headless: start a clock that stands still at this time (ISO 8601) and "
-              "moves only with '@advance SECONDS' lines.")
+@click.option(
+    "--headless",
+    is_flag=True,
+    help="No screen: scans from standard input, events on standard output.",
+)
+@click.option(
+    "--show",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="Headless output: JSON lines (the contract), or the screen's words.",
+)
+@click.option(
+    "--clock",
+    "clock_start",
+    default=None,
+    help="Headless: start a clock that stands still at this time (ISO 8601) and "
+    "moves only with '@advance SECONDS' lines.",
+)
 @click.pass_obj
 def run(state: State, headless: bool, show: str, clock_start: str | None) -> None:
     """Run the kiosk."""
     config = state.config
     if not headless:
-        raise click.UsageError(
-            "this version has no full-screen kiosk yet: run it with --headless"
-        )
+        raise click.UsageError("this version has no full-screen kiosk yet: run it with --headless")
     manual = ManualClock(parse_clock(clock_start, config.tz)) if clock_start else None
     clock: Clock = manual or SystemClock()
     with station_lock(config.data_dir):

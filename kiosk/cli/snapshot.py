@@ -33,15 +33,28 @@ def _parse_built_at(value: str | None, state: State) -> datetime | None:
 
 @group.command("import")
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--built-at", help="When the library system made the export (ISO 8601). "
-              "Default: the file's modification time.")
-@click.option("--allow-shrink", is_flag=True,
-              help="Accept a file with less than half the patrons of the current snapshot.")
-@click.option("--max-bad-percent", type=float, default=None,
-              help="Refuse the file if more rows than this are bad [default: from the config].")
+@click.option(
+    "--built-at",
+    help="When the library system made the export (ISO 8601). "
+    "Default: the file's modification time.",
+)
+@click.option(
+    "--allow-shrink",
+    is_flag=True,
+    help="Accept a file with less than half the patrons of the current snapshot.",
+)
+@click.option(
+    "--max-bad-percent",
+    type=float,
+    default=None,
+    help="Refuse the file if more rows than this are bad [default: from the config].",
+)
 @click.pass_obj
 def import_(
-    state: State, file: Path, built_at: str | None, allow_shrink: bool,
+    state: State,
+    file: Path,
+    built_at: str | None,
+    allow_shrink: bool,
     max_bad_percent: float | None,
 ) -> None:
     """Import a patron CSV (barcode, name, fines, status, expires) and swap it in."""
@@ -49,8 +62,12 @@ def import_(
     store = SnapshotStore(config.data_dir)
     console = Console(stderr=True)
     with Progress(
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-        TimeRemainingColumn(), console=console, transient=True,
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
         disable=not console.is_terminal,
     ) as bar:
         task = bar.add_task(f"Importing {file.name}", total=None)
@@ -74,8 +91,9 @@ def import_(
         if counts.bad_rows > len(counts.examples):
             click.echo(f"  ... and {counts.bad_rows - len(counts.examples):,} more", err=True)
     if counts.duplicates:
-        click.echo(f"{counts.duplicates:,} repeated barcodes were skipped (the first was kept).",
-                   err=True)
+        click.echo(
+            f"{counts.duplicates:,} repeated barcodes were skipped (the first was kept).", err=True
+        )
     _print_info(report.info)
 
 
@@ -107,8 +125,10 @@ def info(state: State) -> None:
         click.echo(f"  warning: older than {limits.warn_age_hours:g} hours; import a new one")
     previous = store.previous()
     if previous is not None:
-        click.echo(f"Previous snapshot (for rollback): {previous.rows:,} patrons, built "
-                   f"{previous.built_at.isoformat(timespec='seconds')}")
+        click.echo(
+            f"Previous snapshot (for rollback): {previous.rows:,} patrons, built "
+            f"{previous.built_at.isoformat(timespec='seconds')}"
+        )
 
 
 @group.command("rollback")
@@ -116,5 +136,7 @@ def info(state: State) -> None:
 def rollback(state: State) -> None:
     """Make the previous snapshot active again."""
     restored = SnapshotStore(state.config.data_dir).rollback()
-    click.echo(f"Rolled back: the active snapshot is now the one built "
-               f"{restored.built_at.isoformat(timespec='seconds')} ({restored.rows:,} patrons).")
+    click.echo(
+        f"Rolled back: the active snapshot is now the one built "
+        f"{restored.built_at.isoformat(timespec='seconds')} ({restored.rows:,} patrons)."
+    )

@@ -47,16 +47,27 @@ def list_(state: State, pending: bool, unmask: bool) -> None:
     finally:
         spool.close()
     Console(width=120).print(table)
-    click.echo(f"{count} shown; {summary.total} in the spool, {summary.pending} not handed over "
-               "yet. (* special due date)")
+    click.echo(
+        f"{count} shown; {summary.total} in the spool, {summary.pending} not handed over "
+        "yet. (* special due date)"
+    )
 
 
 @group.command("export")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True,
-              help="koc: Koha offline circulation; csv; jsonl: one JSON object a line.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    required=True,
+    help="koc: Koha offline circulation; csv; jsonl: one JSON object a line.",
+)
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True)
-@click.option("--all", "include_all", is_flag=True,
-              help="Export every checkout, including those exported before.")
+@click.option(
+    "--all",
+    "include_all",
+    is_flag=True,
+    help="Export every checkout, including those exported before.",
+)
 @click.pass_obj
 def export(state: State, fmt: str, out: Path, include_all: bool) -> None:
     """Write the checkouts not handed over yet to a file the library system imports.
@@ -70,15 +81,21 @@ def export(state: State, fmt: str, out: Path, include_all: bool) -> None:
     finally:
         spool.close()
     if result.record is None:
-        click.echo(f"Nothing to export: all {total} checkouts were exported before. "
-                   "Use --all to export them again.")
+        click.echo(
+            f"Nothing to export: all {total} checkouts were exported before. "
+            "Use --all to export them again."
+        )
         return
-    click.echo(f"Wrote {result.record.checkouts} checkouts to {out} ({fmt}, sha256 "
-               f"{result.record.sha256[:16]}...).")
+    click.echo(
+        f"Wrote {result.record.checkouts} checkouts to {out} ({fmt}, sha256 "
+        f"{result.record.sha256[:16]}...)."
+    )
     if result.exported_before:
         click.echo(
             f"Warning: {result.exported_before} of them were exported before. Importing them "
-            "again into the library system may check the items out twice.", err=True)
+            "again into the library system may check the items out twice.",
+            err=True,
+        )
 
 
 @group.command("info")
@@ -97,5 +114,7 @@ def info(state: State) -> None:
     click.echo(f"  last sequence:  {summary.last_seq}")
     if summary.last_export:
         e = summary.last_export
-        click.echo(f"  last export:    {e.exported_at.isoformat(timespec='seconds')}, {e.format}, "
-                   f"{e.checkouts} checkouts, {e.path}")
+        click.echo(
+            f"  last export:    {e.exported_at.isoformat(timespec='seconds')}, {e.format}, "
+            f"{e.checkouts} checkouts, {e.path}"
+        )

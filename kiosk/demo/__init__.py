@@ -15,10 +15,46 @@ from datetime import date, timedelta
 from kiosk.domain.barcodes import luhn_check_digit
 
 INSTITUTION = "1234"
-FIRST = ["Ana", "Chidi", "Bao", "Ewa", "Omar", "John", "Lucía", "Priya", "Mateo", "Sofia",
-         "Kenji", "Amara", "Liam", "Fatima", "Noah", "Yara", "Olga", "Diego", "Mei", "Tomás"]
-LAST = ["Rivera", "Okafor", "Nguyen", "Kowalski", "Haddad", "Smith", "García", "Patel",
-        "Rossi", "Müller", "Tanaka", "Mensah", "O'Brien", "Khan", "Jensen", "Silva"]
+FIRST = [
+    "Ana",
+    "Chidi",
+    "Bao",
+    "Ewa",
+    "Omar",
+    "John",
+    "Lucía",
+    "Priya",
+    "Mateo",
+    "Sofia",
+    "Kenji",
+    "Amara",
+    "Liam",
+    "Fatima",
+    "Noah",
+    "Yara",
+    "Olga",
+    "Diego",
+    "Mei",
+    "Tomás",
+]
+LAST = [
+    "Rivera",
+    "Okafor",
+    "Nguyen",
+    "Kowalski",
+    "Haddad",
+    "Smith",
+    "García",
+    "Patel",
+    "Rossi",
+    "Müller",
+    "Tanaka",
+    "Mensah",
+    "O'Brien",
+    "Khan",
+    "Jensen",
+    "Silva",
+]
 
 
 def barcode(kind: str, serial: int) -> str:

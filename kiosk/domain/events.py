@@ -8,6 +8,8 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, ClassVar
 
+from kiosk.domain.patrons import PatronRefusal
+
 
 class OutOfServiceReason(Enum):
     NO_SNAPSHOT = "no_snapshot"
@@ -75,7 +77,7 @@ class PatronAccepted(Event):
 class PatronRefused(Event):
     name: ClassVar[str] = "patron_refused"
     patron: str
-    reason: Enum  # PatronRefusal
+    reason: PatronRefusal
 
 
 @dataclass(frozen=True)

@@ -272,8 +272,9 @@ def _patron_scan(
     refusal = check_patron(
         event.record, rules.patron_policy, rules.local_date(now), event.outstanding
     )
-    if refusal is not None or event.record is None:
-        return Transition(state, (*events, PatronRefused(event.barcode, refusal)))  # type: ignore[arg-type]
+    if refusal is not None:
+        return Transition(state, (*events, PatronRefused(event.barcode, refusal)))
+    assert event.record is not None  # check_patron refuses an unknown patron
     session = Session(event.new_session_id, event.barcode, event.record.first_name, now)
     accepted = PatronAccepted(event.barcode, session.first_name, session.session_id)
     return Transition(replace(state, mode=Mode.SESSION, session=session), (*events, accepted))
@@ -292,8 +293,9 @@ def _item_scan(
         refusal = ItemRefusal.SESSION_LIMIT
     elif 0 < rules.patron_policy.max_items_per_patron <= event.outstanding:
         refusal = ItemRefusal.PATRON_LIMIT
-    if refusal is not None or session is None:
-        return Transition(_touch(state, now), (ItemRefused(event.barcode, refusal),))  # type: ignore[arg-type]
+    if refusal is not None:
+        return Transition(_touch(state, now), (ItemRefused(event.barcode, refusal),))
+    assert session is not None  # no session is refused above
     today = rules.local_date(now)
     request = CheckoutRequest(
         session_id=session.session_id,

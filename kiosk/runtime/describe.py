@@ -50,13 +50,15 @@ def long_date(day: date) -> str:
 
 def describe(event: Event) -> str:
     if isinstance(event, Ready):
-        stale = "  [staff: the patron snapshot is old - load a new one]" if event.snapshot_stale else ""
+        stale = (
+            "  [staff: the patron snapshot is old - load a new one]" if event.snapshot_stale else ""
+        )
         return f"[Welcome] Please scan your library card.{stale}"
     if isinstance(event, PatronAccepted):
         name = event.first_name or f"card ending {event.patron[-4:]}"
         return f"[Checkout] Hello, {name}! Scan your items, then press Done."
     if isinstance(event, PatronRefused):
-        reason = PATRON_REASONS[event.reason]  # type: ignore[index]
+        reason = PATRON_REASONS[event.reason]
         return f"[Sorry] {reason[0].upper()}{reason[1:]}. Please see staff at the desk."
     if isinstance(event, ItemCheckedOut):
         special = " (special due date)" if event.special_due else ""

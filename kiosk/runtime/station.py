@@ -169,9 +169,7 @@ class StationRuntime:
             log.error("snapshot lookup failed: %s", exc)
             self._close_reader()
             self._snapshot_problem = f"the patron snapshot cannot be read: {exc}"
-            return self._feed(
-                ServiceDown(OutOfServiceReason.NO_SNAPSHOT, self._snapshot_problem)
-            )
+            return self._feed(ServiceDown(OutOfServiceReason.NO_SNAPSHOT, self._snapshot_problem))
         return self._feed(PatronScan(barcode, record, self._outstanding(barcode), self._new_id()))
 
     def _outstanding(self, patron: str | None) -> int:

@@ -48,7 +48,8 @@ def atomic_writer(path: Path, mode: int = PRIVATE_FILE) -> Iterator[IO[bytes]]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
     try:
-        os.fchmod(fd, mode)
+        with contextlib.suppress(PermissionError):
+            os.fchmod(fd, mode)  # FAT-formatted USB drives have no modes and may refuse
         with os.fdopen(fd, "wb") as handle:
             yield handle
             handle.flush()

@@ -158,9 +158,7 @@ class SnapshotStore:
         building = target.with_suffix(".building")
         building.unlink(missing_ok=True)
         try:
-            counts = _build(
-                source, building, patron_rule, total_bytes, ends_with_newline, progress
-            )
+            counts = _build(source, building, patron_rule, total_bytes, ends_with_newline, progress)
             rows = counts.imported
             _judge(counts, max_bad_percent)
             current = self.current()
@@ -357,7 +355,9 @@ def read_info(path: Path) -> SnapshotInfo:
     engine = sqlite_engine(path, mode="readonly")
     try:
         with engine.connect() as conn:
-            meta = dict(conn.execute(text("SELECT key, value FROM meta")).tuples().all())
+            meta: dict[str, str] = dict(
+                conn.execute(text("SELECT key, value FROM meta")).tuples().all()
+            )
     except Exception as exc:
         raise StorageError(f"the snapshot file {path} is damaged: {exc}") from exc
     finally:

@@ -11,10 +11,9 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -123,7 +122,9 @@ class Spool:
             raise
         except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
             engine.dispose()
-            raise SpoolDamagedError(f"the spool {path} cannot be opened: {_plain_error(exc)}") from exc
+            raise SpoolDamagedError(
+                f"the spool {path} cannot be opened: {_plain_error(exc)}"
+            ) from exc
         path.chmod(0o600)
         if not marker.exists():
             atomic_write_bytes(marker, spool_id.encode() + b"\n")
@@ -155,7 +156,9 @@ class Spool:
                 if current is not None:
                     _backup_before_migration(conn, path, current)
                 command.upgrade(config, "head")
-            row = conn.exec_driver_sql("SELECT value FROM spool_info WHERE key = 'spool_id'").first()
+            row = conn.exec_driver_sql(
+                "SELECT value FROM spool_info WHERE key = 'spool_id'"
+            ).first()
             if row is None:
                 spool_id = str(uuid.uuid4())
                 conn.exec_driver_sql(
@@ -171,7 +174,9 @@ class Spool:
 
     # Writing -----------------------------------------------------------------------------
 
-    def record_checkout(self, request: CheckoutRequest, kiosk_id: str, tz: ZoneInfo) -> StoredCheckout:
+    def record_checkout(
+        self, request: CheckoutRequest, kiosk_id: str, tz: tzinfo
+    ) -> StoredCheckout:
         """Store one checkout durably. Raises StorageError if it could not be stored; then
         nothing was stored and the patron must not be told it is done."""
         txn_id = str(uuid.uuid4())
@@ -270,12 +275,9 @@ class Spool:
 
     def checkouts(self, *, pending_only: bool = False) -> Iterator[SpooledCheckout]:
         """Checkouts oldest first (by sequence number)."""
-        where = "WHERE handed_over_at IS NULL" if pending_only else ""
+        query = _PENDING_QUERY if pending_only else _ALL_QUERY
         with self._engine.connect() as conn:
-            result = conn.exec_driver_sql(
-                "SELECT txn_id, kiosk_id, seq, occurred_at, patron, item, due_date, special_due, "
-                f"session_id, handed_over_at FROM checkouts {where} ORDER BY seq"  # noqa: S608
-            )
+            result = conn.exec_driver_sql(query)
             for row in result:
                 yield _checkout(row)
 
@@ -309,8 +311,20 @@ class Spool:
             ).scalar_one()
         exports = self.exports()
         return SpoolSummary(
-            self.spool_id, int(total), int(handed_over), int(last_seq), exports[-1] if exports else None
+            self.spool_id,
+            int(total),
+            int(handed_over),
+            int(last_seq),
+            exports[-1] if exports else None,
         )
+
+
+_COLUMNS = (
+    "txn_id, kiosk_id, seq, occurred_at, patron, item, due_date, special_due, session_id, "
+    "handed_over_at"
+)
+_ALL_QUERY = f"SELECT {_COLUMNS} FROM checkouts ORDER BY seq"  # noqa: S608 (constants only)
+_PENDING_QUERY = f"SELECT {_COLUMNS} FROM checkouts WHERE handed_over_at IS NULL ORDER BY seq"  # noqa: S608
 
 
 def _checkout(row: Any) -> SpooledCheckout:
