@@ -52,4 +52,5 @@ class LineFramer:
         frames = [] if self._skipping or not self._buffer else [Frame(bytes(self._buffer))]
         self._buffer.clear()
         self._skipping = False
+        self._after_cr = False
         return frames

@@ -121,7 +121,8 @@ def problem_with_text(raw: str, max_length: int) -> str | None:
 def classify(raw: str, rules: BarcodeRules, expecting: ScanKind = ScanKind.PATRON) -> Scan:
     """Classify one scan. `expecting` breaks the tie when a code fits both rules (card first,
     then items: the kiosk expects a patron when idle and an item during a session)."""
-    text_problem = problem_with_text(raw, rules.max_length)
+    # Scanners may be set to send a Tab or CR suffix: surrounding whitespace is not data.
+    text_problem = problem_with_text(raw.strip(), rules.max_length)
     if text_problem is not None:
         return Scan(ScanKind.UNRECOGNISED, raw, text_problem)
     code = normalise(raw, rules)
@@ -146,6 +147,6 @@ def classify(raw: str, rules: BarcodeRules, expecting: ScanKind = ScanKind.PATRO
 
 def mask(barcode: str, keep: int = 4) -> str:
     """A barcode as logs and staff lists show it: only the last digits."""
-    if len(barcode) <= keep:
+    if keep <= 0 or len(barcode) <= keep:
         return "*" * len(barcode)
     return "*" * (len(barcode) - keep) + barcode[-keep:]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -88,16 +89,25 @@ class RowError(ValueError):
     """A snapshot row that cannot be used, with a reason in plain words."""
 
 
+_AMOUNT = re.compile(r"-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?")
+
+
 def parse_money(text: str) -> Decimal:
-    cleaned = text.strip().lstrip("$€£").replace(",", "") if text else ""
-    if not cleaned:
+    """An amount like `12.50`, `-3`, `1,234.50` or `$4.00`; empty means 0.
+
+    A comma is accepted only as a thousands separator in its right place: `1,5` is refused
+    rather than guessed (it means 1.5 in much of the world).
+    """
+    stripped = text.strip()
+    if not stripped:
         return Decimal("0")
+    cleaned = stripped.replace("$", "", 1).replace("€", "", 1).replace("£", "", 1).strip()
+    if not _AMOUNT.fullmatch(cleaned):
+        raise RowError(f"fines {text!r} is not an amount (like 12.50)")
     try:
-        value = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise RowError(f"fines {text!r} is not an amount") from exc
-    if not value.is_finite():
-        raise RowError(f"fines {text!r} is not an amount")
+        value = Decimal(cleaned.replace(",", ""))
+    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only numbers
+        raise RowError(f"fines {text!r} is not an amount (like 12.50)") from exc
     if value.as_tuple().exponent < -2:  # type: ignore[operator]
         raise RowError(f"fines {text!r} has more than two decimals")
     return value

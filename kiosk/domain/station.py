@@ -90,6 +90,9 @@ class StationState:
     out_of_service_detail: str = ""
     pending: CheckoutRequest | None = None
     special_due: date | None = None
+    # A problem that takes the station out of service as soon as the current session ends
+    # (an ageing snapshot does not cut a patron off, but nobody new gets in).
+    deferred: tuple[OutOfServiceReason, str] | None = None
 
 
 # Inputs -----------------------------------------------------------------------------------
@@ -208,6 +211,19 @@ def _go_out_of_service(
 
 
 def step(state: StationState, event: Input, now: datetime, rules: StationRules) -> Transition:
+    transition = _step(state, event, now, rules)
+    after = transition.state
+    if after.deferred is not None and after.session is None and after.pending is None:
+        reason, detail = after.deferred
+        down, events = _go_out_of_service(replace(after, deferred=None), reason, detail)
+        return Transition(down, (*transition.events, *events), transition.store)
+    return transition
+
+
+_PATRON_INPUTS = (PatronScan, ItemScan, BadScan, Done, Tick)
+
+
+def _step(state: StationState, event: Input, now: datetime, rules: StationRules) -> Transition:
     if isinstance(event, SpecialDueSet):
         return Transition(replace(state, special_due=event.special_due))
     if isinstance(event, ServiceUp):
@@ -216,7 +232,7 @@ def step(state: StationState, event: Input, now: datetime, rules: StationRules) 
             ready = replace(ready, snapshot_stale=event.snapshot_stale)
             up = replace(state, mode=Mode.IDLE, out_of_service=None, out_of_service_detail="")
             return Transition(up, (ready,))
-        return Transition(state)
+        return Transition(replace(state, deferred=None))  # the problem went away in time
     if isinstance(event, ServiceDown | CheckoutFailed):
         if isinstance(event, CheckoutFailed):
             reason, detail = OutOfServiceReason.STORAGE_ERROR, event.detail
@@ -227,12 +243,25 @@ def step(state: StationState, event: Input, now: datetime, rules: StationRules) 
         if state.mode is Mode.SESSION and reason is not OutOfServiceReason.STORAGE_ERROR:
             # An ageing snapshot does not cut a patron off mid-session: the station goes out
             # of service once the session ends. Only a spool that cannot store stops it now.
-            return Transition(state)
+            return Transition(replace(state, deferred=(reason, detail)))
         new_state, events = _go_out_of_service(state, reason, detail)
         return Transition(new_state, tuple(events))
     if state.mode in (Mode.STARTING, Mode.OUT_OF_SERVICE):
         return Transition(state)  # nothing a patron does changes an out-of-service screen
 
+    timed_out: tuple[Event, ...] = ()
+    deadline = session_deadline(state, rules)
+    if isinstance(event, _PATRON_INPUTS) and deadline is not None and now >= deadline:
+        # The session ran out before this input arrived: it ends first, whatever comes next.
+        state, ended = _end_session(state, SessionEnd.TIMEOUT)
+        timed_out = tuple(ended)
+        if state.deferred is not None or isinstance(event, Tick):
+            return Transition(state, timed_out)
+    transition = _dispatch(state, event, now, rules)
+    return Transition(transition.state, (*timed_out, *transition.events), transition.store)
+
+
+def _dispatch(state: StationState, event: Input, now: datetime, rules: StationRules) -> Transition:
     if isinstance(event, PatronScan):
         return _patron_scan(state, event, now, rules)
     if isinstance(event, ItemScan):
@@ -246,11 +275,7 @@ def step(state: StationState, event: Input, now: datetime, rules: StationRules) 
         new_state, events = _end_session(state, SessionEnd.DONE)
         return Transition(new_state, tuple(events))
     if isinstance(event, Tick):
-        deadline = session_deadline(state, rules)
-        if deadline is not None and now >= deadline:
-            new_state, events = _end_session(state, SessionEnd.TIMEOUT)
-            return Transition(new_state, tuple(events))
-        return Transition(state)
+        return Transition(state)  # a timeout was handled above
     if isinstance(event, EndOfInput):
         new_state, events = _end_session(state, SessionEnd.END_OF_INPUT)
         return Transition(new_state, tuple(events))
@@ -269,6 +294,8 @@ def _patron_scan(
     if state.session is not None and state.session.patron == event.barcode:
         return Transition(_touch(state, now))  # the same card scanned again: carry on
     state, events = _end_session(state, SessionEnd.NEW_PATRON)
+    if state.deferred is not None:
+        return Transition(state, tuple(events))  # out of service now: nobody new gets in
     refusal = check_patron(
         event.record, rules.patron_policy, rules.local_date(now), event.outstanding
     )
