@@ -15,6 +15,9 @@ from enum import Enum
 MAX_SCAN_LENGTH = 64
 _AIM_ID = re.compile(r"^\][A-Za-z][0-9A-Za-z]")
 _CODABAR_ENDS = "ABCDabcd"
+# What may surround a scan (scanner suffixes). Not str.strip()'s set: that also eats
+# separators such as GS (0x1D), which are data problems to refuse, not padding.
+SCAN_PADDING = " \t\r\n"
 
 
 class CheckDigit(Enum):
@@ -94,7 +97,7 @@ class Scan:
 def normalise(raw: str, rules: BarcodeRules) -> str:
     """Strip what scanners add around the data: whitespace, an AIM symbology identifier
     (`]F0` ...) and Codabar start/stop characters (A-D at both ends)."""
-    code = raw.strip()
+    code = raw.strip(SCAN_PADDING)
     if rules.strip_aim_id and _AIM_ID.match(code):
         code = code[3:]
     if (
@@ -122,7 +125,7 @@ def classify(raw: str, rules: BarcodeRules, expecting: ScanKind = ScanKind.PATRO
     """Classify one scan. `expecting` breaks the tie when a code fits both rules (card first,
     then items: the kiosk expects a patron when idle and an item during a session)."""
     # Scanners may be set to send a Tab or CR suffix: surrounding whitespace is not data.
-    text_problem = problem_with_text(raw.strip(), rules.max_length)
+    text_problem = problem_with_text(raw.strip(SCAN_PADDING), rules.max_length)
     if text_problem is not None:
         return Scan(ScanKind.UNRECOGNISED, raw, text_problem)
     code = normalise(raw, rules)

@@ -20,10 +20,12 @@ from hardware.framing import Frame, LineFramer
 from kiosk.domain.events import Event
 from kiosk.runtime.clock import ManualClock
 from kiosk.runtime.describe import describe
-from kiosk.runtime.station import StationRuntime
+from kiosk.runtime.station import StationRuntime, shown
 
 MAX_LINE_BYTES = 1024
 RECHECK_SECONDS = 5.0  # how often an idle station looks at its snapshot and spool again
+MAX_ADVANCE_SECONDS = 366 * 24 * 3600
+BLANK = " \t"  # only these make a line empty; other control characters are refused
 
 
 class HeadlessRunner:
@@ -100,12 +102,12 @@ class HeadlessRunner:
             text = frame.data.decode("utf-8", errors="replace")
             self.emit(self.runtime.reject(text, "not text (the bytes are not UTF-8)"))
             return
-        if not line.strip():
+        if not line.strip(BLANK):
             return
         if self.echo_input:
-            self.out.write(f"> {line.strip()}\n")
+            self.out.write(f"> {shown(line.strip(BLANK))}\n")
         if line.startswith("@"):
-            self._command(line.strip())
+            self._command(line.strip(BLANK))
             return
         self.emit(self.runtime.scan(line))
 
@@ -116,15 +118,23 @@ class HeadlessRunner:
         elif word == "@advance" and self.manual_clock is not None:
             try:
                 seconds = float(argument)
+                if not 0 <= seconds <= MAX_ADVANCE_SECONDS:
+                    raise ValueError(seconds)
                 self.manual_clock.advance(seconds)
-            except ValueError:
-                self.emit(self.runtime.reject(line, "@advance needs a number of seconds"))
+            except (ValueError, OverflowError):
+                self.emit(
+                    self.runtime.reject(
+                        line, f"@advance needs a number of seconds (0 to {MAX_ADVANCE_SECONDS:,})"
+                    )
+                )
                 return
             self.emit(self.runtime.tick())
         elif word == "@advance":
             self.emit(self.runtime.reject(line, "@advance works only with --clock"))
         else:
-            self.emit(self.runtime.reject(line, f"unknown command {word} (known: @done, @advance)"))
+            self.emit(
+                self.runtime.reject(line, f"unknown command {shown(word)} (known: @done, @advance)")
+            )
 
 
 def parse_clock(text: str, default_tz: object) -> datetime:

@@ -39,6 +39,7 @@ from kiosk.domain.station import (
 )
 from kiosk.errors import KioskError, StorageError
 from kiosk.runtime.clock import Clock
+from kiosk.storage.db import plain_error
 from kiosk.storage.snapshot import SnapshotReader, SnapshotStore
 from kiosk.storage.spool import Spool
 
@@ -72,6 +73,7 @@ class StationRuntime:
         self._reader: SnapshotReader | None = None
         self._reader_stamp: float | None = None
         self._snapshot_problem: str | None = None
+        self._logged_problem: str | None = None
 
     # Inputs ------------------------------------------------------------------------------
 
@@ -166,9 +168,9 @@ class StationRuntime:
         try:
             record = self._reader.lookup(barcode)
         except (SQLAlchemyError, OSError) as exc:
-            log.error("snapshot lookup failed: %s", exc)
             self._close_reader()
-            self._snapshot_problem = f"the patron snapshot cannot be read: {exc}"
+            self._snapshot_problem = f"the patron snapshot cannot be read: {plain_error(exc)}"
+            log.error("%s", self._snapshot_problem)
             return self._feed(ServiceDown(OutOfServiceReason.NO_SNAPSHOT, self._snapshot_problem))
         return self._feed(PatronScan(barcode, record, self._outstanding(barcode), self._new_id()))
 
@@ -180,18 +182,20 @@ class StationRuntime:
         try:
             return self.spool.outstanding_for(patron)
         except SQLAlchemyError as exc:
-            raise StorageError(f"the spool cannot be read: {exc}") from exc
+            raise StorageError(f"the spool cannot be read: {plain_error(exc)}") from exc
 
     # Is the station in service? -------------------------------------------------------------
 
     def _assess(self) -> list[Event]:
         availability = self._availability()
         if availability.reason is None:
+            self._logged_problem = None
             assert self._reader is not None
             info = self._reader.info
             return self._feed(ServiceUp(info.rows, info.built_at, availability.stale))
-        if availability.reason is not self.state.out_of_service:
+        if availability.detail != self._logged_problem:
             log.warning("out of service: %s", availability.detail)
+            self._logged_problem = availability.detail
         return self._feed(ServiceDown(availability.reason, availability.detail))
 
     def _availability(self) -> Availability:

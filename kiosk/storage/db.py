@@ -12,6 +12,14 @@ from sqlalchemy.pool import NullPool
 Mode = Literal["durable", "bulk", "readonly"]
 
 
+def plain_error(exc: BaseException) -> str:
+    """The driver's own one-line message. SQLAlchemy's text adds the SQL and its parameters,
+    which can hold a patron's barcode: never show or log that."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).splitlines()
+    return lines[0] if lines else type(orig).__name__
+
+
 def sqlite_engine(path: Path, *, mode: Mode = "durable") -> Engine:
     """An engine for one SQLite file.
 

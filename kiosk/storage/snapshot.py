@@ -105,6 +105,14 @@ class SnapshotStore:
         name = self._read_pointer()["current"]
         return None if name is None else read_info(self.folder / name)
 
+    def _current_if_readable(self) -> SnapshotInfo | None:
+        """The current snapshot, or None if it is missing or damaged: a damaged snapshot
+        must never stand in the way of the import that replaces it."""
+        try:
+            return self.current()
+        except StorageError:
+            return None
+
     def previous(self) -> SnapshotInfo | None:
         name = self._read_pointer()["previous"]
         if name is None or not (self.folder / name).exists():
@@ -161,7 +169,7 @@ class SnapshotStore:
             counts = _build(source, building, patron_rule, total_bytes, ends_with_newline, progress)
             rows = counts.imported
             _judge(counts, max_bad_percent)
-            current = self.current()
+            current = self._current_if_readable()
             if current is not None and not allow_shrink and rows < current.rows // 2:
                 raise SnapshotError(
                     f"{source}: has {rows:,} patrons, less than half of the current snapshot's "

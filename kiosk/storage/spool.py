@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from kiosk.domain.station import CheckoutRequest
 from kiosk.errors import SpoolDamagedError, StorageError
-from kiosk.storage.db import sqlite_engine
+from kiosk.storage.db import plain_error, sqlite_engine
 from kiosk.storage.files import atomic_write_bytes, private_dir
 
 SPOOL_FILE = "spool.db"
@@ -81,11 +81,6 @@ def _alembic_config(conn: Connection) -> AlembicConfig:
     return config
 
 
-def _plain_error(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    return str(orig).splitlines()[0]
-
-
 class Spool:
     def __init__(self, engine: Engine, path: Path, spool_id: str) -> None:
         self._engine = engine
@@ -123,7 +118,7 @@ class Spool:
         except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
             engine.dispose()
             raise SpoolDamagedError(
-                f"the spool {path} cannot be opened: {_plain_error(exc)}"
+                f"the spool {path} cannot be opened: {plain_error(exc)}"
             ) from exc
         path.chmod(0o600)
         if not marker.exists():
@@ -137,7 +132,7 @@ class Spool:
                 rows = [r[0] for r in conn.exec_driver_sql("PRAGMA quick_check").all()]
         except DBAPIError as exc:
             raise SpoolDamagedError(
-                f"the spool {path} is damaged ({_plain_error(exc)}); the kiosk will not use it. "
+                f"the spool {path} is damaged ({plain_error(exc)}); the kiosk will not use it. "
                 "Keep the file for recovery and restore the last backup."
             ) from exc
         if rows != ["ok"]:
@@ -203,7 +198,7 @@ class Spool:
                     ),
                 )
         except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
-            raise StorageError(f"the checkout could not be stored: {_plain_error(exc)}") from exc
+            raise StorageError(f"the checkout could not be stored: {plain_error(exc)}") from exc
         return StoredCheckout(txn_id, int(seq))
 
     def probe(self) -> None:
@@ -216,7 +211,7 @@ class Spool:
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
                 )
         except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
-            raise StorageError(f"the spool cannot be written: {_plain_error(exc)}") from exc
+            raise StorageError(f"the spool cannot be written: {plain_error(exc)}") from exc
 
     def record_export(
         self, fmt: str, path: str, sha256: str, txn_ids: list[str], when: datetime
