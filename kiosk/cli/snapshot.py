@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 import click
@@ -94,15 +94,16 @@ def import_(
         click.echo(
             f"{counts.duplicates:,} repeated barcodes were skipped (the first was kept).", err=True
         )
-    _print_info(report.info)
+    _print_info(report.info, config.tz)
 
 
-def _print_info(info: SnapshotInfo) -> None:
+def _print_info(info: SnapshotInfo, tz: tzinfo) -> None:
     age = info.age_hours(utc_now())
+    built = info.built_at.astimezone(tz).isoformat(timespec="seconds")
     click.echo(f"  source:   {info.source}")
     click.echo(f"  sha256:   {info.sha256}")
-    click.echo(f"  built at: {info.built_at.isoformat(timespec='seconds')} ({human_age(age)} ago)")
-    click.echo(f"  imported: {info.imported_at.isoformat(timespec='seconds')}")
+    click.echo(f"  built at: {built} ({human_age(age)} ago)")
+    click.echo(f"  imported: {info.imported_at.astimezone(tz).isoformat(timespec='seconds')}")
     click.echo(f"  patrons:  {info.rows:,}")
 
 
@@ -116,7 +117,7 @@ def info(state: State) -> None:
     if current is None:
         raise SnapshotError("no patron snapshot has been imported yet (kiosk snapshot import FILE)")
     click.echo("Active snapshot:")
-    _print_info(current)
+    _print_info(current, config.tz)
     age = current.age_hours(utc_now())
     limits = config.snapshot
     if limits.max_age_hours and age > limits.max_age_hours:
@@ -127,7 +128,7 @@ def info(state: State) -> None:
     if previous is not None:
         click.echo(
             f"Previous snapshot (for rollback): {previous.rows:,} patrons, built "
-            f"{previous.built_at.isoformat(timespec='seconds')}"
+            f"{previous.built_at.astimezone(config.tz).isoformat(timespec='seconds')}"
         )
 
 
@@ -136,7 +137,8 @@ def info(state: State) -> None:
 def rollback(state: State) -> None:
     """Make the previous snapshot active again."""
     restored = SnapshotStore(state.config.data_dir).rollback()
+    built = restored.built_at.astimezone(state.config.tz).isoformat(timespec="seconds")
     click.echo(
-        f"Rolled back: the active snapshot is now the one built "
-        f"{restored.built_at.isoformat(timespec='seconds')} ({restored.rows:,} patrons)."
+        f"Rolled back: the active snapshot is now the one built {built} "
+        f"({restored.rows:,} patrons)."
     )
