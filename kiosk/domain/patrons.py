@@ -133,9 +133,12 @@ def parse_patron_row(row: Mapping[str, str | None], max_barcode_length: int = 64
             expires = date.fromisoformat(expires_text)
         except ValueError as exc:
             raise RowError(f"expires {expires_text!r} is not a date (YYYY-MM-DD)") from exc
+    name = (row.get("name") or "").strip()
+    if not name.isprintable():
+        raise RowError("name contains control characters")
     return PatronRecord(
         barcode=barcode,
-        name=(row.get("name") or "").strip(),
+        name=name,
         fines=parse_money(row.get("fines") or ""),
         status=status,
         expires=expires,

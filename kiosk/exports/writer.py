@@ -44,6 +44,8 @@ def export_spool(
                 handle.write(data)
     except OSError as exc:
         raise ExportError(f"{out}: could not be written: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # a value the format cannot carry; nothing was written
+        raise ExportError(f"{out}: not written: {exc}") from exc
     record = spool.record_export(
         fmt, str(out.resolve()), digest.hexdigest(), [c.txn_id for c in chosen], now
     )

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine, text
 from kiosk.domain.barcodes import BarcodeRule
 from kiosk.domain.patrons import PatronRecord, PatronStatus, RowError, parse_patron_row
 from kiosk.errors import InputFileError, NoSnapshotError, SnapshotError, StorageError
-from kiosk.storage.db import sqlite_engine
+from kiosk.storage.db import plain_error, sqlite_engine
 from kiosk.storage.files import atomic_write_bytes, fsync_file, private_dir
 
 SCHEMA_VERSION = 1
@@ -170,7 +170,7 @@ class SnapshotStore:
             rows = counts.imported
             _judge(counts, max_bad_percent)
             current = self._current_if_readable()
-            if current is not None and not allow_shrink and rows < current.rows // 2:
+            if current is not None and not allow_shrink and rows * 2 < current.rows:
                 raise SnapshotError(
                     f"{source}: has {rows:,} patrons, less than half of the current snapshot's "
                     f"{current.rows:,}; it may be cut short. Check the export, or import it "
@@ -227,9 +227,11 @@ def _rows(
             return
         except csv.Error as exc:
             raise SnapshotError(f"line {reader.line_num + 1}: the file is garbled ({exc})") from exc
-        line = reader.line_num
+        line = reader.line_num + 1  # the header was read before the csv reader started
         if not fields or fields == [""]:
             continue
+        if any("\x00" in f for f in fields):
+            raise SnapshotError(f"line {line}: the file is garbled (it contains NUL bytes)")
         if len(fields) != width:
             yield line, None, f"has {len(fields)} fields, the header has {width}"
             continue
@@ -363,11 +365,10 @@ def read_info(path: Path) -> SnapshotInfo:
     engine = sqlite_engine(path, mode="readonly")
     try:
         with engine.connect() as conn:
-            meta: dict[str, str] = dict(
-                conn.execute(text("SELECT key, value FROM meta")).tuples().all()
-            )
+            rows = conn.execute(text("SELECT key, value FROM meta")).all()
+            meta: dict[str, str] = {str(r[0]): str(r[1]) for r in rows}
     except Exception as exc:
-        raise StorageError(f"the snapshot file {path} is damaged: {exc}") from exc
+        raise StorageError(f"the snapshot file {path} is damaged: {plain_error(exc)}") from exc
     finally:
         engine.dispose()
     try:

@@ -19,6 +19,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
@@ -74,9 +76,9 @@ class SpoolSummary:
         return self.total - self.handed_over
 
 
-def _alembic_config(conn: Connection) -> AlembicConfig:
+def _alembic_config(conn: Connection, migrations: Path) -> AlembicConfig:
     config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", str(migrations))
     config.attributes["connection"] = conn
     return config
 
@@ -90,16 +92,18 @@ class Spool:
     # Opening -----------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, data_dir: Path, *, create: bool = False) -> Spool:
+    def open(cls, data_dir: Path, *, create: bool = False, migrations: Path = MIGRATIONS) -> Spool:
         """Open the spool in `data_dir`, migrating its schema to this version if needed.
 
         create: make a new spool if this folder never had one. A folder that had one (its
         marker file is there) but lost the database is an error, never a fresh start.
+        migrations: the Alembic scripts (tests pass a folder with a later migration added).
         """
         path = data_dir / SPOOL_FILE
         marker = data_dir / MARKER_FILE
+        expected_id = marker.read_text(encoding="utf-8").strip() if marker.exists() else None
         if not path.exists():
-            if marker.exists():
+            if expected_id is not None:
                 raise SpoolDamagedError(
                     f"the spool {path} is missing, but this kiosk had one (see {marker}). "
                     "Its checkouts may not have been handed over: restore it from a backup. "
@@ -111,8 +115,8 @@ class Spool:
         engine = sqlite_engine(path)
         try:
             cls._check_integrity(engine, path)
-            spool_id = cls._migrate(engine, path)
-        except SpoolDamagedError:
+            spool_id = cls._migrate(engine, path, expected_id, migrations)
+        except StorageError:
             engine.dispose()
             raise
         except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
@@ -121,7 +125,7 @@ class Spool:
                 f"the spool {path} cannot be opened: {plain_error(exc)}"
             ) from exc
         path.chmod(0o600)
-        if not marker.exists():
+        if expected_id is None:
             atomic_write_bytes(marker, spool_id.encode() + b"\n")
         return cls(engine, path, spool_id)
 
@@ -142,15 +146,31 @@ class Spool:
             )
 
     @staticmethod
-    def _migrate(engine: Engine, path: Path) -> str:
-        with engine.begin() as conn:
+    def _migrate(engine: Engine, path: Path, expected_id: str | None, migrations: Path) -> str:
+        with engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
-            config = _alembic_config(conn)
-            head = ScriptDirectory.from_config(config).get_current_head()
-            if current != head:
-                if current is not None:
-                    _backup_before_migration(conn, path, current)
-                command.upgrade(config, "head")
+            conn.rollback()
+        scripts = ScriptDirectory(str(migrations))
+        head = scripts.get_current_head()
+        if current is None and expected_id is not None:
+            raise SpoolDamagedError(
+                f"the spool {path} is empty, but this kiosk had a spool (id {expected_id}). "
+                "Its checkouts may not have been handed over: restore it from a backup."
+            )
+        if current is not None and current != head:
+            try:
+                scripts.get_revision(current)
+            except (CommandError, RevisionError) as exc:
+                raise StorageError(
+                    f"the spool {path} was written by a newer version of the kiosk (schema "
+                    f"{current}; this version knows up to {head}). It was not changed: "
+                    "install the newer version again."
+                ) from exc
+            _backup_before_migration(path, current)
+        if current != head:
+            with engine.begin() as conn:
+                command.upgrade(_alembic_config(conn, migrations), "head")
+        with engine.begin() as conn:
             row = conn.exec_driver_sql(
                 "SELECT value FROM spool_info WHERE key = 'spool_id'"
             ).first()
@@ -161,8 +181,14 @@ class Spool:
                     "strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
                     (spool_id,),
                 )
-                return spool_id
-            return str(row[0])
+            else:
+                spool_id = str(row[0])
+        if expected_id is not None and spool_id != expected_id:
+            raise SpoolDamagedError(
+                f"the spool {path} is not the one this kiosk had (its id is {spool_id}, "
+                f"{path.parent / MARKER_FILE} says {expected_id}). Put the right file back."
+            )
+        return spool_id
 
     def close(self) -> None:
         self._engine.dispose()
@@ -341,13 +367,15 @@ def _export(row: Any) -> ExportRecord:
     return ExportRecord(datetime.fromisoformat(row[0]), row[1], row[2], row[3], int(row[4]))
 
 
-def _backup_before_migration(conn: Connection, path: Path, revision: str) -> None:
-    """Before changing an old spool's schema, keep a consistent copy of it beside it."""
+def _backup_before_migration(path: Path, revision: str) -> None:
+    """Before changing an old spool's schema, keep a consistent copy of it beside it (made
+    through SQLite's backup API on a connection of its own, holding no transaction)."""
     backup = path.with_name(f"{path.name}.before-upgrade-from-{revision}")
-    raw = conn.connection.dbapi_connection
+    source = sqlite3.connect(path)
     target = sqlite3.connect(backup)
     try:
-        raw.backup(target)  # type: ignore[union-attr]
+        source.backup(target)
     finally:
         target.close()
+        source.close()
     backup.chmod(0o600)

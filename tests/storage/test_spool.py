@@ -1,0 +1,506 @@
+"""The transaction spool: every checkout durable before `record_checkout` returns, append-only,
+never silently replaced. Real SQLite files; other connections are opened with sqlite3 to see
+what is really on disk."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import sqlite3
+import subprocess
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+
+from kiosk.domain.station import CheckoutRequest
+from kiosk.errors import KioskError, SpoolDamagedError, StorageError
+from kiosk.storage.db import sqlite_engine
+from kiosk.storage.spool import Spool
+from tests.conftest import KioskHome, item, patron
+
+TZ = ZoneInfo("America/New_York")
+KIOSK_ID = "TEST-SC01"
+T0 = datetime(2026, 11, 20, 15, 0, 0, 250_000, tzinfo=UTC)  # 10:00:00.250 in New York
+
+
+def request(
+    n: int = 1,
+    *,
+    patron_barcode: str | None = None,
+    item_barcode: str | None = None,
+    occurred_at: datetime | None = None,
+    special_due: bool = False,
+    session_id: str = "session-1",
+) -> CheckoutRequest:
+    return CheckoutRequest(
+        session_id=session_id,
+        patron=patron_barcode or patron(1),
+        item=item_barcode or item(n),
+        due_date=date(2026, 12, 11),
+        special_due=special_due,
+        occurred_at=occurred_at or T0 + timedelta(seconds=n),
+    )
+
+
+@contextlib.contextmanager
+def direct(path: Path) -> Iterator[sqlite3.Connection]:
+    """A second, independent connection in autocommit mode."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def spool(data_dir: Path) -> Iterator[Spool]:
+    s = Spool.open(data_dir, create=True)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+# Recording ---------------------------------------------------------------------------------
+
+
+def test_sequence_numbers_start_at_1_and_txn_ids_are_unique_uuids(spool: Spool) -> None:
+    stored = [spool.record_checkout(request(n), KIOSK_ID, TZ) for n in range(1, 6)]
+
+    assert [s.seq for s in stored] == [1, 2, 3, 4, 5]
+    ids = [s.txn_id for s in stored]
+    assert len(set(ids)) == 5
+    for txn_id in ids:
+        assert str(uuid.UUID(txn_id)) == txn_id
+
+
+def test_a_checkout_is_on_disk_when_record_checkout_returns(spool: Spool) -> None:
+    stored = spool.record_checkout(request(1, special_due=True), KIOSK_ID, TZ)
+
+    with direct(spool.path) as conn:
+        row = conn.execute(
+            "SELECT kiosk_id, seq, occurred_at, patron, item, due_date, special_due, session_id, "
+            "handed_over_at FROM checkouts WHERE txn_id = ?",
+            (stored.txn_id,),
+        ).fetchone()
+
+    assert row == (
+        KIOSK_ID,
+        1,
+        "2026-11-20T10:00:01.250-05:00",  # the library's local time, with its offset
+        patron(1),
+        item(1),
+        "2026-12-11",
+        1,
+        "session-1",
+        None,
+    )
+
+
+def test_checkouts_read_back_oldest_first_in_the_librarys_time_zone(spool: Spool) -> None:
+    summer = datetime(2026, 7, 1, 14, 0, tzinfo=UTC)  # 10:00 EDT
+    spool.record_checkout(request(1), KIOSK_ID, TZ)
+    spool.record_checkout(request(2, occurred_at=summer), KIOSK_ID, TZ)
+
+    checkouts = list(spool.checkouts())
+
+    assert [c.seq for c in checkouts] == [1, 2]
+    assert checkouts[0].occurred_at == T0 + timedelta(seconds=1)
+    assert checkouts[0].occurred_at.utcoffset() == timedelta(hours=-5)
+    assert checkouts[1].occurred_at == summer
+    assert checkouts[1].occurred_at.utcoffset() == timedelta(hours=-4)
+    assert checkouts[1].occurred_at.hour == 10
+    assert checkouts[0].kiosk_id == KIOSK_ID
+    assert checkouts[0].due_date == date(2026, 12, 11)
+    assert checkouts[0].handed_over_at is None
+
+
+def test_the_spool_is_wal_with_full_sync(spool: Spool) -> None:
+    with direct(spool.path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    # synchronous is a per-connection setting: ask a connection of the spool's own engine
+    # (there is no public accessor for it).
+    with spool._engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+
+
+@pytest.mark.parametrize(
+    ("mode", "journal", "synchronous"), [("durable", "wal", 2), ("bulk", "off", 0)]
+)
+def test_sqlite_engine_modes(tmp_path: Path, mode: Any, journal: str, synchronous: int) -> None:
+    engine = sqlite_engine(tmp_path / "x.db", mode=mode)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == journal
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == synchronous
+    finally:
+        engine.dispose()
+
+
+def test_a_readonly_engine_cannot_write(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    with direct(path) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    engine = sqlite_engine(path, mode="readonly")
+    try:
+        with pytest.raises(OperationalError, match="readonly"), engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+    finally:
+        engine.dispose()
+    with direct(path) as conn:
+        assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
+
+
+# The database keeps the spool's promises ---------------------------------------------------
+
+
+def test_a_checkout_not_handed_over_cannot_be_deleted(spool: Spool) -> None:
+    spool.record_checkout(request(1), KIOSK_ID, TZ)
+    with direct(spool.path) as conn:
+        with pytest.raises(sqlite3.DatabaseError, match="cannot be deleted"):
+            conn.execute("DELETE FROM checkouts")
+        assert conn.execute("SELECT count(*) FROM checkouts").fetchone() == (1,)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("txn_id", "forged"),
+        ("kiosk_id", "OTHER"),
+        ("seq", 99),
+        ("occurred_at", "2000-01-01T00:00:00.000+00:00"),
+        ("patron", "20000000000000"),
+        ("item", "30000000000000"),
+        ("due_date", "2099-01-01"),
+        ("special_due", 1),
+        ("session_id", "other"),
+    ],
+)
+def test_a_recorded_checkout_cannot_be_changed(spool: Spool, column: str, value: object) -> None:
+    spool.record_checkout(request(1), KIOSK_ID, TZ)
+    before = list(spool.checkouts())
+    with direct(spool.path) as conn, pytest.raises(sqlite3.DatabaseError, match="cannot be"):
+        conn.execute(f"UPDATE checkouts SET {column} = ?", (value,))
+    assert list(spool.checkouts()) == before
+
+
+def test_a_recorded_checkout_stays_fixed_after_hand_over(spool: Spool) -> None:
+    stored = spool.record_checkout(request(1), KIOSK_ID, TZ)
+    spool.record_export("koc", "/x.koc", "0" * 64, [stored.txn_id], T0)
+    with direct(spool.path) as conn, pytest.raises(sqlite3.DatabaseError, match="cannot be"):
+        conn.execute("UPDATE checkouts SET item = 'changed'")
+
+
+def test_sequence_numbers_are_never_reused(spool: Spool) -> None:
+    stored = [spool.record_checkout(request(n), KIOSK_ID, TZ) for n in (1, 2, 3)]
+    spool.record_export("koc", "/x.koc", "0" * 64, [s.txn_id for s in stored], T0)
+    with direct(spool.path) as conn:
+        # Handed over, so the database allows deleting it: the newest one.
+        conn.execute("DELETE FROM export_checkouts")
+        conn.execute("DELETE FROM checkouts WHERE seq = 3")
+        assert conn.execute("SELECT max(seq) FROM checkouts").fetchone() == (2,)
+
+    after = spool.record_checkout(request(4), KIOSK_ID, TZ)
+
+    assert after.seq == 4
+    assert spool.summary().last_seq == 4
+
+
+# Reading -------------------------------------------------------------------------------------
+
+
+def test_outstanding_counts_only_checkouts_not_handed_over(spool: Spool) -> None:
+    a1 = spool.record_checkout(request(1, patron_barcode=patron(1)), KIOSK_ID, TZ)
+    spool.record_checkout(request(2, patron_barcode=patron(1)), KIOSK_ID, TZ)
+    spool.record_checkout(request(3, patron_barcode=patron(2)), KIOSK_ID, TZ)
+    assert spool.outstanding_for(patron(1)) == 2
+    assert spool.outstanding_for(patron(2)) == 1
+    assert spool.outstanding_for(patron(3)) == 0
+
+    spool.record_export("csv", "/x.csv", "0" * 64, [a1.txn_id], T0)
+
+    assert spool.outstanding_for(patron(1)) == 1
+    assert spool.outstanding_for(patron(2)) == 1
+    assert [c.seq for c in spool.checkouts(pending_only=True)] == [2, 3]
+    assert len(list(spool.checkouts())) == 3
+
+
+def test_record_export_is_remembered(spool: Spool) -> None:
+    stored = [spool.record_checkout(request(n), KIOSK_ID, TZ) for n in (1, 2)]
+    when = datetime(2026, 11, 21, 8, 30, 15, tzinfo=UTC)
+
+    record = spool.record_export("koc", "/mnt/usb/a.koc", "ab" * 32, [stored[0].txn_id], when)
+
+    assert (record.format, record.path, record.sha256, record.checkouts) == (
+        "koc",
+        "/mnt/usb/a.koc",
+        "ab" * 32,
+        1,
+    )
+    assert spool.exports() == [record]
+    summary = spool.summary()
+    assert (summary.total, summary.handed_over, summary.pending) == (2, 1, 1)
+    assert summary.last_seq == 2
+    assert summary.last_export == record
+    first, second = spool.checkouts()
+    assert first.handed_over_at == when
+    assert second.handed_over_at is None
+    assert spool.exports_of([stored[0].txn_id, stored[1].txn_id]) == {stored[0].txn_id: [record]}
+
+
+def test_settings_set_get_and_clear(spool: Spool) -> None:
+    assert spool.setting("special_due_date") is None
+    spool.set_setting("special_due_date", "2026-12-24")
+    assert spool.setting("special_due_date") == "2026-12-24"
+    spool.set_setting("special_due_date", "2027-01-04")
+    assert spool.setting("special_due_date") == "2027-01-04"
+    spool.set_setting("special_due_date", None)
+    assert spool.setting("special_due_date") is None
+    spool.set_setting("special_due_date", None)  # clearing twice is fine
+    assert spool.setting("special_due_date") is None
+
+
+def test_probe_writes_on_a_healthy_spool(spool: Spool) -> None:
+    assert spool.setting("last_probe") is None
+    spool.probe()
+    assert spool.setting("last_probe") is not None
+
+
+# Opening: created once, never silently replaced ----------------------------------------------
+
+
+def test_a_new_spool_is_private_and_marked(data_dir: Path, spool: Spool) -> None:
+    assert spool.path == data_dir / "spool.db"
+    assert data_dir.stat().st_mode & 0o777 == 0o700
+    assert spool.path.stat().st_mode & 0o777 == 0o600
+    marker = data_dir / "spool.id"
+    assert marker.read_text(encoding="utf-8").strip() == spool.spool_id
+    assert marker.stat().st_mode & 0o777 == 0o600
+    assert str(uuid.UUID(spool.spool_id)) == spool.spool_id
+
+
+def test_reopening_keeps_the_spool_id_and_the_checkouts(data_dir: Path) -> None:
+    first = Spool.open(data_dir, create=True)
+    stored = first.record_checkout(request(1), KIOSK_ID, TZ)
+    first.close()
+
+    again = Spool.open(data_dir)
+    try:
+        assert again.spool_id == first.spool_id
+        assert [c.txn_id for c in again.checkouts()] == [stored.txn_id]
+        assert again.record_checkout(request(2), KIOSK_ID, TZ).seq == 2
+    finally:
+        again.close()
+
+
+def test_opening_without_create_when_there_is_no_spool_is_an_error(data_dir: Path) -> None:
+    with pytest.raises(StorageError, match="no spool yet") as caught:
+        Spool.open(data_dir, create=False)
+    assert not isinstance(caught.value, SpoolDamagedError)
+    assert not (data_dir / "spool.db").exists()
+    assert not (data_dir / "spool.id").exists()
+
+
+def test_a_spool_that_is_not_a_database_is_damaged(data_dir: Path) -> None:
+    data_dir.mkdir()
+    garbage = random.Random(7).randbytes(16_384)
+    (data_dir / "spool.db").write_bytes(garbage)
+
+    for create in (False, True):
+        with pytest.raises(SpoolDamagedError):
+            Spool.open(data_dir, create=create)
+
+    assert (data_dir / "spool.db").read_bytes() == garbage  # kept for recovery, untouched
+
+
+def test_a_deleted_spool_is_not_replaced_by_a_new_one(data_dir: Path) -> None:
+    Spool.open(data_dir, create=True).close()
+    (data_dir / "spool.db").unlink()
+
+    for create in (False, True):
+        with pytest.raises(SpoolDamagedError, match="restore it from a backup"):
+            Spool.open(data_dir, create=create)
+
+    assert not (data_dir / "spool.db").exists()
+
+
+def test_an_emptied_spool_file_is_not_replaced_by_a_new_one(data_dir: Path) -> None:
+    # A spool file cut to nothing (a bad disk or a careless copy) lost every checkout in it.
+    first = Spool.open(data_dir, create=True)
+    first.record_checkout(request(1), KIOSK_ID, TZ)
+    first.close()
+    (data_dir / "spool.db").write_bytes(b"")
+
+    with pytest.raises(SpoolDamagedError):
+        Spool.open(data_dir, create=True).close()
+
+
+def test_the_schema_is_at_the_head_revision(spool: Spool) -> None:
+    with direct(spool.path) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+
+
+def test_opening_a_current_spool_makes_no_upgrade_backup(data_dir: Path) -> None:
+    Spool.open(data_dir, create=True).close()
+    Spool.open(data_dir).close()
+    Spool.open(data_dir, create=True).close()
+    assert list(data_dir.glob("*.before-upgrade-from-*")) == []
+
+
+def test_a_spool_from_another_schema_version_is_refused_clearly(home: KioskHome) -> None:
+    # This version knows only revision 0001. A spool written by a newer kiosk (a software
+    # rollback) must be refused with one clear line, and its checkouts kept. The timeout is a
+    # guard against a hang, not a measure of speed: `spool info` takes well under a second.
+    spool = Spool.open(home.data_dir, create=True)
+    spool.record_checkout(request(1), KIOSK_ID, TZ)
+    spool.close()
+    with direct(home.data_dir / "spool.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0002'")
+
+    try:
+        result = home.kiosk("spool", "info", timeout=10)
+    except subprocess.TimeoutExpired:
+        pytest.fail("opening a spool at another schema revision hangs (`kiosk spool info`)")
+
+    assert result.returncode == StorageError.exit_code, result.stderr
+    assert "Traceback" not in result.stderr
+    with direct(home.data_dir / "spool.db") as conn:
+        assert conn.execute("SELECT count(*) FROM checkouts").fetchone() == (1,)
+
+
+# A full disk ---------------------------------------------------------------------------------
+
+
+def full_disk_spool(path: Path, spool_id: str, spare_pages: int) -> Spool:
+    """The same spool file, opened so that it can grow by only `spare_pages` pages.
+
+    SQLite's max_page_count is a per-connection setting, so it is applied on every connection
+    of a durable engine; Spool takes its engine from whoever builds it.
+    """
+    with direct(path) as conn:
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    engine = sqlite_engine(path)
+
+    @event.listens_for(engine, "connect")
+    def _limit(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        dbapi_conn.execute(f"PRAGMA max_page_count = {pages + spare_pages}")
+
+    return Spool(engine, path, spool_id)
+
+
+def test_a_full_disk_refuses_the_checkout_and_keeps_the_ones_before(data_dir: Path) -> None:
+    healthy = Spool.open(data_dir, create=True)
+    healthy.close()
+    cramped = full_disk_spool(healthy.path, healthy.spool_id, spare_pages=4)
+    bulky = "3" * 3000  # each checkout takes most of a page
+    stored = []
+    try:
+        with pytest.raises(StorageError, match="full"):
+            for n in range(1, 1000):
+                stored.append(cramped.record_checkout(request(n, item_barcode=bulky), "K", TZ))
+    finally:
+        cramped.close()
+
+    assert len(stored) >= 1
+    assert [s.seq for s in stored] == list(range(1, len(stored) + 1))
+    reopened = Spool.open(data_dir)
+    try:
+        assert [c.txn_id for c in reopened.checkouts()] == [s.txn_id for s in stored]
+        # The refused checkout left nothing behind, not even a used sequence number.
+        assert reopened.summary().last_seq == len(stored)
+        assert reopened.record_checkout(request(0), "K", TZ).seq == len(stored) + 1
+    finally:
+        reopened.close()
+
+
+def test_storage_errors_are_kiosk_errors() -> None:
+    # The CLI and the station turn a KioskError into one clear line or an out-of-service screen.
+    assert issubclass(SpoolDamagedError, StorageError)
+    assert issubclass(StorageError, KioskError)
+    assert StorageError.exit_code == 74
+
+
+# A later version of the kiosk upgrading an old spool -------------------------------------------
+
+LATER_MIGRATION = '''"""A later schema: checkouts gain a title column.
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("checkouts") as batch:
+        batch.add_column(sa.Column("title", sa.Text, nullable=True))
+
+
+def downgrade() -> None:
+    raise NotImplementedError
+'''
+
+
+def test_a_later_version_upgrades_an_old_spool_keeping_every_checkout_and_a_backup(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    from kiosk.storage.spool import MIGRATIONS
+
+    data = tmp_path / "data"
+    old = Spool.open(data, create=True)
+    stored = [old.record_checkout(request(n), "K1", TZ) for n in range(1, 6)]
+    spool_id = old.spool_id
+    old.close()
+
+    later = tmp_path / "later-migrations"
+    shutil.copytree(MIGRATIONS, later)
+    (later / "versions" / "0002_titles.py").write_text(LATER_MIGRATION, encoding="utf-8")
+
+    upgraded = Spool.open(data, migrations=later)
+    try:
+        assert upgraded.spool_id == spool_id
+        assert [(c.txn_id, c.seq) for c in upgraded.checkouts()] == [
+            (s.txn_id, s.seq) for s in stored
+        ]
+        # The database's promises survive the table rebuild of the migration.
+        with (
+            pytest.raises(sqlite3.DatabaseError, match="cannot be deleted"),
+            sqlite3.connect(data / "spool.db") as raw,
+        ):
+            raw.execute("DELETE FROM checkouts")
+        nxt = upgraded.record_checkout(request(6), "K1", TZ)
+        assert nxt.seq == 6
+    finally:
+        upgraded.close()
+    with sqlite3.connect(data / "spool.db") as raw:
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == ("0002",)
+        columns = [r[1] for r in raw.execute("PRAGMA table_info(checkouts)")]
+    assert "title" in columns
+    backup = data / "spool.db.before-upgrade-from-0001"
+    assert backup.exists()
+    assert backup.stat().st_mode & 0o777 == 0o600
+    with sqlite3.connect(backup) as raw:
+        assert raw.execute("SELECT count(*) FROM checkouts").fetchone() == (5,)
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)

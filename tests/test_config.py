@@ -1,0 +1,441 @@
+"""The config file: the contract config is valid; every bad value is reported with its dotted
+path, all at once; `kiosk config check` exits 78 on a bad file."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import DEFAULT_CONFIG_PATH, load_config, parse_config
+from kiosk.domain.barcodes import CheckDigit
+from kiosk.errors import ConfigError
+from tests.conftest import CONFIG_TEMPLATE, KioskHome, run_kiosk
+
+EX_CONFIG = 78
+
+
+def contract_text(data_dir: str = "/srv/kiosk-data") -> str:
+    """The config every other test runs with (tests/conftest.py), as text."""
+    return CONFIG_TEMPLATE.format(
+        data_dir=data_dir, max_age_hours=0, max_items_per_session=20, max_items_per_patron=0
+    )
+
+
+def changed(*replacements: tuple[str, str]) -> str:
+    """The contract config with some text replaced; each piece must be there to replace."""
+    text = contract_text()
+    for old, new in replacements:
+        assert old in text, f"the contract config no longer contains {old!r}"
+        text = text.replace(old, new, 1)
+    return text
+
+
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "kiosk.toml")
+    assert caught.value.path == "kiosk.toml"
+    return caught.value.problems
+
+
+PATRON_RULE = 'patron = { prefix = "2", length = 14, check_digit = "luhn" }'
+ALL_WEEKDAYS = '["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]'
+
+
+# The contract config -------------------------------------------------------------------------
+
+
+def test_the_contract_config_is_valid() -> None:
+    config = parse_config(contract_text(), "kiosk.toml")
+
+    assert config.kiosk.id == "TEST-SC01"
+    assert config.kiosk.library == "Test Library"
+    assert config.data_dir == Path("/srv/kiosk-data")
+    assert str(config.tz) == "America/New_York"
+    assert config.policy.block_fines_over == Decimal("10.00")
+    assert config.loans.closed_dates == [date(2026, 12, 25)]
+    rules = config.barcode_rules()
+    assert (rules.patron.prefix, rules.patron.length) == ("2", 14)
+    assert rules.patron.check_digit is CheckDigit.LUHN
+    assert (rules.item.prefix, rules.item.length) == ("3", 14)
+    station = config.station_rules()
+    assert station.kiosk_id == "TEST-SC01"
+    assert station.loan_rules.loan_days == 21
+    assert station.max_items_per_session == 20
+
+
+def test_the_contract_config_file_loads_with_its_data_dir(home: KioskHome) -> None:
+    config = load_config(home.config_path)
+    assert config.data_dir == home.data_dir
+
+
+def test_weekday_names_are_accepted_in_any_case() -> None:
+    config = parse_config(
+        changed(("closed_weekdays = []", 'closed_weekdays = ["Sunday", "MONDAY"]')), "k.toml"
+    )
+    assert config.loans.closed_weekdays == ["sunday", "monday"]
+    assert config.station_rules().loan_rules.closed_weekdays == frozenset({6, 0})
+
+
+def test_a_barcode_pattern_alone_is_a_valid_rule() -> None:
+    config = parse_config(
+        changed((PATRON_RULE, 'patron = { pattern = "2[0-9]{13}", check_digit = "luhn" }')),
+        "k.toml",
+    )
+    assert config.barcode_rules().patron.pattern == "2[0-9]{13}"
+
+
+def test_no_fine_limit_when_block_fines_over_is_left_out() -> None:
+    config = parse_config(changed(('block_fines_over = "10.00"\n', "")), "k.toml")
+    assert config.policy.block_fines_over is None
+
+
+# One bad value: one problem, named by its dotted path ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path", "words"),
+    [
+        (
+            'timezone = "America/New_York"',
+            'timezone = "Mars/Olympus"',
+            "kiosk.timezone",
+            "IANA time zone",
+        ),
+        ('timezone = "America/New_York"', 'timezone = ""', "kiosk.timezone", "IANA time zone"),
+        (
+            'timezone = "America/New_York"',
+            'timezone = "../../etc/passwd"',
+            "kiosk.timezone",
+            "IANA time zone",
+        ),
+        ('id = "TEST-SC01"', 'id = "TEST SC01"', "kiosk.id", "pattern"),
+        (
+            'block_fines_over = "10.00"',
+            'block_fines_over = "ten dollars"',
+            "policy.block_fines_over",
+            "decimal",
+        ),
+        (
+            'block_fines_over = "10.00"',
+            "block_fines_over = 10.5",
+            "policy.block_fines_over",
+            "as text",
+        ),
+        (
+            'block_fines_over = "10.00"',
+            'block_fines_over = "10.001"',
+            "policy.block_fines_over",
+            "at most 2 decimals",
+        ),
+        (
+            'block_fines_over = "10.00"',
+            'block_fines_over = "-1.00"',
+            "policy.block_fines_over",
+            "zero or more",
+        ),
+        (
+            'block_fines_over = "10.00"',
+            'block_fines_over = "NaN"',
+            "policy.block_fines_over",
+            "finite",
+        ),
+        (
+            'block_statuses = ["blocked", "lost", "expired"]',
+            'block_statuses = ["banned"]',
+            "policy.block_statuses.0",
+            "'blocked', 'lost' or 'expired'",
+        ),
+        (
+            "closed_weekdays = []",
+            'closed_weekdays = ["Funday"]',
+            "loans.closed_weekdays",
+            "not weekdays",
+        ),
+        (
+            "closed_weekdays = []",
+            f"closed_weekdays = {ALL_WEEKDAYS}",
+            "loans.closed_weekdays",
+            "every day of the week",
+        ),
+        (
+            "closed_weekdays = []",
+            f"closed_weekdays = {ALL_WEEKDAYS.title()}",
+            "loans.closed_weekdays",
+            "every day of the week",
+        ),
+        (
+            'closed_dates = ["2026-12-25"]',
+            'closed_dates = ["2026-13-25"]',
+            "loans.closed_dates.0",
+            "date",
+        ),
+        ("loan_days = 21", "loan_days = 0", "loans.loan_days", "greater than or equal to 1"),
+        (
+            PATRON_RULE,
+            'patron = { prefix = "2", length = 14, check_digit = "mod11" }',
+            "barcodes.patron.check_digit",
+            "'luhn' or 'none'",
+        ),
+        (
+            PATRON_RULE,
+            'patron = { pattern = "2[0-9", check_digit = "luhn" }',
+            "barcodes.patron",
+            "not a regular expression",
+        ),
+        (
+            PATRON_RULE,
+            'patron = { pattern = "2[0-9]{13}", prefix = "2" }',
+            "barcodes.patron",
+            "not both",
+        ),
+        (
+            PATRON_RULE,
+            'patron = { pattern = "2[0-9]{13}", length = 14 }',
+            "barcodes.patron",
+            "not both",
+        ),
+        (
+            PATRON_RULE,
+            'patron = { check_digit = "luhn" }',
+            "barcodes.patron",
+            "prefix, a length, or a pattern",
+        ),
+        (
+            PATRON_RULE,
+            'patron = { prefix = "2", length = 0 }',
+            "barcodes.patron.length",
+            "greater than or equal to 1",
+        ),
+        (
+            "idle_timeout_seconds = 60",
+            "idle_timeout_seconds = 5",
+            "session.idle_timeout_seconds",
+            "greater than or equal to 10",
+        ),
+    ],
+)
+def test_a_bad_value_is_reported_with_its_dotted_path(
+    old: str, new: str, path: str, words: str
+) -> None:
+    problems = problems_of(changed((old, new)))
+
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{path}: "), problems
+    assert words in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("old", "path"),
+    [
+        ('id = "TEST-SC01"\n', "kiosk.id"),
+        ('library = "Test Library"\n', "kiosk.library"),
+        ('timezone = "America/New_York"\n', "kiosk.timezone"),
+        (PATRON_RULE + "\n", "barcodes.patron"),
+    ],
+)
+def test_a_missing_required_key_is_reported(old: str, path: str) -> None:
+    assert problems_of(changed((old, ""))) == [f"{path}: required but missing"]
+
+
+def test_a_missing_required_section_is_reported() -> None:
+    text = contract_text()
+    start = text.index("[barcodes]")
+    end = text.index("[session]")
+    assert problems_of(text[:start] + text[end:]) == ["barcodes: required but missing"]
+
+
+# Unknown keys -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        (
+            "loan_days = 21",
+            "loan_dayz = 21",
+            "loans.loan_dayz: unknown key (did you mean 'loan_days'?)",
+        ),
+        ("[session]", "[sesion]", "sesion: unknown key (did you mean 'session'?)"),
+        (
+            'timezone = "America/New_York"',
+            'timezone = "America/New_York"\ntimezon = "UTC"',
+            "kiosk.timezon: unknown key (did you mean 'timezone'?)",
+        ),
+        (
+            PATRON_RULE,
+            'patron = { prefix = "2", lenght = 14 }',
+            "barcodes.patron.lenght: unknown key (did you mean 'length'?)",
+        ),
+    ],
+)
+def test_an_unknown_key_is_an_error_with_a_did_you_mean(old: str, new: str, problem: str) -> None:
+    assert problem in problems_of(changed((old, new)))
+
+
+def test_an_unknown_section_with_no_close_name_has_no_guess() -> None:
+    problems = problems_of(contract_text() + '\n[printer]\nport = "/dev/usb/lp0"\n')
+    assert problems == ["printer: unknown key"]
+
+
+# Every problem at once ----------------------------------------------------------------------
+
+SEVERAL_PROBLEMS = changed(
+    ('id = "TEST-SC01"\n', ""),
+    ('timezone = "America/New_York"', 'timezone = "Mars/Olympus"'),
+    ('block_fines_over = "10.00"', "block_fines_over = 10.5"),
+    ("loan_days = 21", "loan_dayz = 21"),
+    (PATRON_RULE, 'patron = { prefix = "2", length = 14, check_digit = "mod11" }'),
+)
+SEVERAL_PATHS = [
+    "kiosk.id: required but missing",
+    "kiosk.timezone: ",
+    "policy.block_fines_over: ",
+    "loans.loan_dayz: unknown key",
+    "barcodes.patron.check_digit: ",
+]
+
+
+def test_several_problems_are_reported_at_once_in_one_error() -> None:
+    problems = problems_of(SEVERAL_PROBLEMS)
+
+    assert len(problems) == len(SEVERAL_PATHS), problems
+    for start in SEVERAL_PATHS:
+        assert sum(p.startswith(start) for p in problems) == 1, (start, problems)
+
+
+def test_the_error_message_names_the_file_and_every_problem() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(SEVERAL_PROBLEMS, "/etc/kiosk/kiosk.toml")
+    message = str(caught.value)
+    assert message.startswith("/etc/kiosk/kiosk.toml: ")
+    for problem in caught.value.problems:
+        assert problem in message
+
+
+def test_invalid_toml_is_a_config_error() -> None:
+    problems = problems_of(contract_text().replace("loan_days = 21", "loan_days = = 21"))
+    assert len(problems) == 1
+    assert "not valid TOML" in problems[0]
+
+
+# Loading a file -----------------------------------------------------------------------------
+
+
+def test_a_relative_data_dir_is_resolved_against_the_config_files_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "etc" / "kiosk"
+    folder.mkdir(parents=True)
+    path = folder / "kiosk.toml"
+    path.write_text(contract_text(data_dir="state/data"), encoding="utf-8")
+
+    config = load_config(path)
+
+    assert config.data_dir.is_absolute()
+    assert config.data_dir == folder.resolve() / "state" / "data"
+
+
+def test_an_absolute_data_dir_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text(contract_text(data_dir="/var/lib/elsewhere"), encoding="utf-8")
+    assert load_config(path).data_dir == Path("/var/lib/elsewhere")
+
+
+def test_a_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.toml"
+    with pytest.raises(ConfigError) as caught:
+        load_config(missing)
+    assert caught.value.path == str(missing)
+    assert len(caught.value.problems) == 1
+    assert "not found" in caught.value.problems[0]
+
+
+def test_a_config_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_bytes(contract_text().replace("Test Library", "Bibliothèque").encode("latin-1"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "cannot be read" in caught.value.problems[0]
+
+
+# `kiosk config check` -----------------------------------------------------------------------
+
+
+def test_config_check_accepts_the_contract_config(home: KioskHome) -> None:
+    result = home.kiosk("config", "check")
+
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout
+    assert "TEST-SC01" in result.stdout
+    assert str(home.data_dir) in result.stdout
+    assert result.stderr == ""
+
+
+def test_config_check_prints_the_resolved_data_dir(tmp_path: Path) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    path = folder / "kiosk.toml"
+    path.write_text(contract_text(data_dir="relative-data"), encoding="utf-8")
+
+    result = run_kiosk("--config", str(path), "config", "check")
+
+    assert result.returncode == 0, result.stderr
+    assert f"data in {folder.resolve() / 'relative-data'})" in result.stdout
+
+
+def test_config_check_exits_78_and_prints_every_problem(home: KioskHome) -> None:
+    home.config_path.write_text(SEVERAL_PROBLEMS, encoding="utf-8")
+
+    result = home.kiosk("config", "check")
+
+    assert result.returncode == EX_CONFIG
+    assert "OK" not in result.stdout
+    assert str(home.config_path) in result.stderr
+    listed = [line for line in result.stderr.splitlines() if line.startswith("  - ")]
+    assert len(listed) == len(SEVERAL_PATHS), result.stderr
+    for start in SEVERAL_PATHS:
+        assert any(line.startswith(f"  - {start}") for line in listed), (start, result.stderr)
+    assert "Traceback" not in result.stderr
+
+
+def test_config_check_with_a_missing_file_exits_78_with_a_clear_message(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-kiosk.toml"
+
+    result = run_kiosk("--config", str(missing), "config", "check")
+
+    assert result.returncode == EX_CONFIG
+    assert str(missing) in result.stderr
+    assert "not found" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_config_option_wins_over_the_environment(home: KioskHome, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SEVERAL_PROBLEMS, encoding="utf-8")
+
+    result = home.kiosk("config", "check", env={"KIOSK_CONFIG": str(bad)})
+
+    assert result.returncode == 0, result.stderr
+    assert str(home.config_path) in result.stdout
+
+
+def test_the_environment_names_the_config_when_there_is_no_option(
+    home: KioskHome, tmp_path: Path
+) -> None:
+    good = run_kiosk("config", "check", env={"KIOSK_CONFIG": str(home.config_path)})
+    assert good.returncode == 0, good.stderr
+    assert str(home.config_path) in good.stdout
+
+    bad_path = tmp_path / "bad.toml"
+    bad_path.write_text(SEVERAL_PROBLEMS, encoding="utf-8")
+    bad = run_kiosk("config", "check", env={"KIOSK_CONFIG": str(bad_path)})
+    assert bad.returncode == EX_CONFIG
+    assert str(bad_path) in bad.stderr
+
+
+def test_without_option_or_environment_the_default_path_is_used() -> None:
+    result = run_kiosk("config", "check", env={"KIOSK_CONFIG": ""})
+    # Whether or not this machine has a kiosk config, the command names the file it read.
+    assert str(DEFAULT_CONFIG_PATH) in result.stdout + result.stderr
+    assert result.returncode in (0, EX_CONFIG)
