@@ -93,9 +93,12 @@ def export(state: State, fmt: str, out: Path, include_all: bool) -> None:
     if result.exported_before:
         click.echo(
             f"Warning: {result.exported_before} of them were exported before. Importing them "
-            "again into the library system may check the items out twice.",
+            "again into the library system may check the items out twice. Earlier exports:",
             err=True,
         )
+        for earlier in result.earlier_exports[-5:]:
+            when = earlier.exported_at.astimezone(state.config.tz).strftime("%Y-%m-%d %H:%M")
+            click.echo(f"  {when}  {earlier.format}  {earlier.path}", err=True)
 
 
 @group.command("info")

@@ -18,6 +18,7 @@ class ExportResult:
     record: ExportRecord | None  # None: nothing to export
     exported_before: int  # how many of these checkouts were in an earlier export
     pending_total: int
+    earlier_exports: tuple[ExportRecord, ...] = ()  # the exports that already held some
 
 
 def export_spool(
@@ -34,7 +35,8 @@ def export_spool(
     pending_total = sum(1 for c in chosen if c.handed_over_at is None)
     if not chosen:
         return ExportResult(None, 0, 0)
-    exported_before = sum(1 for c in chosen if c.handed_over_at is not None)
+    before = [c.txn_id for c in chosen if c.handed_over_at is not None]
+    earlier = {e: None for found in spool.exports_of(before).values() for e in found}
     digest = hashlib.sha256()
     try:
         with atomic_writer(out, mode=0o600) as handle:
@@ -49,4 +51,5 @@ def export_spool(
     record = spool.record_export(
         fmt, str(out.resolve()), digest.hexdigest(), [c.txn_id for c in chosen], now
     )
-    return ExportResult(record, exported_before, pending_total)
+    ordered = tuple(sorted(earlier, key=lambda e: e.exported_at))
+    return ExportResult(record, len(before), pending_total, ordered)

@@ -7,6 +7,7 @@ checkout that was not handed over. A missing or damaged spool is never silently 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -251,18 +252,16 @@ class Spool:
                 "VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (stamp, fmt, path, sha256, len(txn_ids)),
             ).scalar_one()
-            conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS wanted (txn_id TEXT)")
-            conn.exec_driver_sql("DELETE FROM wanted")
-            conn.exec_driver_sql("INSERT INTO wanted VALUES (?)", [(t,) for t in txn_ids])
+            wanted = json.dumps(txn_ids)
             conn.exec_driver_sql(
-                "INSERT INTO export_checkouts (export_id, checkout_id) "
-                "SELECT ?, id FROM checkouts WHERE txn_id IN (SELECT txn_id FROM wanted)",
-                (export_id,),
+                "INSERT INTO export_checkouts (export_id, checkout_id) SELECT ?, id "
+                "FROM checkouts WHERE txn_id IN (SELECT value FROM json_each(?))",
+                (export_id, wanted),
             )
             conn.exec_driver_sql(
                 "UPDATE checkouts SET handed_over_at = ? WHERE handed_over_at IS NULL "
-                "AND txn_id IN (SELECT txn_id FROM wanted)",
-                (stamp,),
+                "AND txn_id IN (SELECT value FROM json_each(?))",
+                (stamp, wanted),
             )
         return ExportRecord(when, fmt, path, sha256, len(txn_ids))
 
@@ -309,10 +308,11 @@ class Spool:
             for row in conn.exec_driver_sql(
                 "SELECT c.txn_id, e.exported_at, e.format, e.path, e.sha256, e.checkouts "
                 "FROM export_checkouts x JOIN checkouts c ON c.id = x.checkout_id "
-                "JOIN exports e ON e.id = x.export_id ORDER BY e.id"
+                "JOIN exports e ON e.id = x.export_id "
+                "WHERE c.txn_id IN (SELECT value FROM json_each(?)) ORDER BY e.id",
+                (json.dumps(txn_ids),),
             ):
-                if row[0] in txn_ids:
-                    found.setdefault(row[0], []).append(_export(row[1:]))
+                found.setdefault(row[0], []).append(_export(row[1:]))
         return found
 
     def exports(self) -> list[ExportRecord]:

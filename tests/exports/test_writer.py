@@ -110,6 +110,7 @@ def test_a_second_export_has_nothing_new(spool: Spool, out_dir: Path) -> None:
 
     assert again.record is None
     assert (again.exported_before, again.pending_total) == (0, 0)
+    assert again.earlier_exports == ()
     assert not (out_dir / "second.koc").exists()
     assert len(spool.exports()) == 1
 
@@ -134,6 +135,8 @@ def test_exporting_everything_again_says_how_many_were_exported_before(
     # Checkouts handed over before keep the moment they were first handed over.
     assert sorted(v for k, v in handed.items() if k != new_txn) == [NOW, NOW, NOW]
     assert all(len(v) == 2 for k, v in spool.exports_of(list(handed)).items() if k != new_txn)
+    # Staff are told which earlier export already held some of these checkouts.
+    assert everything.earlier_exports == (first.record,)
 
 
 def test_a_new_checkout_after_an_export_is_exported_alone(spool: Spool, out_dir: Path) -> None:
