@@ -7,14 +7,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the kiosk and its tests need (checked with dpkg, installed when missing).
-DEBS   := tzdata
+DEBS   := tzdata libmtdev1 xvfb xdotool
 DEMO   := .demo
 
-.PHONY: test demo lint pytest clean debs
+.PHONY: test demo lint pytest clean debs i18n
 
 test: lint pytest
 
-demo: $(STAMP)
+demo: $(STAMP) catalogues
 	@rm -rf $(DEMO)
 	@$(BIN)/kiosk demo init $(DEMO)
 	@$(BIN)/kiosk --config $(DEMO)/kiosk.toml snapshot import $(DEMO)/patrons.csv
@@ -28,13 +28,13 @@ demo: $(STAMP)
 	@echo
 	@cat $(DEMO)/offline.koc
 
-lint: $(STAMP)
+lint: $(STAMP) catalogues
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) catalogues
 	$(BIN)/pytest
 
 debs:
@@ -49,7 +49,7 @@ debs:
 	  echo "Installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi; \
 	  $$sudo apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
 $(STAMP): pyproject.toml
@@ -58,6 +58,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
 	@touch $@
+
+# The translations: compiled catalogues are built from the .po files (never committed).
+MO := $(patsubst %.po,%.mo,$(wildcard kiosk/locale/*/LC_MESSAGES/kiosk.po))
+%.mo: %.po | $(STAMP)
+	@$(BIN)/pybabel -q compile -D kiosk -d kiosk/locale
+catalogues: $(MO)
+
+# After changing patron-facing strings: extract them, merge into each .po, compile.
+i18n: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k n_:1,2 -k N_ --no-location --sort-output \
+	  --project=offline-kiosk --copyright-holder=offline-kiosk -o kiosk/locale/kiosk.pot .
+	$(BIN)/pybabel -q update -D kiosk -i kiosk/locale/kiosk.pot -d kiosk/locale --no-fuzzy-matching
+	$(BIN)/pybabel compile -D kiosk -d kiosk/locale --statistics
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -38,6 +38,7 @@ class KioskSection(_Model):
     library: Annotated[str, Field(min_length=1)]
     branch: str = ""
     timezone: str
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"  # ISO 4217, for fines
     data_dir: Path = Path("/var/lib/kiosk")
 
     @field_validator("timezone")
@@ -132,6 +133,108 @@ class BarcodesSection(_Model):
 
 class SessionSection(_Model):
     idle_timeout_seconds: Annotated[int, Field(ge=10, le=3600)] = 60
+    countdown_seconds: Annotated[int, Field(ge=0, le=60)] = 10  # warn before the timeout
+    notice_seconds: Annotated[float, Field(ge=1, le=30)] = 4  # an item problem stays this long
+    refused_seconds: Annotated[float, Field(ge=2, le=60)] = 10
+    finish_seconds: Annotated[float, Field(ge=3, le=120)] = 20  # the receipt question waits
+    goodbye_seconds: Annotated[float, Field(ge=2, le=60)] = 8
+
+    @model_validator(mode="after")
+    def _countdown_fits(self) -> SessionSection:
+        if self.countdown_seconds >= self.idle_timeout_seconds:
+            raise ValueError("countdown_seconds must be shorter than idle_timeout_seconds")
+        return self
+
+
+_COLOUR = r"^#[0-9A-Fa-f]{6}$"
+Colour = Annotated[str, Field(pattern=_COLOUR)]
+
+
+class ThemeSection(_Model):
+    background: Colour = "#FFFFFF"
+    text: Colour = "#1B1B1B"
+    muted_text: Colour = "#4A4A4A"
+    accent: Colour = "#0B5394"  # buttons and headers
+    accent_text: Colour = "#FFFFFF"
+    problem: Colour = "#A4001D"  # problem notices (text on background)
+    success: Colour = "#1E6B2E"
+
+    @model_validator(mode="after")
+    def _readable(self) -> ThemeSection:
+        pairs = [
+            ("text", "background"),
+            ("muted_text", "background"),
+            ("accent_text", "accent"),
+            ("problem", "background"),
+            ("success", "background"),
+            ("background", "problem"),  # notice banners: background-coloured text on problem
+        ]
+        low = [
+            f"{fg} on {bg} is {ratio:.1f}:1"
+            for fg, bg in pairs
+            if (ratio := contrast_ratio(getattr(self, fg), getattr(self, bg))) < 4.5
+        ]
+        if low:
+            raise ValueError(
+                "text must have a contrast of at least 4.5:1 (WCAG AA): " + "; ".join(low)
+            )
+        return self
+
+
+def _linear(channel: int) -> float:
+    c = channel / 255
+    return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def relative_luminance(colour: str) -> float:
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * _linear(r) + 0.7152 * _linear(g) + 0.0722 * _linear(b)
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two #RRGGBB colours (1 to 21)."""
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+class DisplaySection(_Model):
+    fullscreen: Literal["auto", "borderless", "windowed"] = "auto"
+    width: Annotated[int, Field(ge=320, le=7680)] = 1280  # borderless and windowed
+    height: Annotated[int, Field(ge=240, le=4320)] = 800
+    show_cursor: bool = False
+    languages: Annotated[list[Literal["en", "es"]], Field(min_length=1)] = ["en", "es"]
+    show_fine_amounts: bool = False
+    logo: Path | None = None  # a PNG; relative to the config file
+    theme: ThemeSection = ThemeSection()
+
+    @field_validator("languages")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a language is listed twice")
+        return value
+
+
+class ReceiptSection(_Model):
+    mode: Literal["ask", "always", "never"] = "ask"
+
+
+class PrinterSection(_Model):
+    type: Literal["none", "fake"] = "none"
+    fail: bool = False  # fake printer only: every print fails (to see the screens for it)
+
+
+class SoundsSection(_Model):
+    enabled: bool = True
+    success: Path | None = None  # a WAV file; default: a short built-in tone
+    problem: Path | None = None
+
+
+class KeyboardSection(_Model):
+    # A wedge scanner types a whole barcode in a burst; a person types far slower. Keys further
+    # apart than this start a new scan, so stray typing never forms a barcode.
+    max_key_gap_ms: Annotated[int, Field(ge=5, le=2000)] = 100
+    min_scan_length: Annotated[int, Field(ge=1, le=64)] = 4
 
 
 class KioskConfig(_Model):
@@ -141,6 +244,11 @@ class KioskConfig(_Model):
     loans: LoansSection = LoansSection()
     barcodes: BarcodesSection
     session: SessionSection = SessionSection()
+    display: DisplaySection = DisplaySection()
+    receipt: ReceiptSection = ReceiptSection()
+    printer: PrinterSection = PrinterSection()
+    sounds: SoundsSection = SoundsSection()
+    keyboard: KeyboardSection = KeyboardSection()
 
     # Derived values the rest of the kiosk uses (plain domain values, never this model).
 
@@ -222,11 +330,28 @@ def parse_config(text: str, source: str, base_dir: Path | None = None) -> KioskC
         config = KioskConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(source, [_describe(e) for e in exc.errors()]) from exc
-    if base_dir is not None and not config.kiosk.data_dir.is_absolute():
-        # A relative data_dir is relative to the config file, not to wherever the kiosk started.
-        kiosk = config.kiosk.model_copy(update={"data_dir": base_dir / config.kiosk.data_dir})
-        config = config.model_copy(update={"kiosk": kiosk})
+    if base_dir is not None:
+        config = _resolve_paths(config, base_dir)
     return config
+
+
+def _resolve_paths(config: KioskConfig, base: Path) -> KioskConfig:
+    """Relative paths are relative to the config file, not to wherever the kiosk started."""
+
+    def resolved(path: Path | None) -> Path | None:
+        return None if path is None or path.is_absolute() else base / path
+
+    kiosk = config.kiosk
+    if (data_dir := resolved(kiosk.data_dir)) is not None:
+        kiosk = kiosk.model_copy(update={"data_dir": data_dir})
+    display = config.display
+    if (logo := resolved(display.logo)) is not None:
+        display = display.model_copy(update={"logo": logo})
+    sounds = config.sounds
+    for name in ("success", "problem"):
+        if (path := resolved(getattr(sounds, name))) is not None:
+            sounds = sounds.model_copy(update={name: path})
+    return config.model_copy(update={"kiosk": kiosk, "display": display, "sounds": sounds})
 
 
 def load_config(path: Path) -> KioskConfig:

@@ -85,14 +85,22 @@ def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
     help="Headless: start a clock that stands still at this time (ISO 8601) and "
     "moves only with '@advance SECONDS' lines.",
 )
+@click.option(
+    "--offscreen",
+    is_flag=True,
+    help="Full-screen kiosk rendered with no screen (for tests and screenshots).",
+)
 @click.pass_obj
-def run(state: State, headless: bool, show: str, clock_start: str | None) -> None:
-    """Run the kiosk."""
+def run(state: State, headless: bool, show: str, clock_start: str | None, offscreen: bool) -> None:
+    """Run the kiosk: full screen on the display, or --headless."""
     config = state.config
-    if not headless:
-        raise click.UsageError("this version has no full-screen kiosk yet: run it with --headless")
     manual = ManualClock(parse_clock(clock_start, config.tz)) if clock_start else None
     clock: Clock = manual or SystemClock()
+    if not headless:
+        if manual is not None:
+            raise click.UsageError("--clock works only with --headless")
+        run_screen(config, clock, offscreen=offscreen)
+        return
     with station_lock(config.data_dir):
         runtime = build_runtime(config, clock)
         try:
@@ -103,3 +111,22 @@ def run(state: State, headless: bool, show: str, clock_start: str | None) -> Non
         finally:
             runtime.close()
     sys.exit(code)
+
+
+class NoDisplay(KioskError):
+    exit_code = os.EX_UNAVAILABLE  # 69
+
+
+def run_screen(config: KioskConfig, clock: Clock, *, offscreen: bool) -> None:
+    from kiosk.ui.env import NoDisplayError, prepare
+
+    try:
+        prepare(config.data_dir / "kivy", offscreen=offscreen)
+    except NoDisplayError as exc:
+        raise NoDisplay(str(exc)) from exc
+    with station_lock(config.data_dir):
+        from kiosk.ui.launch import build_app
+
+        runtime = build_runtime(config, clock)
+        app = build_app(config, runtime, clock)
+        app.run()

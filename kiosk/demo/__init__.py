@@ -113,7 +113,7 @@ timezone = "America/New_York"
 data_dir = "data"                # relative to this file
 
 [snapshot]
-max_age_hours = 0
+max_age_hours = 48              # an older patron list puts the station out of service
 warn_age_hours = 36
 
 [policy]
@@ -133,6 +133,16 @@ item = { prefix = "3", length = 14, check_digit = "luhn" }
 
 [session]
 idle_timeout_seconds = 60
+
+[display]
+fullscreen = "auto"
+languages = ["en", "es"]
+
+[receipt]
+mode = "ask"
+
+[printer]
+type = "fake"                   # a stand-in printer, so the receipt screens can be tried
 """
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum
 from typing import Any, ClassVar
 
@@ -42,6 +43,8 @@ def _plain(value: Any) -> Any:
         return value.value
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
     return value
 
 
@@ -52,7 +55,9 @@ class Event:
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"event": self.name}
         for f in fields(self):
-            out[f.name] = _plain(getattr(self, f.name))
+            value = getattr(self, f.name)
+            if value is not None:  # an optional field appears only when it has a value
+                out[f.name] = _plain(value)
         return out
 
 
@@ -78,6 +83,7 @@ class PatronRefused(Event):
     name: ClassVar[str] = "patron_refused"
     patron: str
     reason: PatronRefusal
+    fines: Decimal | None = None  # for fines_over_limit: the amount (screens may show it)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from kiosk.domain.events import (
     SessionEnded,
 )
 from kiosk.domain.loans import LoanRules, due_date, is_special
-from kiosk.domain.patrons import PatronPolicy, PatronRecord, check_patron
+from kiosk.domain.patrons import PatronPolicy, PatronRecord, PatronRefusal, check_patron
 
 
 class Mode(Enum):
@@ -143,6 +143,11 @@ class Tick:
 
 
 @dataclass(frozen=True)
+class StillHere:
+    """The patron answered the idle countdown: the session carries on."""
+
+
+@dataclass(frozen=True)
 class EndOfInput:
     pass
 
@@ -171,6 +176,7 @@ Input = (
     | BadScan
     | Done
     | Tick
+    | StillHere
     | EndOfInput
     | SpecialDueSet
     | CheckoutStored
@@ -220,7 +226,7 @@ def step(state: StationState, event: Input, now: datetime, rules: StationRules) 
     return transition
 
 
-_PATRON_INPUTS = (PatronScan, ItemScan, BadScan, Done, Tick)
+_PATRON_INPUTS = (PatronScan, ItemScan, BadScan, Done, Tick, StillHere)
 
 
 def _step(state: StationState, event: Input, now: datetime, rules: StationRules) -> Transition:
@@ -276,6 +282,8 @@ def _dispatch(state: StationState, event: Input, now: datetime, rules: StationRu
         return Transition(new_state, tuple(events))
     if isinstance(event, Tick):
         return Transition(state)  # a timeout was handled above
+    if isinstance(event, StillHere):
+        return Transition(_touch(state, now))
     if isinstance(event, EndOfInput):
         new_state, events = _end_session(state, SessionEnd.END_OF_INPUT)
         return Transition(new_state, tuple(events))
@@ -300,7 +308,10 @@ def _patron_scan(
         event.record, rules.patron_policy, rules.local_date(now), event.outstanding
     )
     if refusal is not None:
-        return Transition(state, (*events, PatronRefused(event.barcode, refusal)))
+        over = refusal is PatronRefusal.FINES_OVER_LIMIT and event.record is not None
+        fines = event.record.fines if over and event.record is not None else None
+        refused = PatronRefused(event.barcode, refusal, fines)
+        return Transition(state, (*events, refused))
     assert event.record is not None  # check_patron refuses an unknown patron
     session = Session(event.new_session_id, event.barcode, event.record.first_name, now)
     accepted = PatronAccepted(event.barcode, session.first_name, session.session_id)

@@ -33,6 +33,7 @@ from kiosk.domain.station import (
     SpecialDueSet,
     StationRules,
     StationState,
+    StillHere,
     Tick,
     session_deadline,
     step,
@@ -119,6 +120,9 @@ class StationRuntime:
 
     def tick(self) -> list[Event]:
         return self._assess() + self._feed(Tick())
+
+    def still_here(self) -> list[Event]:
+        return self._assess() + self._feed(StillHere())
 
     def end_of_input(self) -> list[Event]:
         return self._feed(EndOfInput())

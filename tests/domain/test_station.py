@@ -194,7 +194,9 @@ def test_fines_exactly_at_the_limit_are_allowed() -> None:
 def test_patron_refused(scan: PatronScan, reason: PatronRefusal) -> None:
     idle = ready_state()
     transition = step(idle, scan, NOW, RULES)
-    assert transition.events == (PatronRefused(scan.barcode, reason),)
+    # Only a refusal for fines carries the amount (the screen may show it).
+    fines = BAO.fines if reason is PatronRefusal.FINES_OVER_LIMIT else None
+    assert transition.events == (PatronRefused(scan.barcode, reason, fines),)
     assert transition.state == idle
     assert transition.store is None
 
@@ -257,7 +259,7 @@ def test_another_card_that_is_refused_ends_the_session_and_leaves_the_station_id
     transition = step(state, card(BAO, "S2"), at(10), RULES)
     assert transition.events == (
         SessionEnded(patron(1), 1, SessionEnd.NEW_PATRON, "S1"),
-        PatronRefused(patron(3), PatronRefusal.FINES_OVER_LIMIT),
+        PatronRefused(patron(3), PatronRefusal.FINES_OVER_LIMIT, Decimal("10.01")),
     )
     assert transition.state.mode is Mode.IDLE
     assert transition.state.session is None
@@ -671,8 +673,13 @@ def test_special_due_date_can_be_set_before_the_station_serves(mode: str) -> Non
             },
         ),
         (
-            PatronRefused(patron(3), PatronRefusal.FINES_OVER_LIMIT),
-            {"event": "patron_refused", "patron": patron(3), "reason": "fines_over_limit"},
+            PatronRefused(patron(3), PatronRefusal.FINES_OVER_LIMIT, Decimal("10.01")),
+            {
+                "event": "patron_refused",
+                "patron": patron(3),
+                "reason": "fines_over_limit",
+                "fines": "10.01",
+            },
         ),
         (
             ItemCheckedOut(patron(1), item(1), DUE, "T1", 1, False),

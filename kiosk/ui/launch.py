@@ -1,0 +1,66 @@
+"""Building the full-screen kiosk from the config: the one place that wires it together."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from kiosk.config import KioskConfig
+from kiosk.presenter.i18n import load_language
+from kiosk.presenter.presenter import Settings
+from kiosk.runtime.clock import Clock
+from kiosk.runtime.station import StationRuntime
+from kiosk.runtime.worker import EngineWorker
+
+
+def presenter_settings(config: KioskConfig) -> Settings:
+    s = config.session
+    return Settings(
+        library=config.kiosk.library,
+        branch=config.kiosk.branch,
+        languages=tuple(config.display.languages),
+        show_fine_amounts=config.display.show_fine_amounts,
+        fines_limit=config.policy.block_fines_over,
+        currency=config.kiosk.currency,
+        receipt_mode=config.receipt.mode,
+        printer=config.printer.type != "none",
+        countdown=timedelta(seconds=s.countdown_seconds),
+        notice=timedelta(seconds=s.notice_seconds),
+        refused=timedelta(seconds=s.refused_seconds),
+        finish=timedelta(seconds=s.finish_seconds),
+        goodbye=timedelta(seconds=s.goodbye_seconds),
+    )
+
+
+def build_app(config: KioskConfig, runtime: StationRuntime, clock: Clock, *, silent: bool = False):  # type: ignore[no-untyped-def]
+    """The Kivy app for this config. Kivy is imported here, after the environment is set."""
+    from kiosk.ui.window import configure_window
+
+    configure_window(config)  # before anything imports kivy.core.window
+
+    from hardware.printer import FakePrinter
+    from hardware.wedge import WedgeDecoder
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.controller import KioskController, ReceiptDesk
+    from kiosk.ui.sounds import KivyPlayer, SilentPlayer, SoundPlayer, sound_files
+
+    settings = presenter_settings(config)
+    languages = {code: load_language(code) for code in settings.languages}
+    sounds: SoundPlayer = SilentPlayer()
+    if config.sounds.enabled and not silent:
+        files = sound_files(
+            config.data_dir / "sounds", config.sounds.success, config.sounds.problem
+        )
+        sounds = KivyPlayer(files)
+    printer = FakePrinter(fail=config.printer.fail) if config.printer.type == "fake" else None
+    worker = EngineWorker(runtime)
+    controller = KioskController(
+        worker=worker,
+        settings=settings,
+        languages=languages,
+        clock=clock,
+        sounds=sounds,
+        receipts=ReceiptDesk(printer),
+        kiosk_id=config.kiosk.id,
+        wedge=WedgeDecoder(config.keyboard.max_key_gap_ms / 1000, config.keyboard.min_scan_length),
+    )
+    return KioskApp(controller, config)
