@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 DEBS   := tzdata libmtdev1 xvfb xdotool
 DEMO   := .demo
 
-.PHONY: test demo lint pytest clean debs i18n
+.PHONY: test demo lint pytest clean debs i18n screenshots catalogues
 
 test: lint pytest
 
@@ -27,6 +27,18 @@ demo: $(STAMP) catalogues
 	@$(BIN)/kiosk --config $(DEMO)/kiosk.toml spool export --format koc --out $(DEMO)/offline.koc
 	@echo
 	@cat $(DEMO)/offline.koc
+	@echo
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+	  echo "== The kiosk, full screen. Type or scan a card from $(DEMO)/scans.txt; stop it with Ctrl-C here =="; \
+	  $(BIN)/kiosk --config $(DEMO)/kiosk.toml run; \
+	else \
+	  echo "== No display here: a scripted visit to every screen, rendered offscreen, into demo-out/ =="; \
+	  $(BIN)/kiosk demo screenshots demo-out; \
+	fi
+
+# The README's screenshots, regenerated from the scripted tour.
+screenshots: $(STAMP) catalogues
+	$(BIN)/kiosk demo screenshots docs/screenshots
 
 lint: $(STAMP) catalogues
 	$(BIN)/ruff check .
@@ -73,4 +85,4 @@ i18n: $(STAMP)
 	$(BIN)/pybabel compile -D kiosk -d kiosk/locale --statistics
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(DEMO) demo-out .pytest_cache .mypy_cache .ruff_cache .hypothesis

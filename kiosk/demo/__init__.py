@@ -143,6 +143,10 @@ mode = "ask"
 
 [printer]
 type = "fake"                   # a stand-in printer, so the receipt screens can be tried
+
+[keyboard]
+max_key_gap_ms = 2000           # demo only: lets a person type a barcode by hand. A real
+                                # station keeps the default (100), so only scanners make scans.
 """
 
 
