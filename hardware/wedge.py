@@ -22,8 +22,10 @@ class WedgeDecoder:
         if self._last is None or at - self._last > self.max_gap:
             self._chars = []
         self._last = at
-        if len(self._chars) + len(text) <= self.max_length:
-            self._chars.extend(text)
+        # Past the cap the rest of the burst is dropped: what is kept is always the start of
+        # what was typed, never a splice of its pieces.
+        room = self.max_length - len(self._chars)
+        self._chars.extend(text[: max(room, 0)])
 
     def enter(self, at: float) -> str | None:
         """Enter pressed: the burst so far, if it was a scanner's, else None."""

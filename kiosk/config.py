@@ -7,6 +7,7 @@ Every problem is reported at once with its dotted key path; unknown keys are err
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -165,12 +166,14 @@ class ThemeSection(_Model):
             ("text", "background"),
             ("muted_text", "background"),
             ("accent_text", "accent"),
+            ("accent", "background"),  # library name, banner, secondary buttons
             ("problem", "background"),
             ("success", "background"),
             ("background", "problem"),  # notice banners: background-coloured text on problem
         ]
         low = [
-            f"{fg} on {bg} is {ratio:.1f}:1"
+            # Rounded down: 4.48 must not read as "4.5" in a message refusing it.
+            f"{fg} on {bg} is {math.floor(ratio * 100) / 100:.2f}:1"
             for fg, bg in pairs
             if (ratio := contrast_ratio(getattr(self, fg), getattr(self, bg))) < 4.5
         ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from hardware.printer import PrinterError, ReceiptPrinter
 from hardware.wedge import WedgeDecoder
@@ -70,6 +70,7 @@ class KioskController:
         sounds: SoundPlayer,
         receipts: ReceiptDesk,
         kiosk_id: str,
+        timezone: tzinfo,
         wedge: WedgeDecoder | None = None,
     ) -> None:
         self.worker = worker
@@ -79,6 +80,7 @@ class KioskController:
         self.sounds = sounds
         self.receipts = receipts
         self.kiosk_id = kiosk_id
+        self.timezone = timezone  # receipts show the library's local time
         self.wedge = wedge or WedgeDecoder()
         self.state = p.initial_state(settings)
         self._engine_lost = False
@@ -135,7 +137,7 @@ class KioskController:
                     library=self.settings.library,
                     branch=self.settings.branch,
                     kiosk_id=self.kiosk_id,
-                    printed_at=self.clock.now(),
+                    printed_at=self.clock.now().astimezone(self.timezone),
                     lang=self.language,
                 )
                 self.receipts.start(lines, self.clock.now())

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from hardware.printer import FakePrinter, ReceiptPrinter
+from hardware.wedge import WedgeDecoder
 from kiosk.config import KioskConfig
 from kiosk.presenter.i18n import load_language
 from kiosk.presenter.presenter import Settings
 from kiosk.runtime.clock import Clock
 from kiosk.runtime.station import StationRuntime
 from kiosk.runtime.worker import EngineWorker
+from kiosk.ui.controller import KioskController, ReceiptDesk
+from kiosk.ui.sounds import SilentPlayer, SoundPlayer, sound_files
 
 
 def presenter_settings(config: KioskConfig) -> Settings:
@@ -31,36 +35,52 @@ def presenter_settings(config: KioskConfig) -> Settings:
     )
 
 
+def build_controller(
+    config: KioskConfig,
+    runtime: StationRuntime,
+    clock: Clock,
+    *,
+    sounds: SoundPlayer,
+    printer: ReceiptPrinter | None,
+    worker: EngineWorker | None = None,
+) -> KioskController:
+    """Everything behind the screen, from the config (no Kivy needed)."""
+    settings = presenter_settings(config)
+    return KioskController(
+        worker=worker or EngineWorker(runtime),
+        settings=settings,
+        languages={code: load_language(code) for code in settings.languages},
+        clock=clock,
+        sounds=sounds,
+        receipts=ReceiptDesk(printer),
+        kiosk_id=config.kiosk.id,
+        timezone=config.tz,
+        wedge=WedgeDecoder(config.keyboard.max_key_gap_ms / 1000, config.keyboard.min_scan_length),
+    )
+
+
+def configured_printer(config: KioskConfig) -> ReceiptPrinter | None:
+    if config.printer.type == "fake":
+        return FakePrinter(fail=config.printer.fail)
+    return None
+
+
 def build_app(config: KioskConfig, runtime: StationRuntime, clock: Clock, *, silent: bool = False):  # type: ignore[no-untyped-def]
-    """The Kivy app for this config. Kivy is imported here, after the environment is set."""
+    """The Kivy app for this config. Kivy is imported here, after the window is configured."""
     from kiosk.ui.window import configure_window
 
     configure_window(config)  # before anything imports kivy.core.window
 
-    from hardware.printer import FakePrinter
-    from hardware.wedge import WedgeDecoder
     from kiosk.ui.app import KioskApp
-    from kiosk.ui.controller import KioskController, ReceiptDesk
-    from kiosk.ui.sounds import KivyPlayer, SilentPlayer, SoundPlayer, sound_files
+    from kiosk.ui.sounds import KivyPlayer
 
-    settings = presenter_settings(config)
-    languages = {code: load_language(code) for code in settings.languages}
     sounds: SoundPlayer = SilentPlayer()
     if config.sounds.enabled and not silent:
         files = sound_files(
             config.data_dir / "sounds", config.sounds.success, config.sounds.problem
         )
         sounds = KivyPlayer(files)
-    printer = FakePrinter(fail=config.printer.fail) if config.printer.type == "fake" else None
-    worker = EngineWorker(runtime)
-    controller = KioskController(
-        worker=worker,
-        settings=settings,
-        languages=languages,
-        clock=clock,
-        sounds=sounds,
-        receipts=ReceiptDesk(printer),
-        kiosk_id=config.kiosk.id,
-        wedge=WedgeDecoder(config.keyboard.max_key_gap_ms / 1000, config.keyboard.min_scan_length),
+    controller = build_controller(
+        config, runtime, clock, sounds=sounds, printer=configured_printer(config)
     )
     return KioskApp(controller, config)
