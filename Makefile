@@ -49,6 +49,12 @@ lint: $(STAMP) catalogues
 pytest: $(STAMP) catalogues
 	$(BIN)/pytest
 
+# Scan-to-screen latency of the real app offscreen, with the engine alone as a baseline.
+# Prints a table and writes bench/results/scan_to_screen.json. Not part of `make test`.
+.PHONY: bench
+bench: $(STAMP) catalogues
+	$(BIN)/python bench/scan_to_screen.py
+
 debs:
 	@if ! command -v dpkg-query >/dev/null 2>&1; then \
 	  echo "Not a Debian system: make sure these are installed: $(DEBS) python3-venv"; exit 0; fi; \

@@ -5,6 +5,7 @@ Only this module and kiosk.ui.view touch Kivy; both only run on Kivy's main thre
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import time
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 
 ENTER_KEYS = {13, 271}  # Return, keypad Enter
 FRAME_SECONDS = 1 / 30
+GC_CHECK_SECONDS = 1.0
+GC_QUIET_SECONDS = 1.0  # no key for this long: no scan can be in the middle of its burst
+GC_FORCE_SECONDS = 30.0  # collect anyway after this long (a long stream of scans)
 
 
 class KioskApp(App):
@@ -45,6 +49,8 @@ class KioskApp(App):
         self.use_kivy_settings = False
         self.view: KioskView | None = None
         self._allow_close = False
+        self._last_key = 0.0
+        self._last_collect = time.monotonic()
 
     def build(self) -> KioskView:
         display = self.kiosk_config.display
@@ -56,6 +62,13 @@ class KioskApp(App):
         self.view = KioskView(theme, self.press, display.logo)
         self.view.render(self.controller.pump())
         KivyClock.schedule_interval(self._frame, FRAME_SECONDS)
+        # A full garbage collection can stall this thread for 50-190 ms: long enough to split a
+        # scanner's key burst (keys are timed when handled). Objects made at start-up are
+        # frozen out of collection, and collections run only while no key has come for a while.
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        KivyClock.schedule_interval(self._collect_when_quiet, GC_CHECK_SECONDS)
         # systemd stops the kiosk with SIGTERM: close cleanly (the spool is durable anyway).
         signal.signal(
             signal.SIGTERM, lambda *_: KivyClock.schedule_once(lambda dt: self.shutdown())
@@ -87,6 +100,13 @@ class KioskApp(App):
         if self.on_frame is not None:
             self.on_frame(self)
 
+    def _collect_when_quiet(self, dt: float) -> None:
+        now = time.monotonic()
+        quiet = now - self._last_key > GC_QUIET_SECONDS
+        if quiet or now - self._last_collect > GC_FORCE_SECONDS:
+            gc.collect()
+            self._last_collect = now
+
     def _on_request_close(self, *args: Any, **kwargs: Any) -> bool:
         if self._allow_close:
             return False
@@ -96,13 +116,15 @@ class KioskApp(App):
     def _on_key_down(
         self, window: Any, key: int, scancode: int, codepoint: str | None, modifiers: list[str]
     ) -> bool:
+        self._last_key = time.monotonic()
         if key in ENTER_KEYS:
-            self.controller.enter(time.monotonic())
+            self.controller.enter(self._last_key)
         # Every key is ours: Escape, Ctrl-C, Alt-F4, F1 ... do nothing on a kiosk.
         return True
 
     def _on_textinput(self, window: Any, text: str) -> bool:
-        self.controller.key(text, time.monotonic())
+        self._last_key = time.monotonic()
+        self.controller.key(text, self._last_key)
         return True
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kivy.graphics import Color, Rectangle
+from kivy.graphics import Color, Line, Rectangle
 from kivy.metrics import dp, mm, sp
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
@@ -19,7 +19,10 @@ from kivy.utils import get_color_from_hex
 from kiosk.presenter.presenter import Action, ButtonView, ScreenView
 
 MIN_TARGET = mm(15)  # touch targets: at least 15 mm in both directions
-MAX_LINES_SHOWN = 5
+ROW_HEIGHT = dp(48)
+ROW_GAP = dp(4)
+BUTTON_MIN_WIDTH = dp(220)
+LANGUAGE_BUTTON_WIDTH = dp(190)
 
 
 def rgba(colour: str) -> list[float]:
@@ -77,7 +80,9 @@ class KioskView(BoxLayout):
         self.library = BoxLabel(font_size=sp(26), color=theme["accent"], bold=True, halign="left")
         header.add_widget(self.library)
         self.language_slot = BoxLayout(
-            size_hint_x=None, width=max(MIN_TARGET, dp(200)), padding=(0, 0, dp(4), 0)
+            size_hint_x=None,
+            width=max(MIN_TARGET, LANGUAGE_BUTTON_WIDTH) + dp(8),
+            padding=(0, 0, dp(8), 0),
         )
         header.add_widget(self.language_slot)
         self.add_widget(header)
@@ -90,8 +95,14 @@ class KioskView(BoxLayout):
         self.banner = _row(0, font_size=sp(26), bold=True, color=theme["accent"])
         for widget in (self.heading, self.message, self.banner):
             self.add_widget(widget)
-        self.lines = BoxLayout(orientation="vertical", spacing=dp(4))
+        self.lines = BoxLayout(orientation="vertical", spacing=ROW_GAP)
         self.add_widget(self.lines)
+        self._rows: list[tuple[BoxLayout, BoxLabel, BoxLabel]] = []
+        self.more = _row(ROW_HEIGHT, font_size=sp(24), color=theme["muted_text"])
+        self.spacer = Widget()
+        self.lines.bind(size=self._render_lines)
+        self._buttons_shown: tuple[ButtonView, ...] = ()
+        self._language_shown: ButtonView | None = None
         self.count = _row(dp(50), font_size=sp(28), bold=True, color=theme["text"])
         self.countdown = _row(0, font_size=sp(30), bold=True, color=theme["problem"])
         self.add_widget(self.count)
@@ -103,7 +114,7 @@ class KioskView(BoxLayout):
         self.fine_print = _row(dp(56), font_size=sp(20), color=theme["muted_text"])
         self.add_widget(self.fine_print)
 
-    def _button(self, spec: ButtonView) -> Button:
+    def _button(self, spec: ButtonView, min_width: float = BUTTON_MIN_WIDTH) -> Button:
         primary = spec.primary
         button = Button(
             text=spec.label,
@@ -113,14 +124,12 @@ class KioskView(BoxLayout):
             background_down="",
             background_color=self.theme["accent"] if primary else self.theme["background"],
             color=self.theme["accent_text"] if primary else self.theme["accent"],
-            size_hint_min_x=max(MIN_TARGET, dp(220)),
+            size_hint_min_x=max(MIN_TARGET, min_width),
             size_hint_min_y=MIN_TARGET,
         )
         if not primary:
             with button.canvas.after:  # an outline, so a secondary button still reads as one
                 Color(*self.theme["accent"])
-                from kivy.graphics import Line
-
                 outline = Line(rectangle=(*button.pos, *button.size), width=dp(2))
             button.bind(
                 pos=lambda w, v: setattr(outline, "rectangle", (*v, *w.size)),
@@ -153,51 +162,54 @@ class KioskView(BoxLayout):
         self.banner.height = dp(50) if view.banner else 0
         self.countdown.height = dp(60) if view.countdown else 0
 
-        self.lines.clear_widgets()
-        for line in view.lines[:MAX_LINES_SHOWN]:
-            row = BoxLayout(size_hint_y=None, height=dp(48), spacing=dp(16))
-            row.add_widget(
-                Label(
-                    text=line.item,
-                    font_size=sp(26),
-                    color=t["text"],
-                    halign="left",
-                    valign="middle",
-                    text_size=(dp(520), None),
-                )
-            )
-            row.add_widget(
-                Label(
-                    text=line.due,
-                    font_size=sp(26),
-                    color=t["success"],
-                    bold=True,
-                    halign="right",
-                    valign="middle",
-                    text_size=(dp(520), None),
-                )
-            )
-            self.lines.add_widget(row)
-        hidden = len(view.lines) - MAX_LINES_SHOWN
-        if hidden > 0:
-            self.lines.add_widget(
-                Label(
-                    text=f"+ {hidden}",
-                    font_size=sp(24),
-                    color=t["muted_text"],
-                    size_hint_y=None,
-                    height=dp(40),
-                )
-            )
-
-        self.buttons.clear_widgets()
-        for spec in view.buttons:
-            self.buttons.add_widget(self._button(spec))
+        self._render_lines()
+        # Buttons are rebuilt only when they change: fewer objects made per scan means fewer
+        # garbage collections on the UI thread.
+        if view.buttons != self._buttons_shown:
+            self._buttons_shown = view.buttons
+            self.buttons.clear_widgets()
+            for spec in view.buttons:
+                self.buttons.add_widget(self._button(spec))
         self.buttons.opacity = 1 if view.buttons else 0
+        if view.language_button != self._language_shown:
+            self._language_shown = view.language_button
+            self.language_slot.clear_widgets()
+            if view.language_button is not None:
+                self.language_slot.add_widget(
+                    self._button(view.language_button, min_width=LANGUAGE_BUTTON_WIDTH)
+                )
 
-        self.language_slot.clear_widgets()
-        if view.language_button is not None:
-            self.language_slot.add_widget(self._button(view.language_button))
+    def _render_lines(self, *args: Any) -> None:
+        """As many item rows as the list's height holds, the newest first; the rest are
+        counted in a "+ N" row. Called again whenever the list's height changes (a notice or
+        the countdown takes room)."""
+        lines = self.shown.lines if self.shown else ()
+        fits = int((self.lines.height + ROW_GAP) // (ROW_HEIGHT + ROW_GAP))
+        shown = len(lines) if len(lines) <= fits else max(fits - 1, 0)
+        self.lines.clear_widgets()
+        for index, line in enumerate(lines[:shown]):
+            row, item_label, due_label = self._row(index)
+            item_label.text = line.item
+            due_label.text = line.due
+            self.lines.add_widget(row)
+        if shown < len(lines) and fits > 0:
+            self.more.text = f"+ {len(lines) - shown}"
+            self.lines.add_widget(self.more)
+        self.lines.add_widget(self.spacer)  # the rows stay at the top of the list
+
+    def _row(self, index: int) -> tuple[BoxLayout, BoxLabel, BoxLabel]:
+        """Row widgets are made once and reused."""
+        while len(self._rows) <= index:
+            t = self.theme
+            row = BoxLayout(
+                size_hint_y=None, height=ROW_HEIGHT, spacing=dp(16), padding=(dp(60), 0)
+            )
+            item_label = BoxLabel(font_size=sp(26), color=t["text"], halign="left")
+            due_label = BoxLabel(font_size=sp(26), color=t["success"], bold=True, halign="right")
+            row.add_widget(item_label)
+            row.add_widget(due_label)
+            self._rows.append((row, item_label, due_label))
+        return self._rows[index]
 
     def button_for(self, action: Action) -> Button | None:
         """The button on screen for an action (tests press it like a finger would)."""
