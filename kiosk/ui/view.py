@@ -90,8 +90,8 @@ class KioskView(BoxLayout):
         self.notice = _row(0, font_size=sp(28), bold=True, color=theme["background"], opacity=0)
         _fill(self.notice, theme["problem"])
         self.add_widget(self.notice)
-        self.heading = _row(dp(110), font_size=sp(44), bold=True, color=theme["text"])
-        self.message = _row(dp(80), font_size=sp(30), color=theme["text"])
+        self.heading = _row(dp(90), font_size=sp(44), bold=True, color=theme["text"])
+        self.message = _row(dp(64), font_size=sp(30), color=theme["text"])
         self.banner = _row(0, font_size=sp(26), bold=True, color=theme["accent"])
         for widget in (self.heading, self.message, self.banner):
             self.add_widget(widget)
@@ -159,8 +159,11 @@ class KioskView(BoxLayout):
         self.notice.text = view.notice.text if view.notice else ""
         self.notice.opacity = 1 if view.notice else 0
         self.notice.height = max(MIN_TARGET, dp(72)) if view.notice else 0
+        # Rows with nothing to say fold away, leaving the room to the item list.
         self.banner.height = dp(50) if view.banner else 0
         self.countdown.height = dp(60) if view.countdown else 0
+        self.count.height = dp(50) if view.count else 0
+        self.fine_print.height = dp(56) if view.fine_print else 0
 
         self._render_lines()
         # Buttons are rebuilt only when they change: fewer objects made per scan means fewer
