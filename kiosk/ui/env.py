@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -24,6 +25,10 @@ def prepare(kivy_home: Path, *, offscreen: bool = False) -> None:
     os.environ["KIVY_NO_ARGS"] = "1"  # our command line is ours, not Kivy's
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")  # Kivy logs through our masked handler
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    # Kivy logs while it is first imported, before any Config.set: its KCFG_ override
+    # makes it follow our --log-level from the start.
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower()
+    os.environ["KCFG_KIVY_LOG_LEVEL"] = level if level in ("debug", "info") else "warning"
     if offscreen:
         os.environ.pop("DISPLAY", None)
         os.environ.pop("WAYLAND_DISPLAY", None)
