@@ -25,6 +25,7 @@ from kiosk.domain.patrons import PatronPolicy, PatronStatus
 from kiosk.domain.service import SnapshotLimits
 from kiosk.domain.station import StationRules
 from kiosk.errors import ConfigError
+from kiosk.presenter.presenter import Settings
 
 DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
 CONFIG_ENV = "KIOSK_CONFIG"
@@ -267,6 +268,24 @@ class KioskConfig(_Model):
         b = self.barcodes
         return BarcodeRules(
             b.patron.rule(), b.item.rule(), b.strip_aim_id, b.strip_codabar, b.max_length
+        )
+
+    def presenter_settings(self) -> Settings:
+        s = self.session
+        return Settings(
+            library=self.kiosk.library,
+            branch=self.kiosk.branch,
+            languages=tuple(self.display.languages),
+            show_fine_amounts=self.display.show_fine_amounts,
+            fines_limit=self.policy.block_fines_over,
+            currency=self.kiosk.currency,
+            receipt_mode=self.receipt.mode,
+            printer=self.printer.type != "none",
+            countdown=timedelta(seconds=s.countdown_seconds),
+            notice=timedelta(seconds=s.notice_seconds),
+            refused=timedelta(seconds=s.refused_seconds),
+            finish=timedelta(seconds=s.finish_seconds),
+            goodbye=timedelta(seconds=s.goodbye_seconds),
         )
 
     def station_rules(self) -> StationRules:

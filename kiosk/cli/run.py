@@ -15,6 +15,8 @@ import click
 from kiosk.cli.common import State
 from kiosk.config import KioskConfig
 from kiosk.errors import KioskError, StorageError
+from kiosk.presenter.i18n import load_language
+from kiosk.presenter.text import TextScreen
 from kiosk.runtime.clock import Clock, ManualClock, SystemClock
 from kiosk.runtime.headless import HeadlessRunner, parse_clock
 from kiosk.runtime.station import StationRuntime
@@ -86,12 +88,26 @@ def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
     "moves only with '@advance SECONDS' lines.",
 )
 @click.option(
+    "--language",
+    "language_code",
+    type=click.Choice(["en", "es"]),
+    default=None,
+    help="Headless --show text: the language of the screen's words [default: the first one].",
+)
+@click.option(
     "--offscreen",
     is_flag=True,
     help="Full-screen kiosk rendered with no screen (for tests and screenshots).",
 )
 @click.pass_obj
-def run(state: State, headless: bool, show: str, clock_start: str | None, offscreen: bool) -> None:
+def run(
+    state: State,
+    headless: bool,
+    show: str,
+    clock_start: str | None,
+    language_code: str | None,
+    offscreen: bool,
+) -> None:
     """Run the kiosk: full screen on the display, or --headless."""
     config = state.config
     manual = ManualClock(parse_clock(clock_start, config.tz)) if clock_start else None
@@ -104,8 +120,17 @@ def run(state: State, headless: bool, show: str, clock_start: str | None, offscr
     with station_lock(config.data_dir):
         runtime = build_runtime(config, clock)
         try:
+            text_screen = None
+            if show == "text":
+                settings = config.presenter_settings()
+                language = load_language(language_code or settings.languages[0])
+                text_screen = TextScreen(settings, language)
             runner = HeadlessRunner(
-                runtime, sys.stdout, show=show, echo_input=show == "text", manual_clock=manual
+                runtime,
+                sys.stdout,
+                text_screen=text_screen,
+                echo_input=text_screen is not None,
+                manual_clock=manual,
             )
             code = runner.run(sys.stdin.fileno())
         finally:

@@ -18,8 +18,8 @@ from typing import TextIO
 
 from hardware.framing import Frame, LineFramer
 from kiosk.domain.events import Event
+from kiosk.presenter.text import TextScreen
 from kiosk.runtime.clock import ManualClock
-from kiosk.runtime.describe import describe
 from kiosk.runtime.station import StationRuntime, shown
 
 MAX_LINE_BYTES = 1024
@@ -34,7 +34,7 @@ class HeadlessRunner:
         runtime: StationRuntime,
         out: TextIO,
         *,
-        show: str = "json",
+        text_screen: TextScreen | None = None,
         echo_input: bool = False,
         manual_clock: ManualClock | None = None,
         on_ready: Callable[[], None] | None = None,
@@ -42,7 +42,7 @@ class HeadlessRunner:
     ) -> None:
         self.runtime = runtime
         self.out = out
-        self.show = show
+        self.text_screen = text_screen  # None: JSON lines (the contract)
         self.echo_input = echo_input
         self.manual_clock = manual_clock
         self.on_ready = on_ready
@@ -51,8 +51,9 @@ class HeadlessRunner:
 
     def emit(self, events: list[Event]) -> None:
         for event in events:
-            if self.show == "text":
-                self.out.write(describe(event) + "\n")
+            if self.text_screen is not None:
+                for line in self.text_screen.show(event, self.runtime.clock.now()):
+                    self.out.write(line + "\n")
             else:
                 self.out.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
         if events:

@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from hardware.printer import FakePrinter, ReceiptPrinter
 from hardware.wedge import WedgeDecoder
 from kiosk.config import KioskConfig
 from kiosk.presenter.i18n import load_language
-from kiosk.presenter.presenter import Settings
 from kiosk.runtime.clock import Clock
 from kiosk.runtime.station import StationRuntime
 from kiosk.runtime.worker import EngineWorker
 from kiosk.ui.controller import KioskController, ReceiptDesk
 from kiosk.ui.sounds import SilentPlayer, SoundPlayer, sound_files
-
-
-def presenter_settings(config: KioskConfig) -> Settings:
-    s = config.session
-    return Settings(
-        library=config.kiosk.library,
-        branch=config.kiosk.branch,
-        languages=tuple(config.display.languages),
-        show_fine_amounts=config.display.show_fine_amounts,
-        fines_limit=config.policy.block_fines_over,
-        currency=config.kiosk.currency,
-        receipt_mode=config.receipt.mode,
-        printer=config.printer.type != "none",
-        countdown=timedelta(seconds=s.countdown_seconds),
-        notice=timedelta(seconds=s.notice_seconds),
-        refused=timedelta(seconds=s.refused_seconds),
-        finish=timedelta(seconds=s.finish_seconds),
-        goodbye=timedelta(seconds=s.goodbye_seconds),
-    )
 
 
 def build_controller(
@@ -45,7 +23,7 @@ def build_controller(
     worker: EngineWorker | None = None,
 ) -> KioskController:
     """Everything behind the screen, from the config (no Kivy needed)."""
-    settings = presenter_settings(config)
+    settings = config.presenter_settings()
     return KioskController(
         worker=worker or EngineWorker(runtime),
         settings=settings,
