@@ -1,11 +1,53 @@
-"""A receipt as data: the lines to print, in the patron's language. Pure."""
+"""A receipt as data: a device-neutral document in the patron's language. Pure."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from hardware.receipt import Align, Columns, Document, QRCode, Rule, Text
 from kiosk.presenter.i18n import Language
 from kiosk.presenter.presenter import FinishedSession
+
+
+def receipt_document(
+    session: FinishedSession,
+    *,
+    library: str,
+    branch: str,
+    kiosk_id: str,
+    printed_at: datetime,
+    lang: Language,
+    qr: bool = False,
+) -> Document:
+    """printed_at: in the library's time zone. Only the card's last four digits appear."""
+    _ = lang._
+    blocks: list[Text | Columns | Rule | QRCode] = [
+        Text(library, bold=True, large=True, align=Align.CENTER)
+    ]
+    if branch:
+        blocks.append(Text(branch, align=Align.CENTER))
+    blocks += [
+        Text(printed_at.strftime("%Y-%m-%d %H:%M"), align=Align.CENTER),
+        Text(_("Card ending {digits}").format(digits=session.patron[-4:]), align=Align.CENTER),
+        Rule(),
+    ]
+    for loan in session.loans:
+        blocks.append(Text(loan.item, bold=True))
+        blocks.append(Text("  " + _("Due {date}").format(date=lang.day(loan.due_date))))
+    n = len(session.loans)
+    blocks += [
+        Rule(),
+        Text(lang.n_("{n} item checked out", "{n} items checked out", n).format(n=n), bold=True),
+        Text(_("Checked out while the library system was offline.")),
+        Text(
+            _("Station {kiosk}, references {refs}").format(
+                kiosk=kiosk_id, refs=", ".join(f"#{loan.seq}" for loan in session.loans)
+            )
+        ),
+    ]
+    if qr:
+        blocks.append(QRCode(session.session_id))
+    return Document(tuple(blocks))
 
 
 def receipt_lines(
@@ -17,25 +59,13 @@ def receipt_lines(
     printed_at: datetime,
     lang: Language,
 ) -> list[str]:
-    _ = lang._
-    lines = [library]
-    if branch:
-        lines.append(branch)
-    lines += [
-        printed_at.strftime("%Y-%m-%d %H:%M"),
-        _("Card ending {digits}").format(digits=session.patron[-4:]),
-        "",
-    ]
-    for loan in session.loans:
-        lines.append(loan.item)
-        lines.append("  " + _("Due {date}").format(date=lang.day(loan.due_date)))
-    n = len(session.loans)
-    lines += [
-        "",
-        lang.n_("{n} item checked out", "{n} items checked out", n).format(n=n),
-        _("Checked out while the library system was offline."),
-        _("Station {kiosk}, references {refs}").format(
-            kiosk=kiosk_id, refs=", ".join(f"#{loan.seq}" for loan in session.loans)
-        ),
-    ]
-    return lines
+    """The receipt as plain text lines (what a test or a log reads)."""
+    document = receipt_document(
+        session,
+        library=library,
+        branch=branch,
+        kiosk_id=kiosk_id,
+        printed_at=printed_at,
+        lang=lang,
+    )
+    return document.plain_lines()

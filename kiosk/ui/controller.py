@@ -9,11 +9,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, tzinfo
 
 from hardware.printer import PrinterError, ReceiptPrinter
+from hardware.receipt import Document
 from hardware.wedge import WedgeDecoder
 from kiosk.domain.events import OutOfService, OutOfServiceReason
 from kiosk.presenter import presenter as p
 from kiosk.presenter.i18n import Language
-from kiosk.presenter.receipt import receipt_lines
+from kiosk.presenter.receipt import receipt_document
 from kiosk.runtime.clock import Clock
 from kiosk.runtime.worker import EngineWorker
 from kiosk.ui.sounds import SoundPlayer
@@ -31,10 +32,10 @@ class ReceiptDesk:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="printer")
         self._job: tuple[Future[None], datetime] | None = None
 
-    def start(self, lines: list[str], now: datetime) -> None:
+    def start(self, document: Document, now: datetime) -> None:
         if self.printer is None:
             return
-        self._job = (self._pool.submit(self.printer.print_lines, lines), now)
+        self._job = (self._pool.submit(self.printer.print_document, document), now)
 
     def result(self, now: datetime) -> bool | None:
         """True printed, False failed, None still printing (or nothing asked)."""
@@ -132,7 +133,7 @@ class KioskController:
                 else:
                     self.worker.still_here()
             elif isinstance(effect, p.PrintReceipt):
-                lines = receipt_lines(
+                document = receipt_document(
                     effect.session,
                     library=self.settings.library,
                     branch=self.settings.branch,
@@ -140,4 +141,4 @@ class KioskController:
                     printed_at=self.clock.now().astimezone(self.timezone),
                     lang=self.language,
                 )
-                self.receipts.start(lines, self.clock.now())
+                self.receipts.start(document, self.clock.now())

@@ -37,18 +37,20 @@ def lines_for(code: str, session: FinishedSession = SESSION, branch: str = "Main
     )
 
 
+RULE = "-" * 42  # a printed rule across the paper
+
 EXPECTED = {
     "en": [
         "Test Library",
         "Main",
         "2026-11-23 10:05",
         f"Card ending {CARD[-4:]}",
-        "",
+        RULE,
         item(1),
         "  Due Monday, December 14",
         item(2),
         "  Due Monday, December 21",
-        "",
+        RULE,
         "2 items checked out",
         "Checked out while the library system was offline.",
         "Station TEST-SC01, references #41, #42",
@@ -58,12 +60,12 @@ EXPECTED = {
         "Main",
         "2026-11-23 10:05",
         f"Tarjeta terminada en {CARD[-4:]}",
-        "",
+        RULE,
         item(1),
         "  Devolver el lunes, 14 de diciembre",
         item(2),
         "  Devolver el lunes, 21 de diciembre",
-        "",
+        RULE,
         "2 artículos prestados",
         "Prestado mientras el sistema de la biblioteca estaba fuera de línea.",
         "Estación TEST-SC01, referencias #41, #42",

@@ -21,7 +21,8 @@ from typing import Protocol
 
 import pytest
 
-from hardware.printer import FakePrinter, ReceiptPrinter
+from hardware.printer import FakePrinter, PrinterState, ReceiptPrinter
+from hardware.receipt import Document
 from kiosk.cli.run import build_runtime
 from kiosk.config import load_config
 from kiosk.presenter.presenter import Action, Screen, ScreenView, Sound
@@ -47,21 +48,26 @@ FAILED_TEXT = "The receipt could not be printed. Your items are checked out all 
 
 
 class Printer(ReceiptPrinter, Protocol):
-    printed: list[list[str]]
+    printed: list[Document]
 
 
 class JammedPrinter:
     """Takes a job and does not answer until the test lets it go (a paper jam)."""
 
+    name = "jammed"
+
     def __init__(self) -> None:
-        self.printed: list[list[str]] = []
+        self.printed: list[Document] = []
         self.started = threading.Event()
         self.release = threading.Event()
 
-    def print_lines(self, lines: list[str]) -> None:
+    def print_document(self, document: Document) -> None:
         self.started.set()
         self.release.wait(3 * WAIT_SECONDS)
-        self.printed.append(list(lines))
+        self.printed.append(document)
+
+    def status(self) -> PrinterState:
+        return PrinterState.UNKNOWN
 
 
 @dataclass
@@ -209,7 +215,8 @@ def test_a_patron_checks_out_two_items_and_takes_a_receipt(make_station: MakeSta
     )
     assert goodbye.screen is Screen.GOODBYE
     assert goodbye.heading == "Thank you!"
-    [receipt] = printer.printed
+    [document] = printer.printed
+    receipt = document.plain_lines()
     assert item(1) in receipt
     assert item(2) in receipt
     assert receipt.count("  Due Monday, December 14") == 2
@@ -240,7 +247,8 @@ def test_always_prints_in_the_language_the_patron_chose(make_station: MakeStatio
         lambda v: v.fine_print == "Por favor, tome su recibo.", "the receipt printed"
     )
     assert goodbye.heading == "¡Gracias!"
-    [receipt] = printer.printed
+    [document] = printer.printed
+    receipt = document.plain_lines()
     assert "  Devolver el lunes, 14 de diciembre" in receipt
     assert "1 artículo prestado" in receipt
 
@@ -260,8 +268,8 @@ def test_the_receipt_shows_the_librarys_local_time(make_station: MakeStation) ->
 
     station.controller.press(Action.DONE)
     station.pump_until(lambda v: v.fine_print == "Please take your receipt.", "the receipt")
-    [receipt] = printer.printed
-    assert receipt[:3] == ["Test Library", "Main", "2026-11-23 21:30"]
+    [document] = printer.printed
+    assert document.plain_lines()[:3] == ["Test Library", "Main", "2026-11-23 21:30"]
 
 
 # The printer fails ----------------------------------------------------------------------------
