@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the kiosk and its tests need (checked with dpkg, installed when missing).
-DEBS   := tzdata libmtdev1 xvfb xdotool
+DEBS   := tzdata libmtdev1 libusb-1.0-0 xvfb xdotool
 DEMO   := .demo
 
 .PHONY: test demo lint pytest clean debs i18n screenshots catalogues

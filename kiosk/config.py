@@ -224,8 +224,84 @@ class ReceiptSection(_Model):
 
 
 class PrinterSection(_Model):
-    type: Literal["none", "fake"] = "none"
-    fail: bool = False  # fake printer only: every print fails (to see the screens for it)
+    type: Literal["none", "usb", "serial", "network", "file", "cups", "fake"] = "none"
+    profile: str = "TM-T88V"  # python-escpos printer profile: paper width, code pages
+    qr: bool = False  # print a QR code of the session id on receipts
+    # usb
+    vendor_id: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None
+    product_id: Annotated[int, Field(ge=0, le=0xFFFF)] | None = None
+    # serial
+    url: str | None = None
+    baudrate: Annotated[int, Field(ge=300, le=921600)] = 9600
+    # network
+    host: str | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] = 9100
+    # file (a device node such as /dev/usb/lp0, or a plain file)
+    path: Path | None = None
+    # cups
+    name: str | None = None
+    # fake: a stand-in printer with fault switches
+    fail: bool = False  # every print fails
+    paper_for: Annotated[int, Field(ge=0)] | None = None  # prints before the paper runs out
+
+    @model_validator(mode="after")
+    def _needs(self) -> PrinterSection:
+        needed = {
+            "usb": ("vendor_id", "product_id"),
+            "serial": ("url",),
+            "network": ("host",),
+            "file": ("path",),
+            "cups": ("name",),
+        }.get(self.type, ())
+        missing = [key for key in needed if getattr(self, key) is None]
+        if missing:
+            raise ValueError(f"a {self.type} printer needs {' and '.join(missing)}")
+        return self
+
+    def settings(self) -> dict[str, Any]:
+        """The keys that matter for this type, for hardware.printers.make_printer."""
+        keys = {
+            "usb": ("vendor_id", "product_id"),
+            "serial": ("url", "baudrate"),
+            "network": ("host", "port"),
+            "file": ("path",),
+            "fake": ("fail", "paper_for"),
+        }.get(self.type, ())
+        settings = {key: getattr(self, key) for key in keys}
+        if self.type == "cups":
+            settings["printer"] = self.name  # the CUPS queue
+        return settings
+
+
+class ScannerSection(_Model):
+    type: Literal["serial", "evdev", "keyboard", "stdin", "fake"]
+    name: str = ""  # shown in logs and the staff status; default: type and device
+    # serial
+    url: str | None = None  # any pyserial URL: /dev/ttyACM0, loop://, socket://host:port
+    baudrate: Annotated[int, Field(ge=300, le=921600)] = 9600
+    terminator: Literal["any", "cr", "lf", "crlf", "idle"] = "any"
+    idle_gap_ms: Annotated[int, Field(ge=5, le=2000)] = 50  # terminator = "idle"
+    prefix: str = ""  # stripped from every scan
+    suffix: str = ""
+    # evdev
+    device: str | None = None  # /dev/input/event3 or /dev/input/by-id/...-event-kbd
+    device_name: str | None = None  # or match the input device's name
+    grab: bool = True  # exclusive: scans never leak into other programs
+    # fake
+    script: list[str] = []  # scans a fake scanner sends by itself
+    interval_ms: Annotated[int, Field(ge=0)] = 1000
+
+    @model_validator(mode="after")
+    def _needs(self) -> ScannerSection:
+        if self.type == "serial" and not self.url:
+            raise ValueError("a serial scanner needs url")
+        if self.type == "evdev" and not (self.device or self.device_name):
+            raise ValueError("an evdev scanner needs device or device_name")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.type}:{self.url or self.device or self.device_name or ''}"
 
 
 class SoundsSection(_Model):
@@ -253,6 +329,9 @@ class KioskConfig(_Model):
     printer: PrinterSection = PrinterSection()
     sounds: SoundsSection = SoundsSection()
     keyboard: KeyboardSection = KeyboardSection()
+    # Devices scans come from. None: the one that fits the mode (keyboard on the screens,
+    # stdin headless). An explicit list replaces it; add keyboard/stdin to keep those too.
+    scanners: list[ScannerSection] | None = None
 
     # Derived values the rest of the kiosk uses (plain domain values, never this model).
 

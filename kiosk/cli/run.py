@@ -18,7 +18,9 @@ from kiosk.errors import KioskError, StorageError
 from kiosk.presenter.i18n import load_language
 from kiosk.presenter.text import TextScreen
 from kiosk.runtime.clock import Clock, ManualClock, SystemClock
+from kiosk.runtime.devices import DeviceStatus, build_hub
 from kiosk.runtime.headless import HeadlessRunner, parse_clock
+from kiosk.runtime.receipts import headless_receipts
 from kiosk.runtime.station import StationRuntime
 from kiosk.storage.files import private_dir
 from kiosk.storage.snapshot import SnapshotStore
@@ -125,12 +127,15 @@ def run(
                 settings = config.presenter_settings()
                 language = load_language(language_code or settings.languages[0])
                 text_screen = TextScreen(settings, language)
+            status = DeviceStatus(config.data_dir)
             runner = HeadlessRunner(
                 runtime,
                 sys.stdout,
                 text_screen=text_screen,
                 echo_input=text_screen is not None,
                 manual_clock=manual,
+                hub=build_hub(config, status),
+                receipts=headless_receipts(config, status, language_code),
             )
             code = runner.run(sys.stdin.fileno())
         finally:

@@ -126,3 +126,19 @@ class OutOfService(Event):
     name: ClassVar[str] = "out_of_service"
     reason: OutOfServiceReason
     detail: str
+
+
+@dataclass(frozen=True)
+class ReceiptPrinted(Event):
+    name: ClassVar[str] = "receipt_printed"
+    session_id: str
+
+
+@dataclass(frozen=True)
+class ReceiptFailed(Event):
+    """The checkouts are in the spool all the same; only the paper is missing."""
+
+    name: ClassVar[str] = "receipt_failed"
+    session_id: str
+    printer_state: str  # paper_out, cover_open, offline, unplugged, error ...
+    message: str  # what the patron is told

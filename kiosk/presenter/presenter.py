@@ -92,6 +92,7 @@ REFUSAL_TEXT = {
     PatronRefusal.FINES_OVER_LIMIT: N_("This card has fines over the limit."),
     PatronRefusal.PATRON_LIMIT: N_("This card has reached its limit of items."),
 }
+RECEIPT_FAILED = N_("The receipt could not be printed. Your items are checked out all the same.")
 OUT_OF_SERVICE_TEXT = {
     OutOfServiceReason.NO_SNAPSHOT: N_("No patron list has been loaded."),
     OutOfServiceReason.SNAPSHOT_TOO_OLD: N_("The patron list is too old."),
@@ -514,9 +515,7 @@ def _goodbye_view(base: ScreenView, state: UiState, lang: Language) -> ScreenVie
         Receipt.NONE: "",
         Receipt.PRINTING: _("Your receipt is printing."),
         Receipt.PRINTED: _("Please take your receipt."),
-        Receipt.FAILED: _(
-            "The receipt could not be printed. Your items are checked out all the same."
-        ),
+        Receipt.FAILED: _(RECEIPT_FAILED),
     }[state.receipt]
     return replace(
         base,

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kiosk.domain.events import Event, ItemCheckedOut, ItemRefused, ScanRejected, SessionEnded
+from kiosk.domain.events import (
+    Event,
+    ItemCheckedOut,
+    ItemRefused,
+    ReceiptFailed,
+    ReceiptPrinted,
+    ScanRejected,
+    SessionEnded,
+)
 from kiosk.presenter import presenter as p
 from kiosk.presenter.i18n import Language
 
@@ -19,6 +27,10 @@ class TextScreen:
     def show(self, event: Event, now: datetime) -> list[str]:
         self.state = p.on_event(self.state, event, now, self.settings).state
         view = p.view(self.state, now, self.language, self.settings)
+        if isinstance(event, ReceiptPrinted):
+            return ["    " + self.language._("Please take your receipt.")]
+        if isinstance(event, ReceiptFailed):
+            return ["    ! " + event.message]
         if isinstance(event, ItemCheckedOut):
             newest = view.lines[0]
             return [f"    + {newest.item}   {newest.due}"]

@@ -12,14 +12,19 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
 from hardware.framing import Frame, LineFramer
+from hardware.scanner import Rejected, Scanned
 from kiosk.domain.events import Event
 from kiosk.presenter.text import TextScreen
 from kiosk.runtime.clock import ManualClock
+from kiosk.runtime.devices import ScannerHub
+from kiosk.runtime.receipts import PRINT_TIMEOUT, SessionReceipts
 from kiosk.runtime.station import StationRuntime, shown
 
 MAX_LINE_BYTES = 1024
@@ -39,6 +44,8 @@ class HeadlessRunner:
         manual_clock: ManualClock | None = None,
         on_ready: Callable[[], None] | None = None,
         on_loop: Callable[[], None] | None = None,
+        hub: ScannerHub | None = None,
+        receipts: SessionReceipts | None = None,
     ) -> None:
         self.runtime = runtime
         self.out = out
@@ -48,6 +55,8 @@ class HeadlessRunner:
         self.on_ready = on_ready
         self.on_loop = on_loop
         self.framer = LineFramer(MAX_LINE_BYTES)
+        self.hub = hub  # scanners other than stdin (serial, evdev, fake)
+        self.receipts = receipts
 
     def emit(self, events: list[Event]) -> None:
         for event in events:
@@ -58,32 +67,76 @@ class HeadlessRunner:
                 self.out.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
         if events:
             self.out.flush()
+            if self.receipts is not None:
+                self.receipts.observe(events, self.runtime.clock.now())
 
     def run(self, fd: int) -> int:
         self.emit(self.runtime.start())
+        if self.hub is not None:
+            self.hub.start()
         if self.on_ready is not None:
             self.on_ready()
         selector = selectors.DefaultSelector()
         try:
-            selector.register(fd, selectors.EVENT_READ)
+            selector.register(fd, selectors.EVENT_READ, "stdin")
+            stdin_selectable = True
         except (PermissionError, ValueError):
-            selector = None  # type: ignore[assignment]  # a regular file: always readable
-        while True:
-            if self.on_loop is not None:
-                self.on_loop()
-            if selector is not None and not selector.select(self._wait_seconds()):
-                self.emit(self.runtime.tick())
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                for frame in self.framer.finish():
+            stdin_selectable = False  # a regular file: always readable
+        if self.hub is not None:
+            selector.register(self.hub.wake_fd, selectors.EVENT_READ, "scanners")
+        try:
+            while True:
+                if self.on_loop is not None:
+                    self.on_loop()
+                timeout = self._wait_seconds() if stdin_selectable else 0
+                ready = {key.data for key, _ in selector.select(timeout)}
+                if not stdin_selectable:
+                    ready.add("stdin")
+                if self.receipts is not None:
+                    self.emit(self.receipts.poll(self.runtime.clock.now()))
+                if "scanners" in ready:
+                    self._scanners()
+                if not ready:
+                    self.emit(self.runtime.tick())
+                    continue
+                if "stdin" not in ready:
+                    continue
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    for frame in self.framer.finish():
+                        self._handle(frame)
+                    self.emit(self.runtime.end_of_input())
+                    self._finish_receipts()
+                    return 0
+                for frame in self.framer.feed(chunk):
                     self._handle(frame)
-                self.emit(self.runtime.end_of_input())
-                return 0
-            for frame in self.framer.feed(chunk):
-                self._handle(frame)
+        finally:
+            selector.close()
+            if self.hub is not None:
+                self.hub.stop()
+
+    def _scanners(self) -> None:
+        assert self.hub is not None
+        for message in self.hub.drain():
+            if isinstance(message, Scanned):
+                if self.echo_input:
+                    self.out.write(f"> {shown(message.text)}   ({message.source})\n")
+                self.emit(self.runtime.scan(message.text))
+            elif isinstance(message, Rejected):
+                self.emit(self.runtime.reject(message.shown, message.reason))
+
+    def _finish_receipts(self) -> None:
+        """At the end, wait (a bounded time) for the last receipt's outcome to report it."""
+        if self.receipts is None:
+            return
+        give_up = time.monotonic() + PRINT_TIMEOUT.total_seconds() + 1
+        while self.receipts.busy and time.monotonic() < give_up:
+            threading.Event().wait(0.02)
+            self.emit(self.receipts.poll(self.runtime.clock.now()))
 
     def _wait_seconds(self) -> float | None:
+        if self.receipts is not None and self.receipts.busy:
+            return 0.05  # look for the printer's answer
         if self.manual_clock is not None:
             return None  # time only moves with @advance
         deadline = self.runtime.deadline()

@@ -41,6 +41,10 @@ class EngineWorker:
     def scan(self, text: str) -> None:
         self._inbox.put(("scan", text))
 
+    def reject(self, shown: str, reason: str) -> None:
+        """Data a scanner could not read (not text, too long): the patron is told."""
+        self._inbox.put(("reject", f"{reason}\x00{shown}"))
+
     def done(self) -> None:
         self._inbox.put(("done", ""))
 
@@ -87,6 +91,9 @@ class EngineWorker:
     def handle(self, kind: str, text: str) -> list[Event]:
         if kind == "scan":
             return self.runtime.scan(text)
+        if kind == "reject":
+            reason, _, shown = text.partition("\x00")
+            return self.runtime.reject(shown, reason)
         if kind == "done":
             return self.runtime.done()
         if kind == "still_here":

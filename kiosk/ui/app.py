@@ -17,8 +17,10 @@ from kivy.app import App
 from kivy.clock import Clock as KivyClock
 from kivy.core.window import Window
 
+from hardware.scanner import Rejected, Scanned
 from kiosk.config import KioskConfig
 from kiosk.presenter.presenter import Action
+from kiosk.runtime.devices import ScannerHub
 from kiosk.ui.controller import KioskController
 from kiosk.ui.view import KioskView, Theme
 
@@ -40,12 +42,14 @@ class KioskApp(App):
         config: KioskConfig,
         *,
         on_frame: Callable[[KioskApp], None] | None = None,
+        hub: ScannerHub | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.controller = controller
         self.kiosk_config = config
         self.on_frame = on_frame
+        self.hub = hub  # serial, evdev and fake scanners (the keyboard wedge is the window)
         self.use_kivy_settings = False
         self.view: KioskView | None = None
         self._allow_close = False
@@ -77,6 +81,8 @@ class KioskApp(App):
 
     def on_start(self) -> None:
         self.controller.worker.start()
+        if self.hub is not None:
+            self.hub.start()
 
     def open_settings(self, *args: Any) -> bool:
         return False  # Kivy opens its settings panel on F1: not on a kiosk
@@ -91,11 +97,19 @@ class KioskApp(App):
         self.stop()
 
     def on_stop(self) -> None:
+        if self.hub is not None:
+            self.hub.stop()
         self.controller.worker.stop()
         self.controller.receipts.close()
 
     def _frame(self, dt: float) -> None:
         assert self.view is not None
+        if self.hub is not None:
+            for message in self.hub.drain():
+                if isinstance(message, Scanned):
+                    self.controller.worker.scan(message.text)
+                elif isinstance(message, Rejected):
+                    self.controller.worker.reject(message.shown, message.reason)
         self.view.render(self.controller.pump())
         if self.on_frame is not None:
             self.on_frame(self)

@@ -5,59 +5,19 @@ ScreenView out. No Kivy here; the Kivy app calls `pump` once a frame and draws t
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import datetime, timedelta, tzinfo
+from datetime import tzinfo
 
-from hardware.printer import PrinterError, ReceiptPrinter
-from hardware.receipt import Document
 from hardware.wedge import WedgeDecoder
 from kiosk.domain.events import OutOfService, OutOfServiceReason
 from kiosk.presenter import presenter as p
 from kiosk.presenter.i18n import Language
 from kiosk.presenter.receipt import receipt_document
 from kiosk.runtime.clock import Clock
+from kiosk.runtime.receipts import ReceiptDesk
 from kiosk.runtime.worker import EngineWorker
 from kiosk.ui.sounds import SoundPlayer
 
 log = logging.getLogger(__name__)
-
-PRINT_TIMEOUT = timedelta(seconds=20)  # a printer that hangs counts as failed
-
-
-class ReceiptDesk:
-    """Prints on a thread of its own: a jammed printer never freezes the screen."""
-
-    def __init__(self, printer: ReceiptPrinter | None) -> None:
-        self.printer = printer
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="printer")
-        self._job: tuple[Future[None], datetime] | None = None
-
-    def start(self, document: Document, now: datetime) -> None:
-        if self.printer is None:
-            return
-        self._job = (self._pool.submit(self.printer.print_document, document), now)
-
-    def result(self, now: datetime) -> bool | None:
-        """True printed, False failed, None still printing (or nothing asked)."""
-        if self._job is None:
-            return None
-        future, started = self._job
-        if future.done():
-            self._job = None
-            error = future.exception()
-            if error is not None:
-                log.error("receipt not printed: %s", error)
-                if not isinstance(error, PrinterError):
-                    log.error("unexpected printer error", exc_info=error)
-            return error is None
-        if now - started > PRINT_TIMEOUT:
-            log.error("receipt not printed: the printer did not answer")
-            self._job = None
-            return False
-        return None
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class KioskController:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from hardware.printer import FakePrinter, ReceiptPrinter
+from hardware.printer import ReceiptPrinter
 from hardware.wedge import WedgeDecoder
 from kiosk.config import KioskConfig
 from kiosk.presenter.i18n import load_language
 from kiosk.runtime.clock import Clock
+from kiosk.runtime.devices import DeviceStatus, build_hub, open_printer
+from kiosk.runtime.receipts import ReceiptDesk
 from kiosk.runtime.station import StationRuntime
 from kiosk.runtime.worker import EngineWorker
-from kiosk.ui.controller import KioskController, ReceiptDesk
+from kiosk.ui.controller import KioskController
 from kiosk.ui.sounds import SilentPlayer, SoundPlayer, sound_files
 
 
@@ -21,6 +23,7 @@ def build_controller(
     sounds: SoundPlayer,
     printer: ReceiptPrinter | None,
     worker: EngineWorker | None = None,
+    status: DeviceStatus | None = None,
 ) -> KioskController:
     """Everything behind the screen, from the config (no Kivy needed)."""
     settings = config.presenter_settings()
@@ -30,17 +33,11 @@ def build_controller(
         languages={code: load_language(code) for code in settings.languages},
         clock=clock,
         sounds=sounds,
-        receipts=ReceiptDesk(printer),
+        receipts=ReceiptDesk(printer, status),
         kiosk_id=config.kiosk.id,
         timezone=config.tz,
         wedge=WedgeDecoder(config.keyboard.max_key_gap_ms / 1000, config.keyboard.min_scan_length),
     )
-
-
-def configured_printer(config: KioskConfig) -> ReceiptPrinter | None:
-    if config.printer.type == "fake":
-        return FakePrinter(fail=config.printer.fail)
-    return None
 
 
 def build_app(config: KioskConfig, runtime: StationRuntime, clock: Clock, *, silent: bool = False):  # type: ignore[no-untyped-def]
@@ -58,7 +55,8 @@ def build_app(config: KioskConfig, runtime: StationRuntime, clock: Clock, *, sil
             config.data_dir / "sounds", config.sounds.success, config.sounds.problem
         )
         sounds = KivyPlayer(files)
+    status = DeviceStatus(config.data_dir)
     controller = build_controller(
-        config, runtime, clock, sounds=sounds, printer=configured_printer(config)
+        config, runtime, clock, sounds=sounds, printer=open_printer(config, status), status=status
     )
-    return KioskApp(controller, config)
+    return KioskApp(controller, config, hub=build_hub(config, status))

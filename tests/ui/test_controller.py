@@ -26,10 +26,10 @@ from hardware.receipt import Document
 from kiosk.cli.run import build_runtime
 from kiosk.config import load_config
 from kiosk.presenter.presenter import Action, Screen, ScreenView, Sound
+from kiosk.runtime import receipts as receipts_module
 from kiosk.runtime.clock import ManualClock
 from kiosk.runtime.station import StationRuntime
 from kiosk.runtime.worker import EngineWorker
-from kiosk.ui import controller as controller_module
 from kiosk.ui.controller import KioskController
 from kiosk.ui.launch import build_controller
 from kiosk.ui.sounds import RecordingPlayer
@@ -305,7 +305,7 @@ def test_a_jammed_printer_never_blocks_the_screen(make_station: MakeStation) -> 
     station.clock.advance(10)  # past goodbye_seconds: the screen waits for the printer
     assert station.controller.pump().fine_print == "Your receipt is printing."
 
-    timeout = controller_module.PRINT_TIMEOUT.total_seconds()
+    timeout = receipts_module.PRINT_TIMEOUT.total_seconds()
     station.clock.advance(timeout)  # now past the printer's time limit
     failed = station.pump_until(lambda v: v.fine_print == FAILED_TEXT, "the failure message")
     assert failed.problem is True

@@ -1,0 +1,211 @@
+"""The kiosk's devices: scanners feeding the engine, the printer, and their status for staff.
+
+Scanner adapters run on threads of their own and post plain messages; the hub queues them
+and wakes the engine's loop through a pipe, so the loop waits on one thing (select) and
+every scan is handled by the one owner of the state machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hardware.printer import PrinterError, PrinterState, ReceiptPrinter
+from hardware.scanner import Scanner, ScannerMessage, StatusChanged
+from kiosk.config import KioskConfig, ScannerSection
+from kiosk.storage.files import atomic_write_bytes
+
+log = logging.getLogger(__name__)
+
+STATUS_FILE = "status.json"
+
+
+class DeviceStatus:
+    """What staff see about the devices: each scanner's connection and the printer's state.
+
+    Kept in memory and written to data_dir/status.json (atomically) on every change, so
+    `kiosk status` can read it from another process."""
+
+    def __init__(self, data_dir: Path, now: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self.path = data_dir / STATUS_FILE
+        self._now = now
+        self._lock = threading.Lock()
+        self._scanners: dict[str, dict[str, Any]] = {}
+        self._printer: dict[str, Any] | None = None
+
+    def scanner(self, source: str, connected: bool, detail: str) -> None:
+        with self._lock:
+            self._scanners[source] = {
+                "connected": connected,
+                "detail": detail,
+                "since": self._now().isoformat(timespec="seconds"),
+            }
+            self._write()
+
+    def printer(self, name: str, state: PrinterState, detail: str = "") -> None:
+        with self._lock:
+            self._printer = {
+                "name": name,
+                "state": state.value,
+                "detail": detail,
+                "since": self._now().isoformat(timespec="seconds"),
+            }
+            self._write()
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return self._as_dict()
+
+    def _as_dict(self) -> dict[str, Any]:
+        return {
+            "updated_at": self._now().isoformat(timespec="seconds"),
+            "pid": os.getpid(),
+            "scanners": dict(self._scanners),
+            "printer": self._printer,
+        }
+
+    def _write(self) -> None:
+        """Called with the lock held: updates from the printer's and the scanners' threads
+        reach the file in the order they happened, so a newer state is never overwritten by
+        an older one."""
+        try:
+            data = json.dumps(self._as_dict(), indent=2).encode() + b"\n"
+            atomic_write_bytes(self.path, data)
+        except OSError as exc:  # a full disk must not stop scanning; the log says why
+            log.warning("the device status could not be written: %s", exc)
+
+
+def read_status(data_dir: Path) -> dict[str, Any] | None:
+    try:
+        data: dict[str, Any] = json.loads((data_dir / STATUS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data
+
+
+class ScannerHub:
+    def __init__(self, scanners: list[Scanner], status: DeviceStatus) -> None:
+        self.scanners = scanners
+        self.status = status
+        self._queue: queue.Queue[ScannerMessage] = queue.Queue()
+        self._read_fd, self._write_fd = os.pipe()
+        os.set_blocking(self._read_fd, False)
+        os.set_blocking(self._write_fd, False)
+
+    @property
+    def wake_fd(self) -> int:
+        """Readable when messages are waiting (for select)."""
+        return self._read_fd
+
+    def post(self, message: ScannerMessage) -> None:  # called on the scanners' threads
+        self._queue.put(message)
+        with contextlib.suppress(BlockingIOError):  # full of wake-ups: the loop is awake
+            os.write(self._write_fd, b"!")
+
+    def start(self) -> None:
+        for scanner in self.scanners:
+            scanner.start(self.post)
+
+    def drain(self) -> list[ScannerMessage]:
+        with contextlib.suppress(BlockingIOError):
+            while os.read(self._read_fd, 4096):
+                pass
+        messages: list[ScannerMessage] = []
+        while True:
+            try:
+                message = self._queue.get_nowait()
+            except queue.Empty:
+                return messages
+            if isinstance(message, StatusChanged):
+                self.status.scanner(message.source, message.connected, message.detail)
+                (log.info if message.connected else log.warning)(
+                    "scanner %s: %s", message.source, message.detail
+                )
+            messages.append(message)
+
+    def stop(self) -> None:
+        for scanner in self.scanners:
+            scanner.stop()
+        os.close(self._read_fd)
+        os.close(self._write_fd)
+
+
+def build_scanners(sections: list[ScannerSection], max_length: int) -> list[Scanner]:
+    """Adapters for the scanners in the config (keyboard and stdin are handled by the mode)."""
+    scanners: list[Scanner] = []
+    for section in sections:
+        if section.type == "serial":
+            from hardware.serial_scanner import SerialScanner, SerialSettings
+
+            assert section.url is not None
+            settings = SerialSettings(
+                url=section.url,
+                baudrate=section.baudrate,
+                terminator=section.terminator,
+                idle_gap=section.idle_gap_ms / 1000,
+                prefix=section.prefix,
+                suffix=section.suffix,
+                max_length=max_length,
+            )
+            scanners.append(SerialScanner(section.label, settings))
+        elif section.type == "evdev":
+            from hardware.evdev_scanner import EvdevScanner
+
+            scanners.append(
+                EvdevScanner(
+                    section.label,
+                    path=section.device,
+                    device_name=section.device_name,
+                    grab=section.grab,
+                )
+            )
+        elif section.type == "fake":
+            from hardware.fake_scanner import FakeScanner
+
+            scanners.append(
+                FakeScanner(
+                    section.label, script=section.script, interval=section.interval_ms / 1000
+                )
+            )
+    return scanners
+
+
+def build_printer(config: KioskConfig) -> ReceiptPrinter | None:
+    if config.printer.type == "none":
+        return None
+    from hardware.printers import make_printer
+
+    return make_printer(
+        config.printer.type, profile=config.printer.profile, **config.printer.settings()
+    )
+
+
+def build_hub(config: KioskConfig, status: DeviceStatus) -> ScannerHub | None:
+    """The configured device scanners (serial, evdev, fake), or None if there are none."""
+    scanners = build_scanners(config.scanners or [], config.barcodes.max_length)
+    return ScannerHub(scanners, status) if scanners else None
+
+
+def open_printer(config: KioskConfig, status: DeviceStatus) -> ReceiptPrinter | None:
+    """The configured receipt printer; its state is asked off this thread, for staff."""
+    try:
+        printer = build_printer(config)
+    except PrinterError as exc:  # e.g. a CUPS printer without pycups: say so, keep lending
+        log.error("the receipt printer cannot be used: %s", exc)
+        status.printer(config.printer.type, exc.state, str(exc))
+        return None
+    if printer is not None:
+        threading.Thread(
+            target=lambda: status.printer(printer.name, printer.status(), "at start-up"),
+            name="printer-status",
+            daemon=True,
+        ).start()
+    return printer
