@@ -99,6 +99,7 @@ class ScannerHub:
         self._read_fd, self._write_fd = os.pipe()
         os.set_blocking(self._read_fd, False)
         os.set_blocking(self._write_fd, False)
+        self._stopped = False
 
     @property
     def wake_fd(self) -> int:
@@ -132,6 +133,11 @@ class ScannerHub:
             messages.append(message)
 
     def stop(self) -> None:
+        """Stop every scanner and close the wake-up pipe; safe to call more than once (Kivy
+        calls on_stop twice on its way out)."""
+        if self._stopped:
+            return
+        self._stopped = True
         for scanner in self.scanners:
             scanner.stop()
         os.close(self._read_fd)
