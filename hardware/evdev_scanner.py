@@ -17,13 +17,12 @@ import errno
 import logging
 import os
 import select
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
 from hardware.keymap import CODES, DIGIT_KEYS, EV_KEY, KeyDecoder
-from hardware.scanner import Post, Rejected, Scanned, ScannerMessage, StatusChanged
+from hardware.scanner import Post, ReaderThread, ScannerMessage, StatusChanged, log_message
 
 log = logging.getLogger(__name__)
 
@@ -158,14 +157,7 @@ def describe(exc: OSError) -> str:
     return f"error: {exc.strerror or exc}"
 
 
-def mask(text: str) -> str:
-    """A scan as it may be logged: only its last 4 characters (nothing of a short one)."""
-    if len(text) <= 4:
-        return "*" * len(text)
-    return "*" * (len(text) - 4) + text[-4:]
-
-
-class EvdevScanner:
+class EvdevScanner(ReaderThread):
     def __init__(
         self,
         name: str,
@@ -184,31 +176,12 @@ class EvdevScanner:
         def open_real() -> InputDeviceLike:
             return open_evdev(path=path, device_name=device_name)
 
-        self.name = name
+        super().__init__(name)
         self.grab = grab
         self.max_length = max_length
         self.retry_min = retry_min
         self.retry_max = retry_max
         self._open = opener or open_real
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self, post: Post) -> None:
-        if self._thread is not None:
-            raise RuntimeError(f"scanner {self.name!r} is already started")
-        self._stopping.clear()
-        self._thread = threading.Thread(
-            target=self._run, args=(post,), name=f"scanner-{self.name}", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2.0)
-            if self._thread.is_alive():
-                log.warning("scanner %s: reader did not stop in time", self.name)
-            self._thread = None
 
     def _run(self, post: Post) -> None:
         delay = self.retry_min
@@ -275,8 +248,5 @@ class EvdevScanner:
                     self._post(post, message)
 
     def _post(self, post: Post, message: ScannerMessage) -> None:
-        if isinstance(message, Scanned):
-            log.debug("scanner %s: scanned %s", self.name, mask(message.text))
-        elif isinstance(message, Rejected):
-            log.info("scanner %s: rejected %s: %s", self.name, mask(message.shown), message.reason)
+        log_message(log, message)
         post(message)

@@ -13,8 +13,8 @@ import threading
 from collections.abc import Iterable
 from enum import Enum
 
-from hardware.scan_decoder import JOIN_TIMEOUT, ScanDecoder, log_message
-from hardware.scanner import Post, StatusChanged
+from hardware.scan_decoder import ScanDecoder
+from hardware.scanner import JOIN_TIMEOUT, Post, StatusChanged, log_message
 
 log = logging.getLogger(__name__)
 

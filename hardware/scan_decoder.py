@@ -9,11 +9,10 @@ than `max_length`; anything else is a `Rejected` with a plain reason, never an e
 
 from __future__ import annotations
 
-import logging
 from typing import Literal
 
 from hardware.framing import Frame, LineEnd, LineFramer
-from hardware.scanner import Rejected, Scanned, ScannerMessage, check_scan, printable
+from hardware.scanner import Rejected, Scanned, check_scan, printable
 
 Terminator = Literal["any", "cr", "lf", "crlf", "idle"]
 TERMINATORS: tuple[Terminator, ...] = ("any", "cr", "lf", "crlf", "idle")
@@ -24,7 +23,6 @@ CODABAR_DATA = frozenset("0123456789-$:/.+")
 # not possibly fit, so the exact limit is decided on the cleaned text by check_scan.
 BYTES_PER_CHAR = 4
 AIM_LENGTH = 3  # "]", the symbology code, the modifier
-JOIN_TIMEOUT = 2.0  # how long stop() waits for an adapter's thread
 
 
 class ScanDecoder:
@@ -153,21 +151,3 @@ def is_codabar_framed(text: str) -> bool:
         and text[-1] in CODABAR_START_STOP
         and all(ch in CODABAR_DATA for ch in text[1:-1])
     )
-
-
-def masked(text: str) -> str:
-    """A scan as it may be logged: a barcode names a patron, so only its last 4 characters."""
-    return "…" + text[-4:] if len(text) > 4 else "…"
-
-
-def log_message(log: logging.Logger, message: ScannerMessage) -> None:
-    """One clear line for what an adapter posts; scans masked, rejects at warning."""
-    if isinstance(message, Scanned):
-        log.debug("scanner %s: scan %s", message.source, masked(message.text))
-    elif isinstance(message, Rejected):
-        log.warning(
-            "scanner %s: rejected a read (%s): %s",
-            message.source,
-            message.reason,
-            masked(message.shown),
-        )

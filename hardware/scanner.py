@@ -7,6 +7,8 @@ state. It knows nothing about libraries: the kiosk decides what a scan means.
 
 from __future__ import annotations
 
+import logging
+import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,3 +66,59 @@ def check_scan(text: str, max_length: int) -> str | None:
     if any(unicodedata.category(ch)[0] == "C" for ch in text):
         return "contains control characters"
     return None
+
+
+JOIN_TIMEOUT = 2.0  # seconds stop() waits for a reader thread
+
+
+def mask(text: str) -> str:
+    """A scan as it may be logged: a barcode can name a patron, so only its last 4
+    characters (nothing of a short one)."""
+    if len(text) <= 4:
+        return "*" * len(text)
+    return "*" * (len(text) - 4) + text[-4:]
+
+
+def log_message(log: logging.Logger, message: ScannerMessage) -> None:
+    """One clear line for what an adapter posts; scans masked, rejects at warning."""
+    if isinstance(message, Scanned):
+        log.debug("scanner %s: scan %s", message.source, mask(message.text))
+    elif isinstance(message, Rejected):
+        log.warning(
+            "scanner %s: rejected a read (%s): %s",
+            message.source,
+            message.reason,
+            mask(message.shown),
+        )
+
+
+class ReaderThread:
+    """Start and stop for an adapter that reads its device on a thread of its own; the
+    adapter implements `_run(post)`, returning soon after `self._stopping` is set."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, post: Post) -> None:
+        if self._thread is not None:
+            raise RuntimeError(f"scanner {self.name!r} is already started")
+        self._stopping.clear()
+        self._thread = threading.Thread(
+            target=self._run, args=(post,), name=f"scanner-{self.name}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(JOIN_TIMEOUT)
+            if thread.is_alive():
+                logging.getLogger(__name__).error(
+                    "scanner %s: reader thread did not stop", self.name
+                )
+
+    def _run(self, post: Post) -> None:
+        raise NotImplementedError

@@ -9,15 +9,14 @@ Only this thread moves bytes; every rule about what the bytes mean lives in the 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import serial  # type: ignore[import-untyped]
 
-from hardware.scan_decoder import JOIN_TIMEOUT, TERMINATORS, ScanDecoder, Terminator, log_message
-from hardware.scanner import Post, StatusChanged
+from hardware.scan_decoder import TERMINATORS, ScanDecoder, Terminator
+from hardware.scanner import Post, ReaderThread, StatusChanged, log_message
 
 log = logging.getLogger(__name__)
 
@@ -61,29 +60,10 @@ class SerialSettings:
         )
 
 
-class SerialScanner:
+class SerialScanner(ReaderThread):
     def __init__(self, name: str, settings: SerialSettings) -> None:
-        self.name = name
+        super().__init__(name)
         self.settings = settings
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self, post: Post) -> None:
-        if self._thread is not None:
-            raise RuntimeError(f"scanner {self.name} is already started")
-        self._stopping.clear()
-        self._thread = threading.Thread(
-            target=self._run, args=(post,), name=f"scanner-{self.name}", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(JOIN_TIMEOUT)
-            if thread.is_alive():
-                log.error("scanner %s: reader thread did not stop", self.name)
 
     def _run(self, post: Post) -> None:
         delay = self.settings.retry_min

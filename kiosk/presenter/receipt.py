@@ -48,24 +48,3 @@ def receipt_document(
     if qr:
         blocks.append(QRCode(session.session_id))
     return Document(tuple(blocks))
-
-
-def receipt_lines(
-    session: FinishedSession,
-    *,
-    library: str,
-    branch: str,
-    kiosk_id: str,
-    printed_at: datetime,
-    lang: Language,
-) -> list[str]:
-    """The receipt as plain text lines (what a test or a log reads)."""
-    document = receipt_document(
-        session,
-        library=library,
-        branch=branch,
-        kiosk_id=kiosk_id,
-        printed_at=printed_at,
-        lang=lang,
-    )
-    return document.plain_lines()

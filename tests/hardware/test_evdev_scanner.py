@@ -22,10 +22,9 @@ from hardware.evdev_scanner import (
     InputDeviceLike,
     describe,
     find_device_path,
-    mask,
     rank_devices,
 )
-from hardware.scanner import Rejected, Scanned, ScannerMessage, StatusChanged
+from hardware.scanner import Rejected, Scanned, ScannerMessage, StatusChanged, mask
 from tests.hardware.fake_input import FakeInputDevice, typed
 
 TIMEOUT = 5.0

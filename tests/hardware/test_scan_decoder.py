@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hardware.scan_decoder import ScanDecoder, Terminator, is_aim_identifier, masked
-from hardware.scanner import Rejected, Scanned
+from hardware.scan_decoder import ScanDecoder, Terminator, is_aim_identifier
+from hardware.scanner import Rejected, Scanned, mask
 
 ITEM = "31234000000016"
 
@@ -218,10 +218,10 @@ def test_a_flood_without_line_end_is_rejected_once_and_not_kept() -> None:
     assert out[1] == Scanned("s1", "111")
 
 
-def test_masked_keeps_only_the_last_four_characters() -> None:
-    assert masked(ITEM) == "…0016"
-    assert masked("1234") == "…"
-    assert masked("") == "…"
+def test_mask_keeps_only_the_last_four_characters() -> None:
+    assert mask(ITEM) == "**********0016"
+    assert mask("1234") == "****"
+    assert mask("") == ""
 
 
 # Properties -----------------------------------------------------------------------------------

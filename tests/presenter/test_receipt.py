@@ -10,7 +10,7 @@ import pytest
 from kiosk.domain.events import SessionEnd
 from kiosk.presenter.i18n import load_language
 from kiosk.presenter.presenter import FinishedSession, Loan
-from kiosk.presenter.receipt import receipt_lines
+from kiosk.presenter.receipt import receipt_document
 from tests.conftest import item, patron
 
 CARD = patron(1)
@@ -27,7 +27,7 @@ SESSION = FinishedSession(
 
 
 def lines_for(code: str, session: FinishedSession = SESSION, branch: str = "Main") -> list[str]:
-    return receipt_lines(
+    document = receipt_document(
         session,
         library="Test Library",
         branch=branch,
@@ -35,6 +35,7 @@ def lines_for(code: str, session: FinishedSession = SESSION, branch: str = "Main
         printed_at=PRINTED_AT,
         lang=load_language(code),
     )
+    return document.plain_lines()
 
 
 RULE = "-" * 42  # a printed rule across the paper
