@@ -102,3 +102,21 @@ def test_one_item_is_counted_in_the_singular(code: str, count: str) -> None:
 def test_without_a_branch_there_is_no_empty_branch_line() -> None:
     lines = lines_for("en", branch="")
     assert lines[:3] == ["Test Library", "2026-11-23 10:05", f"Card ending {CARD[-4:]}"]
+
+
+def test_a_qr_code_of_the_session_is_added_only_when_asked() -> None:
+    from hardware.receipt import QRCode
+
+    def document(qr: bool) -> tuple[object, ...]:
+        return receipt_document(
+            SESSION,
+            library="Test Library",
+            branch="Main",
+            kiosk_id="TEST-SC01",
+            printed_at=PRINTED_AT,
+            lang=load_language("en"),
+            qr=qr,
+        ).blocks
+
+    assert document(qr=True)[-1] == QRCode("session-1")
+    assert not any(isinstance(block, QRCode) for block in document(qr=False))
