@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from kiosk import __version__
 from kiosk.cli.common import State
 from kiosk.config import KioskConfig
 from kiosk.errors import KioskError, StorageError
@@ -22,6 +23,7 @@ from kiosk.runtime.devices import DeviceStatus, build_hub
 from kiosk.runtime.headless import HeadlessRunner, parse_clock
 from kiosk.runtime.receipts import headless_receipts
 from kiosk.runtime.station import StationRuntime
+from kiosk.storage.audit import AuditLog
 from kiosk.storage.files import private_dir
 from kiosk.storage.snapshot import SnapshotStore
 from kiosk.storage.spool import Spool
@@ -51,6 +53,23 @@ def station_lock(data_dir: Path) -> Iterator[None]:
 def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
     """Wire the station from the config. A spool that cannot be opened does not stop the
     kiosk from starting: it starts out of service and says why."""
+    trail = AuditLog(config.data_dir)
+
+    def record(action: str, details: dict[str, str]) -> None:
+        try:
+            trail.append(
+                action, actor="kiosk", at=clock.now().astimezone(config.tz), details=details
+            )
+        except StorageError as exc:  # the trail matters, but lending matters more
+            log.error("audit trail: %s", exc)
+
+    def service_changed(reason: str | None, detail: str) -> None:
+        if reason is None:
+            record("service.in", {})
+        else:
+            record("service.out", {"reason": reason, "detail": detail})
+
+    record("kiosk.start", {"version": __version__, "kiosk_id": config.kiosk.id})
     spool: Spool | None = None
     problem: str | None = None
     try:
@@ -66,6 +85,7 @@ def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
         spool=spool,
         spool_problem=problem,
         clock=clock,
+        on_service_change=service_changed,
     )
 
 

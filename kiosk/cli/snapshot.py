@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from kiosk.cli.common import State, human_age, utc_now
+from kiosk.cli.common import State, audit, human_age, utc_now
 from kiosk.errors import SnapshotError
 from kiosk.storage.snapshot import SnapshotInfo, SnapshotStore
 
@@ -84,6 +84,17 @@ def import_(
         )
     counts = report.counts
     click.echo(f"Imported {counts.imported:,} patrons from {file}.")
+    audit(
+        state,
+        "snapshot.import",
+        {
+            "source": report.info.source,
+            "sha256": report.info.sha256,
+            "patrons": str(report.info.rows),
+            "built_at": report.info.built_at.isoformat(timespec="seconds"),
+            "bad_rows": str(counts.bad_rows),
+        },
+    )
     if counts.bad_rows:
         click.echo(f"{counts.bad_rows:,} bad rows were skipped:", err=True)
         for bad in counts.examples:
@@ -137,6 +148,7 @@ def info(state: State) -> None:
 def rollback(state: State) -> None:
     """Make the previous snapshot active again."""
     restored = SnapshotStore(state.config.data_dir).rollback()
+    audit(state, "snapshot.rollback", {"sha256": restored.sha256, "patrons": str(restored.rows)})
     built = restored.built_at.astimezone(state.config.tz).isoformat(timespec="seconds")
     click.echo(
         f"Rolled back: the active snapshot is now the one built {built} "

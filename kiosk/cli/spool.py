@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from kiosk.cli.common import State, utc_now
+from kiosk.cli.common import State, audit, utc_now
 from kiosk.domain.barcodes import mask
 from kiosk.exports.formats import FORMATS
 from kiosk.exports.writer import export_spool
@@ -86,6 +86,17 @@ def export(state: State, fmt: str, out: Path, include_all: bool) -> None:
             "Use --all to export them again."
         )
         return
+    audit(
+        state,
+        "spool.export",
+        {
+            "format": fmt,
+            "path": result.record.path,
+            "checkouts": str(result.record.checkouts),
+            "sha256": result.record.sha256,
+            "exported_before": str(result.exported_before),
+        },
+    )
     click.echo(
         f"Wrote {result.record.checkouts} checkouts to {out} ({fmt}, sha256 "
         f"{result.record.sha256[:16]}...)."

@@ -61,6 +61,7 @@ class StationRuntime:
         spool_problem: str | None,
         clock: Clock,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        on_service_change: Callable[[str | None, str], None] | None = None,
     ) -> None:
         self.rules = rules
         self.barcode_rules = barcode_rules
@@ -70,6 +71,10 @@ class StationRuntime:
         self.clock = clock
         self.state = StationState()
         self._new_id = new_id
+        # Told (reason or None for "in service", detail) each time the station goes out of
+        # service or comes back: the audit trail records it.
+        self._on_service_change = on_service_change
+        self._service_reason: str | None = "starting"
         self._storage_problem = spool_problem if spool is None else None
         self._reader: SnapshotReader | None = None
         self._reader_stamp: float | None = None
@@ -192,6 +197,11 @@ class StationRuntime:
 
     def _assess(self) -> list[Event]:
         availability = self._availability()
+        reason = availability.reason.value if availability.reason else None
+        if reason != self._service_reason:
+            self._service_reason = reason
+            if self._on_service_change is not None:
+                self._on_service_change(reason, availability.detail)
         if availability.reason is None:
             self._logged_problem = None
             assert self._reader is not None
