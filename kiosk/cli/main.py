@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from kiosk import __version__
-from kiosk.cli import audit, demo, hardware, run, snapshot, spool, status
+from kiosk.cli import audit, demo, hardware, run, snapshot, spool, staff, status
 from kiosk.cli.common import State
 from kiosk.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, default_config_path, load_config
 from kiosk.errors import ConfigError, KioskError
@@ -64,6 +64,7 @@ cli.add_command(demo.group)
 cli.add_command(hardware.group)
 cli.add_command(status.status)
 cli.add_command(audit.group)
+cli.add_command(staff.group)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ import click
 from kiosk.cli.common import State, human_age, utc_now
 from kiosk.errors import KioskError
 from kiosk.runtime.devices import read_status
+from kiosk.runtime.station import PAUSED_SETTING, SPECIAL_DUE_SETTING
 from kiosk.storage.snapshot import SnapshotStore
 from kiosk.storage.spool import Spool
 
@@ -35,9 +36,15 @@ def status(state: State) -> None:
     else:
         try:
             summary = spool.summary()
+            staff = spool.settings((PAUSED_SETTING, SPECIAL_DUE_SETTING))
         finally:
             spool.close()
         click.echo(f"Spool:    {summary.total} checkouts, {summary.pending} not handed over yet")
+        if PAUSED_SETTING in staff:
+            message = staff[PAUSED_SETTING] or "(the standard message)"
+            click.echo(f"PAUSED by staff: patrons read {message!r}. `kiosk staff resume` ends it.")
+        if SPECIAL_DUE_SETTING in staff:
+            click.echo(f"Special due date: {staff[SPECIAL_DUE_SETTING]} for every checkout.")
     devices = read_status(config.data_dir)
     if devices is None:
         click.echo("Devices:  no report yet (the kiosk writes one when it runs)")

@@ -13,6 +13,7 @@ from kiosk.domain.patrons import PatronRefusal
 
 
 class OutOfServiceReason(Enum):
+    PAUSED = "paused"  # by staff, with a message for patrons
     NO_SNAPSHOT = "no_snapshot"
     SNAPSHOT_TOO_OLD = "snapshot_too_old"
     STORAGE_ERROR = "storage_error"

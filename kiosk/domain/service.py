@@ -24,14 +24,18 @@ class Availability:
 def assess(
     *,
     storage_problem: str | None,
+    paused: str | None = None,
     snapshot_built_at: datetime | None,
     snapshot_problem: str | None,
     now: datetime,
     limits: SnapshotLimits,
 ) -> Availability:
-    """The most serious problem wins: nothing can be stored, then no snapshot, then its age."""
+    """The most serious problem wins: nothing can be stored, then staff paused the station
+    (paused: their message), then no snapshot, then its age."""
     if storage_problem is not None:
         return Availability(OutOfServiceReason.STORAGE_ERROR, storage_problem)
+    if paused is not None:
+        return Availability(OutOfServiceReason.PAUSED, paused)
     if snapshot_built_at is None:
         detail = snapshot_problem or "no patron snapshot has been loaded"
         return Availability(OutOfServiceReason.NO_SNAPSHOT, detail)

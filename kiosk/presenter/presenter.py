@@ -94,6 +94,7 @@ REFUSAL_TEXT = {
 }
 RECEIPT_FAILED = N_("The receipt could not be printed. Your items are checked out all the same.")
 OUT_OF_SERVICE_TEXT = {
+    OutOfServiceReason.PAUSED: N_("Paused by staff."),
     OutOfServiceReason.NO_SNAPSHOT: N_("No patron list has been loaded."),
     OutOfServiceReason.SNAPSHOT_TOO_OLD: N_("The patron list is too old."),
     OutOfServiceReason.STORAGE_ERROR: N_("Checkouts cannot be saved."),
@@ -428,11 +429,19 @@ def view(state: UiState, now: datetime, lang: Language, settings: Settings) -> S
         )
     reason = state.out_of_service
     staff = _(OUT_OF_SERVICE_TEXT[reason]) if reason else ""
-    detail = f"{staff} {state.out_of_service_detail}" if state.out_of_service_detail else staff
+    message = _("Please see staff at the desk. We are sorry for the trouble.")
+    if reason is OutOfServiceReason.PAUSED:
+        # Staff wrote this message for patrons; the small print says who paused it.
+        message = state.out_of_service_detail or message
+        detail = staff
+    elif state.out_of_service_detail:
+        detail = f"{staff} {state.out_of_service_detail}"
+    else:
+        detail = staff
     return replace(
         base,
         heading=_("This station is not available right now"),
-        message=_("Please see staff at the desk. We are sorry for the trouble."),
+        message=message,
         fine_print=detail,
         notice=None,
         language_button=language_button,

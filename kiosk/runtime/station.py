@@ -46,7 +46,8 @@ from kiosk.storage.spool import Spool
 
 log = logging.getLogger(__name__)
 
-SPECIAL_DUE_SETTING = "special_due_date"
+SPECIAL_DUE_SETTING = "special_due_date"  # YYYY-MM-DD, set by staff
+PAUSED_SETTING = "paused"  # the message patrons see while staff have paused the station
 
 
 class StationRuntime:
@@ -84,12 +85,7 @@ class StationRuntime:
     # Inputs ------------------------------------------------------------------------------
 
     def start(self) -> list[Event]:
-        events = self._assess()
-        if self.spool is not None:
-            special = self.spool.setting(SPECIAL_DUE_SETTING)
-            if special:
-                events += self._feed(SpecialDueSet(date.fromisoformat(special)))
-        return events
+        return self._assess()
 
     def scan(self, raw: str) -> list[Event]:
         events = self._assess()
@@ -196,7 +192,8 @@ class StationRuntime:
     # Is the station in service? -------------------------------------------------------------
 
     def _assess(self) -> list[Event]:
-        availability = self._availability()
+        paused, events = self._staff_settings()
+        availability = self._availability(paused)
         reason = availability.reason.value if availability.reason else None
         if reason != self._service_reason:
             self._service_reason = reason
@@ -206,13 +203,35 @@ class StationRuntime:
             self._logged_problem = None
             assert self._reader is not None
             info = self._reader.info
-            return self._feed(ServiceUp(info.rows, info.built_at, availability.stale))
+            return events + self._feed(ServiceUp(info.rows, info.built_at, availability.stale))
         if availability.detail != self._logged_problem:
             log.warning("out of service: %s", availability.detail)
             self._logged_problem = availability.detail
-        return self._feed(ServiceDown(availability.reason, availability.detail))
+        return events + self._feed(ServiceDown(availability.reason, availability.detail))
 
-    def _availability(self) -> Availability:
+    def _staff_settings(self) -> tuple[str | None, list[Event]]:
+        """What staff set from outside (a `kiosk staff` command): the pause message, and a
+        special due date, fed to the core when it changes."""
+        if self.spool is None or self._storage_problem is not None:
+            return None, []
+        try:
+            values = self.spool.settings((PAUSED_SETTING, SPECIAL_DUE_SETTING))
+        except SQLAlchemyError as exc:
+            log.error("staff settings cannot be read: %s", plain_error(exc))
+            return None, []
+        special_text = values.get(SPECIAL_DUE_SETTING)
+        try:
+            special = date.fromisoformat(special_text) if special_text else None
+        except ValueError:
+            log.error("ignoring a special due date that is not a date: %r", special_text)
+            special = None
+        events: list[Event] = []
+        if special != self.state.special_due:
+            log.info("special due date: %s", special or "none")
+            events = self._feed(SpecialDueSet(special))
+        return values.get(PAUSED_SETTING), events
+
+    def _availability(self, paused: str | None = None) -> Availability:
         if self._storage_problem is not None and self.spool is not None:
             try:
                 self.spool.probe()
@@ -224,6 +243,7 @@ class StationRuntime:
         self._refresh_reader()
         return assess(
             storage_problem=self._storage_problem,
+            paused=paused,
             snapshot_built_at=self._reader.info.built_at if self._reader else None,
             snapshot_problem=self._snapshot_problem,
             now=self.clock.now(),

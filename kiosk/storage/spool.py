@@ -283,6 +283,15 @@ class Spool:
             row = conn.exec_driver_sql("SELECT value FROM settings WHERE key = ?", (key,)).first()
         return None if row is None else str(row[0])
 
+    def settings(self, keys: tuple[str, ...]) -> dict[str, str]:
+        """Several settings in one read (the kiosk looks at staff settings on every scan)."""
+        with self._engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT key, value FROM settings WHERE key IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(keys)),),
+            ).all()
+        return {str(k): str(v) for k, v in rows}
+
     def outstanding_for(self, patron: str) -> int:
         """This patron's checkouts not yet handed over to the library system."""
         with self._engine.connect() as conn:

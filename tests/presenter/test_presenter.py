@@ -242,11 +242,13 @@ SCAN_NOTICE_TEXT = {
 
 OUT_OF_SERVICE_TEXT = {
     "en": {
+        OutOfServiceReason.PAUSED: "Paused by staff.",
         OutOfServiceReason.NO_SNAPSHOT: "No patron list has been loaded.",
         OutOfServiceReason.SNAPSHOT_TOO_OLD: "The patron list is too old.",
         OutOfServiceReason.STORAGE_ERROR: "Checkouts cannot be saved.",
     },
     "es": {
+        OutOfServiceReason.PAUSED: "Pausada por el personal.",
         OutOfServiceReason.NO_SNAPSHOT: "No se ha cargado la lista de usuarios.",
         OutOfServiceReason.SNAPSHOT_TOO_OLD: "La lista de usuarios es demasiado antigua.",
         OutOfServiceReason.STORAGE_ERROR: "No se pueden guardar los préstamos.",
@@ -806,7 +808,10 @@ def test_the_print_failure_message_in_each_language(code: str) -> None:
 # Out of service -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("reason", list(OutOfServiceReason))
+# A pause shows the staff's own message instead: tests/presenter/test_paused.py.
+@pytest.mark.parametrize(
+    "reason", [r for r in OutOfServiceReason if r is not OutOfServiceReason.PAUSED]
+)
 @pytest.mark.parametrize("code", LANGUAGES)
 def test_out_of_service_says_so_with_the_reason_for_staff(
     code: str, reason: OutOfServiceReason
