@@ -113,7 +113,7 @@ def listen(state: State, url: str | None, device: str | None, count: int, second
             adapter.stop()
 
 
-def test_document(library: str, kiosk_id: str, when: datetime, qr: bool) -> Document:
+def sample_receipt(library: str, kiosk_id: str, when: datetime, qr: bool) -> Document:
     blocks: list[Text | Columns | Rule | QRCode] = [
         Text(library, bold=True, large=True, align=Align.CENTER),
         Text("Test receipt", bold=True, align=Align.CENTER),
@@ -143,7 +143,7 @@ def print_test(state: State) -> None:
     status = DeviceStatus(config.data_dir)
     before = printer.status()
     click.echo(f"Printer {printer.name}: {before.value}")
-    document = test_document(
+    document = sample_receipt(
         config.kiosk.library, config.kiosk.id, datetime.now(config.tz), config.printer.qr
     )
     try:

@@ -18,8 +18,14 @@ def group() -> None:
     """Staff actions: a special due date, pausing the station."""
 
 
-def _spool(state: State) -> Spool:
-    return Spool.open(state.config.data_dir, create=True)
+def _set(state: State, key: str, value: str | None, action: str, details: dict[str, str]) -> None:
+    """Store a staff setting (a running kiosk reads it at its next scan) and audit it."""
+    spool = Spool.open(state.config.data_dir, create=True)
+    try:
+        spool.set_setting(key, value)
+    finally:
+        spool.close()
+    audit(state, action, details)
 
 
 @group.group("special-due")
@@ -48,12 +54,13 @@ def special_due_set(state: State, when: str | None, days: int | None) -> None:
     if due < today:
         raise click.BadParameter(f"{due} is in the past")
     rules = config.station_rules().loan_rules
-    spool = _spool(state)
-    try:
-        spool.set_setting(SPECIAL_DUE_SETTING, due.isoformat())
-    finally:
-        spool.close()
-    audit(state, "staff.special_due", {"due_date": due.isoformat()})
+    _set(
+        state,
+        SPECIAL_DUE_SETTING,
+        due.isoformat(),
+        "staff.special_due",
+        {"due_date": due.isoformat()},
+    )
     click.echo(f"Every checkout from now on is due {due:%A} {due.isoformat()}.")
     if not rules.is_open(due):
         weekday = WEEKDAYS[due.weekday()]
@@ -68,12 +75,7 @@ def special_due_set(state: State, when: str | None, days: int | None) -> None:
 @click.pass_obj
 def special_due_clear(state: State) -> None:
     """Back to the normal loan period."""
-    spool = _spool(state)
-    try:
-        spool.set_setting(SPECIAL_DUE_SETTING, None)
-    finally:
-        spool.close()
-    audit(state, "staff.special_due", {"due_date": "cleared"})
+    _set(state, SPECIAL_DUE_SETTING, None, "staff.special_due", {"due_date": "cleared"})
     click.echo(f"Checkouts are due after the normal {state.config.loans.loan_days} days again.")
 
 
@@ -82,12 +84,7 @@ def special_due_clear(state: State) -> None:
 @click.pass_obj
 def pause(state: State, message: str) -> None:
     """Put the station out of service (patrons finish the session they are in)."""
-    spool = _spool(state)
-    try:
-        spool.set_setting(PAUSED_SETTING, message.strip())
-    finally:
-        spool.close()
-    audit(state, "staff.pause", {"message": message.strip()})
+    _set(state, PAUSED_SETTING, message.strip(), "staff.pause", {"message": message.strip()})
     click.echo("The station is paused. `kiosk staff resume` puts it back in service.")
 
 
@@ -95,10 +92,5 @@ def pause(state: State, message: str) -> None:
 @click.pass_obj
 def resume(state: State) -> None:
     """Put a paused station back in service."""
-    spool = _spool(state)
-    try:
-        spool.set_setting(PAUSED_SETTING, None)
-    finally:
-        spool.close()
-    audit(state, "staff.resume", {})
+    _set(state, PAUSED_SETTING, None, "staff.resume", {})
     click.echo("The station is back in service.")

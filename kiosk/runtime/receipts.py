@@ -69,10 +69,6 @@ class ReceiptDesk:
             return False
         return None
 
-    @property
-    def busy(self) -> bool:
-        return self._job is not None
-
     def _report(self, state: PrinterState, detail: str) -> None:
         if self.status is not None and self.printer is not None:
             self.status.printer(self.printer.name, state, detail)

@@ -279,9 +279,7 @@ class Spool:
     # Reading -----------------------------------------------------------------------------
 
     def setting(self, key: str) -> str | None:
-        with self._engine.connect() as conn:
-            row = conn.exec_driver_sql("SELECT value FROM settings WHERE key = ?", (key,)).first()
-        return None if row is None else str(row[0])
+        return self.settings((key,)).get(key)
 
     def settings(self, keys: tuple[str, ...]) -> dict[str, str]:
         """Several settings in one read (the kiosk looks at staff settings on every scan)."""
