@@ -23,6 +23,7 @@ from kiosk.domain.barcodes import BarcodeRule, BarcodeRules, CheckDigit
 from kiosk.domain.loans import WEEKDAYS, LoanRules
 from kiosk.domain.patrons import PatronPolicy, PatronStatus
 from kiosk.domain.service import SnapshotLimits
+from kiosk.domain.staff import SecretHash, parse_hash
 from kiosk.domain.station import StationRules
 from kiosk.errors import ConfigError
 from kiosk.presenter.presenter import Settings
@@ -56,6 +57,9 @@ class KioskSection(_Model):
 
 
 class SnapshotSection(_Model):
+    # Where staff reload the snapshot from (the staff screen, `kiosk staff reload-snapshot`):
+    # a file on a mounted share, for example. None: only `kiosk snapshot import FILE`.
+    source: Path | None = None
     max_age_hours: Annotated[float, Field(ge=0)] = 0
     warn_age_hours: Annotated[float, Field(ge=0)] = 36
     # An import with more bad rows than this is refused as a damaged or wrong file.
@@ -317,6 +321,42 @@ class KeyboardSection(_Model):
     min_scan_length: Annotated[int, Field(ge=1, le=64)] = 4
 
 
+class StaffSection(_Model):
+    # Salted scrypt hashes written by `kiosk staff add-pin` / `add-card`; never the PINs.
+    pins: list[str] = []
+    cards: list[str] = []
+    wrong_pin_limit: Annotated[int, Field(ge=1, le=20)] = 5
+    lockout_minutes: Annotated[int, Field(ge=1, le=1440)] = 15
+    idle_seconds: Annotated[int, Field(ge=15, le=600)] = 60  # staff mode closes by itself
+    long_press_seconds: Annotated[float, Field(ge=1, le=10)] = 3  # on the hidden corner
+    # Archived periods are removed this many days after they were handed over (0: never).
+    retention_days: Annotated[int, Field(ge=0, le=3650)] = 90
+    # Where removable drives are mounted (the staff screen's "Export to USB drive").
+    export_roots: list[Path] = [Path("/media"), Path("/run/media"), Path("/mnt")]
+
+    @field_validator("pins", "cards")
+    @classmethod
+    def _hashes(cls, value: list[str]) -> list[str]:
+        for index, text in enumerate(value):
+            try:
+                parse_hash(text)
+            except ValueError as exc:
+                raise ValueError(f"entry {index + 1} {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _cards_need_pins(self) -> StaffSection:
+        if self.cards and not self.pins:
+            raise ValueError("staff cards open the PIN pad: add a PIN (kiosk staff add-pin)")
+        return self
+
+    def pin_hashes(self) -> tuple[SecretHash, ...]:
+        return tuple(parse_hash(text) for text in self.pins)
+
+    def card_hashes(self) -> tuple[SecretHash, ...]:
+        return tuple(parse_hash(text) for text in self.cards)
+
+
 class KioskConfig(_Model):
     kiosk: KioskSection
     snapshot: SnapshotSection = SnapshotSection()
@@ -329,6 +369,7 @@ class KioskConfig(_Model):
     printer: PrinterSection = PrinterSection()
     sounds: SoundsSection = SoundsSection()
     keyboard: KeyboardSection = KeyboardSection()
+    staff: StaffSection = StaffSection()
     # Devices scans come from. None: the one that fits the mode (keyboard on the screens,
     # stdin headless). An explicit list replaces it; add keyboard/stdin to keep those too.
     scanners: list[ScannerSection] | None = None
@@ -452,7 +493,12 @@ def _resolve_paths(config: KioskConfig, base: Path) -> KioskConfig:
     for name in ("success", "problem"):
         if (path := resolved(getattr(sounds, name))) is not None:
             sounds = sounds.model_copy(update={name: path})
-    return config.model_copy(update={"kiosk": kiosk, "display": display, "sounds": sounds})
+    snapshot = config.snapshot
+    if (source := resolved(snapshot.source)) is not None:
+        snapshot = snapshot.model_copy(update={"source": source})
+    return config.model_copy(
+        update={"kiosk": kiosk, "display": display, "sounds": sounds, "snapshot": snapshot}
+    )
 
 
 def load_config(path: Path) -> KioskConfig:

@@ -47,3 +47,25 @@ class SpoolDamagedError(StorageError):
 
 class ExportError(KioskError):
     exit_code = os.EX_CANTCREAT  # 73
+
+
+class PeriodNotHandedOver(KioskError):
+    """A new offline period was asked for too early: nothing was archived."""
+
+    exit_code = os.EX_TEMPFAIL  # 75: try again once the checkouts are exported or uploaded
+
+    def __init__(self, pending: int, held: int, *, changed_from: int | None = None) -> None:
+        self.pending = pending
+        self.held = held
+        self.changed_from = changed_from
+        if changed_from is not None:
+            text = (
+                f"the period now holds {held} checkouts, not the {changed_from} you confirmed; "
+                "nothing was archived: look at the status again"
+            )
+        else:
+            text = (
+                f"{pending} of the period's {held} checkouts have not been exported or uploaded "
+                "yet; nothing was archived: export them first"
+            )
+        super().__init__(text)

@@ -38,11 +38,3 @@ def audit(state: State, action: str, details: dict[str, Any], actor: str = "cli"
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def human_age(hours: float) -> str:
-    if hours < 1:
-        return f"{hours * 60:.0f} minutes"
-    if hours < 48:
-        return f"{hours:.1f} hours"
-    return f"{hours / 24:.1f} days"

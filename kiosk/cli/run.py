@@ -15,6 +15,7 @@ import click
 from kiosk import __version__
 from kiosk.cli.common import State
 from kiosk.config import KioskConfig
+from kiosk.domain.staff import matches
 from kiosk.errors import KioskError, StorageError
 from kiosk.presenter.i18n import load_language
 from kiosk.presenter.text import TextScreen
@@ -22,6 +23,7 @@ from kiosk.runtime.clock import Clock, ManualClock, SystemClock
 from kiosk.runtime.devices import DeviceStatus, build_hub
 from kiosk.runtime.headless import HeadlessRunner, parse_clock
 from kiosk.runtime.receipts import headless_receipts
+from kiosk.runtime.staff import StaffDesk
 from kiosk.runtime.station import StationRuntime
 from kiosk.storage.audit import AuditLog
 from kiosk.storage.files import private_dir
@@ -77,6 +79,11 @@ def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
     except StorageError as exc:
         log.error("%s", exc)
         problem = str(exc)
+    else:
+        # Archived periods long handed over are removed at each start (and at each new
+        # period): the retention rule, never a person.
+        StaffDesk(config, actor="kiosk", now=clock.now).apply_retention()
+    cards = config.staff.card_hashes()
     return StationRuntime(
         rules=config.station_rules(),
         barcode_rules=config.barcode_rules(),
@@ -86,6 +93,7 @@ def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
         spool_problem=problem,
         clock=clock,
         on_service_change=service_changed,
+        is_staff_card=(lambda scan: matches(scan, cards)) if cards else None,
     )
 
 
@@ -148,6 +156,7 @@ def run(
                 language = load_language(language_code or settings.languages[0])
                 text_screen = TextScreen(settings, language)
             status = DeviceStatus(config.data_dir)
+            status.watch_errors()
             runner = HeadlessRunner(
                 runtime,
                 sys.stdout,

@@ -9,8 +9,9 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from kiosk.cli.common import State, audit, human_age, utc_now
+from kiosk.cli.common import State, audit, utc_now
 from kiosk.errors import SnapshotError
+from kiosk.runtime.staff import human_age
 from kiosk.storage.snapshot import SnapshotInfo, SnapshotStore
 
 

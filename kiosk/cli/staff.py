@@ -3,29 +3,132 @@ picks each change up at its next scan (or within a second on the screens)."""
 
 from __future__ import annotations
 
+import itertools
+import os
+import re
 from datetime import date, timedelta
+from pathlib import Path
 
 import click
+import tomlkit
+from tomlkit.items import Array, Table
 
-from kiosk.cli.common import State, audit, utc_now
-from kiosk.domain.loans import WEEKDAYS, next_open_day
-from kiosk.runtime.station import PAUSED_SETTING, SPECIAL_DUE_SETTING
+from kiosk.cli.common import State, utc_now
+from kiosk.config import parse_config
+from kiosk.domain.staff import PIN_PATTERN, SALT_BYTES, hash_secret, parse_hash
+from kiosk.errors import ConfigError, KioskError, PeriodNotHandedOver
+from kiosk.exports.drives import folder_as_drive
+from kiosk.runtime.staff import Outcome, StaffDesk
+from kiosk.runtime.station import CLEAR_SESSION_SETTING
+from kiosk.storage.files import atomic_write_bytes
 from kiosk.storage.spool import Spool
 
 
 @click.group("staff")
 def group() -> None:
-    """Staff actions: a special due date, pausing the station."""
+    """Staff actions: PINs and cards, special due date, pause, export, new period."""
 
 
-def _set(state: State, key: str, value: str | None, action: str, details: dict[str, str]) -> None:
-    """Store a staff setting (a running kiosk reads it at its next scan) and audit it."""
-    spool = Spool.open(state.config.data_dir, create=True)
+def _desk(state: State) -> StaffDesk:
+    return StaffDesk(state.config, actor="cli", now=utc_now)
+
+
+class StaffActionFailed(KioskError):
+    exit_code = os.EX_UNAVAILABLE  # 69
+
+
+def _report(outcome: Outcome, *, exit_code: int | None = None) -> None:
+    """Print an outcome; a failed one exits non-zero with its reason on stderr."""
+    click.echo(outcome.message, err=not outcome.ok)
+    for line in outcome.lines:
+        click.echo(f"  {line}", err=not outcome.ok)
+    if not outcome.ok:
+        failure = StaffActionFailed(outcome.message)
+        if exit_code is not None:
+            failure.exit_code = exit_code
+        raise failure
+
+
+# PINs and staff cards --------------------------------------------------------------------------
+
+
+def _weak(pin: str) -> bool:
+    """All one digit, or a run up or down (1234, 9876): the first PINs anyone tries."""
+    steps = {int(b) - int(a) for a, b in itertools.pairwise(pin)}
+    return len(steps) == 1 and steps <= {-1, 0, 1}
+
+
+def _add_hash(state: State, key: str, secret: str, *, share_salt: bool) -> int:
+    """Append a salted hash of `secret` to [staff].<key> in the config file, keeping its
+    comments and layout; the new file is validated before it replaces the old one."""
+    path = state.config_path
     try:
-        spool.set_setting(key, value)
-    finally:
-        spool.close()
-    audit(state, action, details)
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot be read: {exc}"], whole_file=True) from exc
+    document = tomlkit.parse(text)
+    staff = document.get("staff")
+    if staff is None:
+        staff = tomlkit.table()
+        document["staff"] = staff
+    if not isinstance(staff, Table):
+        raise ConfigError(str(path), ["staff: must be a table"])
+    entries = staff.get(key)
+    if entries is None:
+        entries = tomlkit.array()
+        entries.multiline(True)
+        staff[key] = entries
+    if not isinstance(entries, Array):
+        raise ConfigError(str(path), [f"staff.{key}: must be a list"])
+    salt = os.urandom(SALT_BYTES)
+    if share_salt and len(entries):
+        # Cards share one salt, so a scan costs one derivation however many cards there are.
+        salt = parse_hash(str(entries[0])).salt
+    hashed = hash_secret(secret, salt).text()
+    if any(str(e) == hashed for e in entries):
+        raise click.UsageError(f"that {key[:-1]} is already in {path}")
+    entries.append(hashed)
+    new_text = tomlkit.dumps(document)
+    parse_config(new_text, str(path), base_dir=path.parent.resolve())  # refuse a broken file
+    mode = path.stat().st_mode & 0o777
+    try:
+        atomic_write_bytes(path, new_text.encode("utf-8"), mode=mode)
+    except PermissionError as exc:
+        raise ConfigError(
+            str(path), ["cannot be written: run this as the user who owns it (sudo)"]
+        ) from exc
+    return len(entries)
+
+
+@group.command("add-pin")
+@click.pass_obj
+def add_pin(state: State) -> None:
+    """Add a staff PIN (4 to 12 digits). Only a salted scrypt hash goes into the config."""
+    pin = click.prompt("New staff PIN", hide_input=True, confirmation_prompt="Again")
+    if not PIN_PATTERN.match(pin):
+        raise click.BadParameter("a PIN is 4 to 12 digits")
+    if _weak(pin):
+        raise click.BadParameter("that PIN is the first anyone would try: choose another")
+    count = _add_hash(state, "pins", pin, share_salt=False)
+    _desk(state).record("staff.pin_added", {"pins": count})
+    click.echo(f"PIN added to {state.config_path} ({count} PINs). Restart the kiosk to use it.")
+
+
+@group.command("add-card")
+@click.pass_obj
+def add_card(state: State) -> None:
+    """Add a staff card: scanning it at the Welcome screen opens the PIN pad."""
+    card = click.prompt("Scan or type the staff card", hide_input=True).strip()
+    if not re.fullmatch(r"[ -~]{4,64}", card):
+        raise click.BadParameter("a card number is 4 to 64 plain characters")
+    if not state.config.staff.pins:
+        raise click.UsageError("add a PIN first (kiosk staff add-pin): a card opens the PIN pad")
+    count = _add_hash(state, "cards", card, share_salt=True)
+    _desk(state).record("staff.card_added", {"cards": count})
+    click.echo(f"Staff card added to {state.config_path} ({count} cards). Restart the kiosk.")
+
+
+# Settings a running kiosk picks up -----------------------------------------------------------
 
 
 @group.group("special-due")
@@ -53,30 +156,14 @@ def special_due_set(state: State, when: str | None, days: int | None) -> None:
             raise click.BadParameter(f"{when!r} is not a date (YYYY-MM-DD)") from exc
     if due < today:
         raise click.BadParameter(f"{due} is in the past")
-    rules = config.station_rules().loan_rules
-    _set(
-        state,
-        SPECIAL_DUE_SETTING,
-        due.isoformat(),
-        "staff.special_due",
-        {"due_date": due.isoformat()},
-    )
-    click.echo(f"Every checkout from now on is due {due:%A} {due.isoformat()}.")
-    if not rules.is_open(due):
-        weekday = WEEKDAYS[due.weekday()]
-        click.echo(
-            f"Note: the library is closed then ({weekday}); the next open day is "
-            f"{next_open_day(due, rules).isoformat()}.",
-            err=True,
-        )
+    _report(_desk(state).set_special_due(due))
 
 
 @special_due.command("clear")
 @click.pass_obj
 def special_due_clear(state: State) -> None:
     """Back to the normal loan period."""
-    _set(state, SPECIAL_DUE_SETTING, None, "staff.special_due", {"due_date": "cleared"})
-    click.echo(f"Checkouts are due after the normal {state.config.loans.loan_days} days again.")
+    _report(_desk(state).set_special_due(None))
 
 
 @group.command("pause")
@@ -84,13 +171,95 @@ def special_due_clear(state: State) -> None:
 @click.pass_obj
 def pause(state: State, message: str) -> None:
     """Put the station out of service (patrons finish the session they are in)."""
-    _set(state, PAUSED_SETTING, message.strip(), "staff.pause", {"message": message.strip()})
-    click.echo("The station is paused. `kiosk staff resume` puts it back in service.")
+    _report(_desk(state).pause(message))
+    click.echo("`kiosk staff resume` puts it back in service.")
 
 
 @group.command("resume")
 @click.pass_obj
 def resume(state: State) -> None:
     """Put a paused station back in service."""
-    _set(state, PAUSED_SETTING, None, "staff.resume", {})
-    click.echo("The station is back in service.")
+    _report(_desk(state).resume())
+
+
+@group.command("clear-session")
+@click.pass_obj
+def clear_session(state: State) -> None:
+    """End the session a patron left open (its checkouts are stored already)."""
+    spool = Spool.open(state.config.data_dir, create=True)
+    try:
+        spool.set_setting(CLEAR_SESSION_SETTING, utc_now().isoformat())
+    finally:
+        spool.close()
+    _desk(state).record("staff.clear_session", {})
+    click.echo("The running kiosk ends its session (if any) within a second.")
+
+
+# The snapshot, the hand-over and the period ---------------------------------------------------
+
+
+@group.command("reload-snapshot")
+@click.pass_obj
+def reload_snapshot(state: State) -> None:
+    """Import the snapshot again from its configured location (snapshot.source)."""
+    _report(_desk(state).reload_snapshot(), exit_code=65)
+
+
+@group.command("drives")
+@click.pass_obj
+def drives(state: State) -> None:
+    """List the removable drives an export could go to."""
+    found = _desk(state).drives()
+    if not found:
+        roots = ", ".join(str(r) for r in state.config.staff.export_roots)
+        click.echo(f"No writable removable drive is mounted (looked under {roots}).")
+        return
+    for drive in found:
+        click.echo(drive.describe())
+
+
+@group.command("export")
+@click.option(
+    "--to",
+    "folder",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="A folder to write to [default: the one removable drive mounted].",
+)
+@click.pass_obj
+def export(state: State, folder: Path | None) -> None:
+    """Write the checkouts not handed over yet in every format, plus a summary, to a drive;
+    read them back; only then count them as handed over."""
+    desk = _desk(state)
+    if folder is not None:
+        drive = folder_as_drive(folder)
+    else:
+        found = desk.drives()
+        if len(found) != 1:
+            names = "; ".join(d.describe() for d in found) or "none found"
+            raise click.UsageError(f"give --to FOLDER: one removable drive is needed ({names})")
+        drive = found[0]
+    _report(desk.export_to(drive), exit_code=73)
+
+
+@group.command("new-period")
+@click.option("--yes", "confirmed", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def new_period(state: State, confirmed: bool) -> None:
+    """Archive this offline period and start a new one (the "reset"). Only once every
+    checkout in it was exported or uploaded; nothing is deleted."""
+    desk = _desk(state)
+    period = desk.status().period
+    if period is None:
+        raise StaffActionFailed("the spool cannot be read: see `kiosk status`")
+    if period.pending:
+        raise PeriodNotHandedOver(period.pending, period.checkouts)
+    if not confirmed:
+        click.confirm(
+            f"Archive this period's {period.checkouts} checkouts (all handed over) and start a "
+            "new period?",
+            abort=True,
+        )
+    _report(desk.start_new_period(expected_checkouts=period.checkouts), exit_code=75)
+    purged = desk.apply_retention()
+    if purged is not None:
+        _report(purged)

@@ -37,6 +37,7 @@ class SessionEnd(Enum):
     NEW_PATRON = "new_patron"
     END_OF_INPUT = "end_of_input"
     OUT_OF_SERVICE = "out_of_service"
+    CLEARED = "cleared"  # staff cleared a stuck session
 
 
 def _plain(value: Any) -> Any:
@@ -143,3 +144,11 @@ class ReceiptFailed(Event):
     session_id: str
     printer_state: str  # paper_out, cover_open, offline, unplugged, error ...
     message: str  # what the patron is told
+
+
+@dataclass(frozen=True)
+class StaffCardScanned(Event):
+    """A staff card at the Welcome (or out-of-service) screen: the PIN pad opens. The card
+    number is not carried: it is a credential."""
+
+    name: ClassVar[str] = "staff_card"

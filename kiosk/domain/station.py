@@ -153,6 +153,11 @@ class EndOfInput:
 
 
 @dataclass(frozen=True)
+class ClearSession:
+    """Staff end a session someone walked away from (its checkouts are stored already)."""
+
+
+@dataclass(frozen=True)
 class SpecialDueSet:
     special_due: date | None
 
@@ -178,6 +183,7 @@ Input = (
     | Tick
     | StillHere
     | EndOfInput
+    | ClearSession
     | SpecialDueSet
     | CheckoutStored
     | CheckoutFailed
@@ -286,6 +292,9 @@ def _dispatch(state: StationState, event: Input, now: datetime, rules: StationRu
         return Transition(_touch(state, now))
     if isinstance(event, EndOfInput):
         new_state, events = _end_session(state, SessionEnd.END_OF_INPUT)
+        return Transition(new_state, tuple(events))
+    if isinstance(event, ClearSession):
+        new_state, events = _end_session(state, SessionEnd.CLEARED)
         return Transition(new_state, tuple(events))
     raise TypeError(f"unknown input {event!r}")
 

@@ -259,6 +259,8 @@ def _session_ended(
 ) -> Update:
     finished = FinishedSession(event.session_id, event.patron, state.loans, event.reason)
     cleared = replace(state, patron="", first_name="", loans=(), notice=None, deadline=None)
+    if event.reason is SessionEnd.CLEARED:
+        return Update(_welcome(state, settings))
     if event.reason in (SessionEnd.NEW_PATRON, SessionEnd.OUT_OF_SERVICE, SessionEnd.END_OF_INPUT):
         return Update(cleared)  # the next event says what the screen shows
     if not finished.loans or not settings.offers_receipts:
@@ -289,6 +291,14 @@ def _goodbye(
 def _welcome(state: UiState, settings: Settings) -> UiState:
     """Back to the start, in the first language, for the next patron."""
     return UiState(screen=Screen.WELCOME, language=settings.languages[0])
+
+
+def clear(state: UiState, settings: Settings) -> UiState:
+    """Staff cleared a stuck screen (a receipt that never came back, a session left open):
+    back to Welcome, unless the station is out of service or starting."""
+    if state.screen in (Screen.OUT_OF_SERVICE, Screen.STARTING, Screen.WELCOME):
+        return state
+    return _welcome(state, settings)
 
 
 def on_deadline(state: UiState, deadline: datetime | None) -> UiState:

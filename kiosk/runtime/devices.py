@@ -21,6 +21,7 @@ from typing import Any
 from hardware.printer import PrinterError, PrinterState, ReceiptPrinter
 from hardware.scanner import Scanner, ScannerMessage, StatusChanged
 from kiosk.config import KioskConfig, ScannerSection
+from kiosk.logs import mask_text
 from kiosk.storage.files import atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class DeviceStatus:
         self._lock = threading.Lock()
         self._scanners: dict[str, dict[str, Any]] = {}
         self._printer: dict[str, Any] | None = None
+        self._last_error: dict[str, str] | None = None
 
     def scanner(self, source: str, connected: bool, detail: str) -> None:
         with self._lock:
@@ -60,6 +62,18 @@ class DeviceStatus:
             }
             self._write()
 
+    def error(self, text: str) -> None:
+        """The last error the kiosk logged, for the staff screen and `kiosk status`."""
+        with self._lock:
+            self._last_error = {"at": self._now().isoformat(timespec="seconds"), "text": text}
+            self._write()
+
+    def watch_errors(self) -> logging.Handler:
+        """A logging handler that keeps the last ERROR here (masked like every log line)."""
+        handler = _LastErrorHandler(self)
+        logging.getLogger().addHandler(handler)
+        return handler
+
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
             return self._as_dict()
@@ -70,6 +84,7 @@ class DeviceStatus:
             "pid": os.getpid(),
             "scanners": dict(self._scanners),
             "printer": self._printer,
+            "last_error": self._last_error,
         }
 
     def _write(self) -> None:
@@ -81,6 +96,18 @@ class DeviceStatus:
             atomic_write_bytes(self.path, data)
         except OSError as exc:  # a full disk must not stop scanning; the log says why
             log.warning("the device status could not be written: %s", exc)
+
+
+class _LastErrorHandler(logging.Handler):
+    def __init__(self, status: DeviceStatus) -> None:
+        super().__init__(logging.ERROR)
+        self.status = status
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.status.error(mask_text(record.getMessage())[:300])
+        except Exception:  # a logging handler must never raise into the code that logged
+            self.handleError(record)
 
 
 def read_status(data_dir: Path) -> dict[str, Any] | None:

@@ -15,13 +15,14 @@ from datetime import date, datetime
 from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.domain.barcodes import BarcodeRules, ScanKind, classify, mask
-from kiosk.domain.events import Event, OutOfServiceReason, ScanRejection
+from kiosk.domain.events import Event, OutOfServiceReason, ScanRejection, StaffCardScanned
 from kiosk.domain.service import Availability, SnapshotLimits, assess
 from kiosk.domain.station import (
     BadScan,
     CheckoutFailed,
     CheckoutRequest,
     CheckoutStored,
+    ClearSession,
     Done,
     EndOfInput,
     Input,
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 
 SPECIAL_DUE_SETTING = "special_due_date"  # YYYY-MM-DD, set by staff
 PAUSED_SETTING = "paused"  # the message patrons see while staff have paused the station
+CLEAR_SESSION_SETTING = "clear_session"  # a request stamp: a new one ends the session
 
 
 class StationRuntime:
@@ -63,6 +65,7 @@ class StationRuntime:
         clock: Clock,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         on_service_change: Callable[[str | None, str], None] | None = None,
+        is_staff_card: Callable[[str], bool] | None = None,
     ) -> None:
         self.rules = rules
         self.barcode_rules = barcode_rules
@@ -75,12 +78,15 @@ class StationRuntime:
         # Told (reason or None for "in service", detail) each time the station goes out of
         # service or comes back: the audit trail records it.
         self._on_service_change = on_service_change
+        # Checked only when no patron is at the station: a staff card opens the PIN pad.
+        self._is_staff_card = is_staff_card
         self._service_reason: str | None = "starting"
         self._storage_problem = spool_problem if spool is None else None
         self._reader: SnapshotReader | None = None
         self._reader_stamp: float | None = None
         self._snapshot_problem: str | None = None
         self._logged_problem: str | None = None
+        self._clear_request: str | None = None  # the last request seen (None: not read yet)
 
     # Inputs ------------------------------------------------------------------------------
 
@@ -89,6 +95,13 @@ class StationRuntime:
 
     def scan(self, raw: str) -> list[Event]:
         events = self._assess()
+        if (
+            self._is_staff_card is not None
+            and self.state.session is None
+            and self._is_staff_card(raw.strip())
+        ):
+            log.info("a staff card was scanned")
+            return [*events, StaffCardScanned()]
         if self.state.mode is not Mode.IDLE and self.state.mode is not Mode.SESSION:
             return events
         expecting = ScanKind.ITEM if self.state.session is not None else ScanKind.PATRON
@@ -124,6 +137,10 @@ class StationRuntime:
 
     def still_here(self) -> list[Event]:
         return self._assess() + self._feed(StillHere())
+
+    def clear_session(self) -> list[Event]:
+        """Staff end the session in progress (the staff screen, `kiosk staff clear-session`)."""
+        return self._feed(ClearSession())
 
     def end_of_input(self) -> list[Event]:
         return self._feed(EndOfInput())
@@ -215,7 +232,9 @@ class StationRuntime:
         if self.spool is None or self._storage_problem is not None:
             return None, []
         try:
-            values = self.spool.settings((PAUSED_SETTING, SPECIAL_DUE_SETTING))
+            values = self.spool.settings(
+                (PAUSED_SETTING, SPECIAL_DUE_SETTING, CLEAR_SESSION_SETTING)
+            )
         except SQLAlchemyError as exc:
             log.error("staff settings cannot be read: %s", plain_error(exc))
             return None, []
@@ -229,6 +248,13 @@ class StationRuntime:
         if special != self.state.special_due:
             log.info("special due date: %s", special or "none")
             events = self._feed(SpecialDueSet(special))
+        request = values.get(CLEAR_SESSION_SETTING, "")
+        if self._clear_request is None:
+            self._clear_request = request  # a request from before this start is not replayed
+        elif request != self._clear_request:
+            self._clear_request = request
+            log.info("staff cleared the session")
+            events += self._feed(ClearSession())
         return values.get(PAUSED_SETTING), events
 
     def _availability(self, paused: str | None = None) -> Availability:

@@ -51,6 +51,9 @@ class EngineWorker:
     def still_here(self) -> None:
         self._inbox.put(("still_here", ""))
 
+    def clear_session(self) -> None:
+        self._inbox.put(("clear_session", ""))
+
     def drain(self) -> list[Batch]:
         batches = []
         while True:
@@ -98,6 +101,8 @@ class EngineWorker:
             return self.runtime.done()
         if kind == "still_here":
             return self.runtime.still_here()
+        if kind == "clear_session":
+            return self.runtime.clear_session()
         raise ValueError(f"unknown input {kind!r}")
 
     def _publish(self, events: list[Event]) -> None:

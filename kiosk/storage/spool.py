@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from kiosk.domain.station import CheckoutRequest
-from kiosk.errors import SpoolDamagedError, StorageError
+from kiosk.errors import PeriodNotHandedOver, SpoolDamagedError, StorageError
 from kiosk.storage.db import plain_error, sqlite_engine
 from kiosk.storage.files import atomic_write_bytes, private_dir
 
@@ -65,12 +65,37 @@ class ExportRecord:
 
 
 @dataclass(frozen=True)
+class Period:
+    """An offline period: the checkouts between two staff "resets" (by sequence number)."""
+
+    id: int
+    started_at: datetime
+    first_seq: int
+    ended_at: datetime | None
+    last_seq: int | None  # None: the open period, the one checkouts go into
+    checkouts: int  # held in the spool now
+    handed_over: int
+    archived: int | None  # how many it held when it was closed
+    purged_at: datetime | None
+    purged: int
+
+    @property
+    def pending(self) -> int:
+        return self.checkouts - self.handed_over
+
+    @property
+    def is_open(self) -> bool:
+        return self.last_seq is None
+
+
+@dataclass(frozen=True)
 class SpoolSummary:
     spool_id: str
     total: int
     handed_over: int
     last_seq: int
     last_export: ExportRecord | None
+    period: Period
 
     @property
     def pending(self) -> int:
@@ -344,7 +369,91 @@ class Spool:
             int(handed_over),
             int(last_seq),
             exports[-1] if exports else None,
+            self.current_period(),
         )
+
+    # Offline periods ----------------------------------------------------------------------
+
+    def periods(self) -> list[Period]:
+        """Every offline period, oldest first; the last one is open."""
+        with self._engine.connect() as conn:
+            rows = conn.exec_driver_sql(_PERIODS_QUERY).all()
+        return [_period(r) for r in rows]
+
+    def current_period(self) -> Period:
+        return self.periods()[-1]
+
+    def start_new_period(self, now: datetime, *, expected_checkouts: int) -> tuple[Period, Period]:
+        """Archive the open period and open the next (the staff "reset").
+
+        Refused (PeriodNotHandedOver) while any checkout of the open period has not been
+        handed over, or if the period no longer holds `expected_checkouts` (what staff were
+        shown when they confirmed). Nothing is deleted: the archived checkouts stay in the
+        spool until the retention rule removes them. Returns (archived, new).
+        """
+        stamp = now.isoformat(timespec="seconds")
+        try:
+            with self._engine.begin() as conn:  # BEGIN IMMEDIATE: no checkout slips in
+                row = conn.exec_driver_sql(
+                    "SELECT p.id, p.first_seq, count(c.id), count(c.handed_over_at), "
+                    "(SELECT value FROM counters WHERE name = 'checkout_seq') "
+                    "FROM periods p LEFT JOIN checkouts c ON c.seq >= p.first_seq "
+                    "WHERE p.last_seq IS NULL GROUP BY p.id"
+                ).one()
+                period_id, _first, held, handed_over, last_seq = (int(v) for v in row)
+                if held != handed_over:
+                    raise PeriodNotHandedOver(held - handed_over, held)
+                if held != expected_checkouts:
+                    raise PeriodNotHandedOver(0, held, changed_from=expected_checkouts)
+                conn.exec_driver_sql(
+                    "UPDATE periods SET ended_at = ?, last_seq = ?, archived = ? WHERE id = ?",
+                    (stamp, last_seq, held, period_id),
+                )
+                conn.exec_driver_sql(
+                    "INSERT INTO periods (started_at, first_seq) VALUES (?, ?)",
+                    (stamp, last_seq + 1),
+                )
+        except (SQLAlchemyError, sqlite3.Error) as exc:
+            raise StorageError(f"the new period could not be started: {plain_error(exc)}") from exc
+        periods = self.periods()
+        return periods[-2], periods[-1]
+
+    def purge_archived(self, cutoff: datetime, now: datetime) -> list[tuple[Period, int]]:
+        """The retention rule: remove checkouts of *archived* periods that were handed over
+        before `cutoff`. The open period is never touched, and the database refuses to delete
+        a checkout that was not handed over. Returns (period, checkouts removed) pairs."""
+        removed: list[tuple[Period, int]] = []
+        stamp = now.isoformat(timespec="seconds")
+        closed = [p for p in self.periods() if not p.is_open and p.checkouts]
+        for period in closed:
+            with self._engine.begin() as conn:
+                rows = conn.exec_driver_sql(
+                    "SELECT id, handed_over_at FROM checkouts WHERE seq BETWEEN ? AND ?",
+                    (period.first_seq, period.last_seq),
+                ).all()
+                due = [
+                    int(r[0])
+                    for r in rows
+                    if r[1] is not None and datetime.fromisoformat(r[1]) < cutoff
+                ]
+                if not due:
+                    continue
+                wanted = json.dumps(due)
+                conn.exec_driver_sql(
+                    "DELETE FROM export_checkouts WHERE checkout_id IN "
+                    "(SELECT value FROM json_each(?))",
+                    (wanted,),
+                )
+                conn.exec_driver_sql(
+                    "DELETE FROM checkouts WHERE id IN (SELECT value FROM json_each(?))",
+                    (wanted,),
+                )
+                conn.exec_driver_sql(
+                    "UPDATE periods SET purged_at = ?, purged = purged + ? WHERE id = ?",
+                    (stamp, len(due), period.id),
+                )
+            removed.append((period, len(due)))
+        return removed
 
 
 _COLUMNS = (
@@ -367,6 +476,35 @@ def _checkout(row: Any) -> SpooledCheckout:
         special_due=bool(row[7]),
         session_id=row[8],
         handed_over_at=datetime.fromisoformat(row[9]) if row[9] else None,
+    )
+
+
+_PERIODS_QUERY = (
+    "SELECT p.id, p.started_at, p.first_seq, p.ended_at, p.last_seq, "
+    "(SELECT count(*) FROM checkouts c WHERE c.seq >= p.first_seq "
+    " AND (p.last_seq IS NULL OR c.seq <= p.last_seq)), "
+    "(SELECT count(handed_over_at) FROM checkouts c WHERE c.seq >= p.first_seq "
+    " AND (p.last_seq IS NULL OR c.seq <= p.last_seq)), "
+    "p.archived, p.purged_at, p.purged FROM periods p ORDER BY p.id"
+)
+
+
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _period(row: Any) -> Period:
+    return Period(
+        id=int(row[0]),
+        started_at=datetime.fromisoformat(row[1]),
+        first_seq=int(row[2]),
+        ended_at=_when(row[3]),
+        last_seq=None if row[4] is None else int(row[4]),
+        checkouts=int(row[5]),
+        handed_over=int(row[6]),
+        archived=None if row[7] is None else int(row[7]),
+        purged_at=_when(row[8]),
+        purged=int(row[9]),
     )
 
 

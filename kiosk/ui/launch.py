@@ -56,6 +56,7 @@ def build_app(config: KioskConfig, runtime: StationRuntime, clock: Clock, *, sil
         )
         sounds = KivyPlayer(files)
     status = DeviceStatus(config.data_dir)
+    status.watch_errors()
     controller = build_controller(
         config, runtime, clock, sounds=sounds, printer=open_printer(config, status), status=status
     )

@@ -351,7 +351,7 @@ def test_an_emptied_spool_file_is_not_replaced_by_a_new_one(data_dir: Path) -> N
 
 def test_the_schema_is_at_the_head_revision(spool: Spool) -> None:
     with direct(spool.path) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
 
 
 def test_opening_a_current_spool_makes_no_upgrade_backup(data_dir: Path) -> None:
@@ -362,14 +362,14 @@ def test_opening_a_current_spool_makes_no_upgrade_backup(data_dir: Path) -> None
 
 
 def test_a_spool_from_another_schema_version_is_refused_clearly(home: KioskHome) -> None:
-    # This version knows only revision 0001. A spool written by a newer kiosk (a software
+    # This version knows revisions up to 0002. A spool written by a newer kiosk (a software
     # rollback) must be refused with one clear line, and its checkouts kept. The timeout is a
     # guard against a hang, not a measure of speed: `spool info` takes well under a second.
     spool = Spool.open(home.data_dir, create=True)
     spool.record_checkout(request(1), KIOSK_ID, TZ)
     spool.close()
     with direct(home.data_dir / "spool.db") as conn:
-        conn.execute("UPDATE alembic_version SET version_num = '0002'")
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
 
     try:
         result = home.kiosk("spool", "info", timeout=10)
@@ -438,15 +438,15 @@ def test_storage_errors_are_kiosk_errors() -> None:
 
 LATER_MIGRATION = '''"""A later schema: checkouts gain a title column.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 9999
+Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9999"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -476,7 +476,7 @@ def test_a_later_version_upgrades_an_old_spool_keeping_every_checkout_and_a_back
 
     later = tmp_path / "later-migrations"
     shutil.copytree(MIGRATIONS, later)
-    (later / "versions" / "0002_titles.py").write_text(LATER_MIGRATION, encoding="utf-8")
+    (later / "versions" / "9999_titles.py").write_text(LATER_MIGRATION, encoding="utf-8")
 
     upgraded = Spool.open(data, migrations=later)
     try:
@@ -495,12 +495,12 @@ def test_a_later_version_upgrades_an_old_spool_keeping_every_checkout_and_a_back
     finally:
         upgraded.close()
     with sqlite3.connect(data / "spool.db") as raw:
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == ("0002",)
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == ("9999",)
         columns = [r[1] for r in raw.execute("PRAGMA table_info(checkouts)")]
     assert "title" in columns
-    backup = data / "spool.db.before-upgrade-from-0001"
+    backup = data / "spool.db.before-upgrade-from-0002"
     assert backup.exists()
     assert backup.stat().st_mode & 0o777 == 0o600
     with sqlite3.connect(backup) as raw:
         assert raw.execute("SELECT count(*) FROM checkouts").fetchone() == (5,)
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == ("0002",)

@@ -1,0 +1,451 @@
+"""Staff actions, one place for both the staff screen and the `kiosk staff` commands.
+
+Each action opens what it needs (the spool, the snapshot store), does one thing, records it
+in the audit trail, and returns an outcome in words staff read. None of them deletes a
+checkout: the only removal is the retention rule, for archived periods long handed over.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import KioskConfig
+from kiosk.domain.loans import next_open_day
+from kiosk.domain.staff import PinGate, matches
+from kiosk.errors import KioskError
+from kiosk.exports.bundle import write_bundle
+from kiosk.exports.drives import Drive, find_drives
+from kiosk.runtime.devices import read_status
+from kiosk.runtime.station import PAUSED_SETTING, SPECIAL_DUE_SETTING
+from kiosk.storage.audit import AuditLog
+from kiosk.storage.files import atomic_write_bytes
+from kiosk.storage.snapshot import SnapshotStore
+from kiosk.storage.spool import Period, Spool
+
+log = logging.getLogger(__name__)
+
+LOCK_FILE = "staff-lock.json"  # wrong PINs survive a restart: pulling the plug resets nothing
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    message: str  # one line for staff
+    lines: tuple[str, ...] = ()  # details (files written, what to do next)
+
+
+@dataclass(frozen=True)
+class DeviceLine:
+    name: str  # "scanner desk", "printer receipt"
+    ok: bool
+    state: str  # "connected", "NOT CONNECTED", or the printer's state
+    detail: str
+    since: str
+
+
+@dataclass(frozen=True)
+class StaffStatus:
+    snapshot: str  # one line: rows, built when, how old
+    snapshot_warning: str  # past warn_age_hours, missing or unreadable: else ""
+    snapshot_source: str
+    period: Period | None
+    spool_problem: str
+    devices: tuple[DeviceLine, ...]
+    free_disk: str
+    last_error: str
+    special_due: date | None
+    paused: str | None  # the patrons' message (may be ""); None: not paused
+    retention_days: int
+    checked_at: datetime = field(compare=False)
+
+
+class PinResult:
+    OK = "ok"
+    WRONG = "wrong"
+    LOCKED = "locked"
+    NOT_SET_UP = "not_set_up"
+
+
+@dataclass(frozen=True)
+class PinCheck:
+    result: str  # a PinResult value
+    tries_left: int = 0
+    locked_until: datetime | None = None
+
+
+class StaffDesk:
+    def __init__(
+        self,
+        config: KioskConfig,
+        *,
+        actor: str,
+        now: Callable[[], datetime],
+        find: Callable[[list[Path]], list[Drive]] = find_drives,
+    ) -> None:
+        self.config = config
+        self.actor = actor
+        self._now = now
+        self._find = find
+        self._audit = AuditLog(config.data_dir)
+
+    def now(self) -> datetime:
+        return self._now().astimezone(self.config.tz)
+
+    # The audit trail ------------------------------------------------------------------------
+
+    def record(self, action: str, details: dict[str, Any]) -> None:
+        """Audit one staff action. A trail that cannot be written is logged; the action
+        itself is not undone."""
+        try:
+            self._audit.append(action, actor=self.actor, at=self.now(), details=details)
+        except KioskError as exc:
+            log.error("the audit trail could not be written: %s", exc)
+
+    @contextmanager
+    def _spool(self, *, create: bool = False) -> Iterator[Spool]:
+        spool = Spool.open(self.config.data_dir, create=create)
+        try:
+            yield spool
+        finally:
+            spool.close()
+
+    # Signing in -------------------------------------------------------------------------------
+
+    def is_staff_card(self, scan: str) -> bool:
+        cards = self.config.staff.card_hashes()
+        return bool(cards) and matches(scan, cards)
+
+    def _gate(self) -> PinGate:
+        try:
+            data = json.loads((self.config.data_dir / LOCK_FILE).read_text(encoding="utf-8"))
+            until = data.get("locked_until")
+            return PinGate(int(data["failures"]), datetime.fromisoformat(until) if until else None)
+        except (OSError, ValueError, KeyError, TypeError):
+            return PinGate()
+
+    def _save_gate(self, gate: PinGate) -> None:
+        until = gate.locked_until.isoformat() if gate.locked_until else None
+        data = json.dumps({"failures": gate.failures, "locked_until": until}).encode()
+        try:
+            atomic_write_bytes(self.config.data_dir / LOCK_FILE, data)
+        except OSError as exc:
+            log.error("the wrong-PIN count could not be saved: %s", exc)
+
+    def pin_lock(self) -> PinCheck | None:
+        """Staff mode is locked after too many wrong PINs: until when."""
+        gate = self._gate()
+        if gate.locked(self.now()):
+            return PinCheck(PinResult.LOCKED, 0, gate.locked_until)
+        return None
+
+    def check_pin(self, pin: str) -> PinCheck:
+        staff = self.config.staff
+        pins = staff.pin_hashes()
+        if not pins:
+            return PinCheck(PinResult.NOT_SET_UP)
+        locked = self.pin_lock()
+        if locked is not None:
+            return locked  # not even checked: a locked pad gives no oracle
+        gate = self._gate()
+        now = self.now()
+        if matches(pin, pins):
+            self._save_gate(gate.right())
+            self.record("staff.sign_in", {})
+            return PinCheck(PinResult.OK)
+        gate = gate.wrong(now, staff.wrong_pin_limit, timedelta(minutes=staff.lockout_minutes))
+        self._save_gate(gate)
+        if gate.locked(now):
+            self.record("staff.locked", {"until": gate.locked_until.isoformat()})  # type: ignore[union-attr]
+            return PinCheck(PinResult.LOCKED, 0, gate.locked_until)
+        self.record("staff.wrong_pin", {"tries_left": gate.tries_left(staff.wrong_pin_limit)})
+        return PinCheck(PinResult.WRONG, gate.tries_left(staff.wrong_pin_limit))
+
+    # Status -----------------------------------------------------------------------------------
+
+    def status(self) -> StaffStatus:
+        config = self.config
+        now = self.now()
+        snapshot, warning = _snapshot_lines(config, now)
+        period: Period | None = None
+        spool_problem = ""
+        special: date | None = None
+        paused: str | None = None
+        try:
+            with self._spool() as spool:
+                period = spool.current_period()
+                settings = spool.settings((PAUSED_SETTING, SPECIAL_DUE_SETTING))
+            paused = settings.get(PAUSED_SETTING)
+            if SPECIAL_DUE_SETTING in settings:
+                special = date.fromisoformat(settings[SPECIAL_DUE_SETTING])
+        except (KioskError, ValueError) as exc:
+            spool_problem = str(exc)
+        report = read_status(config.data_dir) or {}
+        devices = [
+            DeviceLine(
+                f"scanner {name}",
+                bool(s.get("connected")),
+                "connected" if s.get("connected") else "NOT CONNECTED",
+                str(s.get("detail", "")),
+                str(s.get("since", "")),
+            )
+            for name, s in sorted(report.get("scanners", {}).items())
+        ]
+        printer = report.get("printer")
+        if printer:
+            devices.append(
+                DeviceLine(
+                    f"printer {printer['name']}",
+                    printer["state"] == "ready",
+                    str(printer["state"]),
+                    str(printer.get("detail", "")),
+                    str(printer.get("since", "")),
+                )
+            )
+        try:
+            free = shutil.disk_usage(config.data_dir).free
+            free_disk = f"{free / 1e9:.1f} GB free"
+        except OSError as exc:
+            free_disk = f"unknown ({exc.strerror or exc})"
+        last_error = report.get("last_error") or {}
+        return StaffStatus(
+            snapshot=snapshot,
+            snapshot_warning=warning,
+            snapshot_source=str(config.snapshot.source or ""),
+            period=period,
+            spool_problem=spool_problem,
+            devices=tuple(devices),
+            free_disk=free_disk,
+            last_error=(
+                f"{last_error.get('at', '')} {last_error.get('text', '')}".strip()
+                if last_error
+                else ""
+            ),
+            special_due=special,
+            paused=paused,
+            retention_days=config.staff.retention_days,
+            checked_at=now,
+        )
+
+    # Settings a running kiosk picks up ---------------------------------------------------------
+
+    def _set(self, key: str, value: str | None) -> None:
+        with self._spool(create=True) as spool:
+            spool.set_setting(key, value)
+
+    def set_special_due(self, due: date | None) -> Outcome:
+        today = self.now().date()
+        if due is not None and due < today:
+            return Outcome(False, f"{due.isoformat()} is in the past: nothing was changed.")
+        try:
+            self._set(SPECIAL_DUE_SETTING, due.isoformat() if due else None)
+        except KioskError as exc:
+            return Outcome(False, f"The special due date was not changed: {exc}")
+        self.record("staff.special_due", {"due_date": due.isoformat() if due else "cleared"})
+        if due is None:
+            days = self.config.loans.loan_days
+            return Outcome(True, f"Special due date cleared: loans are {days} days again.")
+        lines: tuple[str, ...] = ()
+        rules = self.config.station_rules().loan_rules
+        if not rules.is_open(due):
+            after = next_open_day(due, rules).isoformat()
+            lines = (f"Note: the library is closed that day; the next open day is {after}.",)
+        return Outcome(
+            True, f"Every checkout from now on is due {due:%A} {due.isoformat()}.", lines
+        )
+
+    def pause(self, message: str = "") -> Outcome:
+        try:
+            self._set(PAUSED_SETTING, message.strip())
+        except KioskError as exc:
+            return Outcome(False, f"The station was not paused: {exc}")
+        self.record("staff.pause", {"message": message.strip()})
+        return Outcome(True, "The station is paused (a patron at it finishes first).")
+
+    def resume(self) -> Outcome:
+        try:
+            self._set(PAUSED_SETTING, None)
+        except KioskError as exc:
+            return Outcome(False, f"The station was not resumed: {exc}")
+        self.record("staff.resume", {})
+        return Outcome(True, "The station is back in service.")
+
+    # The snapshot -------------------------------------------------------------------------------
+
+    def reload_snapshot(self, progress: Callable[[int, int], None] | None = None) -> Outcome:
+        config = self.config
+        source = config.snapshot.source
+        if source is None:
+            return Outcome(
+                False,
+                "No snapshot location is configured (snapshot.source).",
+                ("Import a file with `kiosk snapshot import FILE`.",),
+            )
+        try:
+            report = SnapshotStore(config.data_dir).import_csv(
+                source,
+                patron_rule=config.barcode_rules().patron,
+                now=self._now(),
+                max_bad_percent=config.snapshot.max_bad_rows_percent,
+                progress=progress,
+            )
+        except KioskError as exc:
+            self.record("snapshot.import", {"source": str(source), "refused": str(exc)})
+            return Outcome(False, "The snapshot was NOT reloaded; the old one stays.", (str(exc),))
+        info = report.info
+        self.record(
+            "snapshot.import",
+            {
+                "source": info.source,
+                "sha256": info.sha256,
+                "patrons": str(info.rows),
+                "built_at": info.built_at.isoformat(timespec="seconds"),
+                "bad_rows": str(report.counts.bad_rows),
+            },
+        )
+        built = info.built_at.astimezone(config.tz).strftime("%Y-%m-%d %H:%M")
+        lines = []
+        if report.counts.bad_rows:
+            lines.append(f"{report.counts.bad_rows} bad rows were skipped.")
+        return Outcome(
+            True, f"Snapshot reloaded: {info.rows:,} patrons, built {built}.", tuple(lines)
+        )
+
+    # Handing over on a drive ----------------------------------------------------------------
+
+    def drives(self) -> list[Drive]:
+        return [d for d in self._find(self.config.staff.export_roots) if not d.read_only]
+
+    def export_to(self, drive: Drive) -> Outcome:
+        """Every export format plus a summary into a new folder on the drive, read back."""
+        config = self.config
+        if drive.read_only:
+            return Outcome(False, f"{drive.label} is read-only: nothing was written.")
+        try:
+            with self._spool() as spool:
+                result = write_bundle(
+                    spool,
+                    drive.mount_point,
+                    kiosk_id=config.kiosk.id,
+                    library=config.kiosk.library,
+                    now=self.now(),
+                )
+        except KioskError as exc:
+            self.record("spool.export", {"drive": drive.label, "failed": str(exc)})
+            return Outcome(False, "The export FAILED: nothing counts as handed over.", (str(exc),))
+        if result.folder is None:
+            last = result.last_export
+            when = (
+                last.exported_at.astimezone(config.tz).strftime("%Y-%m-%d %H:%M")
+                if last
+                else "never"
+            )
+            return Outcome(
+                True,
+                "Nothing new to export: every checkout was handed over.",
+                (f"Last export: {when}",),
+            )
+        self.record(
+            "spool.export",
+            {
+                "drive": drive.label,
+                "folder": str(result.folder),
+                "checkouts": str(result.checkouts),
+                "files": {f.path.name: f.sha256 for f in result.files},
+            },
+        )
+        _sync_drive(drive.mount_point)
+        names = ", ".join(f.path.name for f in result.files)
+        return Outcome(
+            True,
+            f"{result.checkouts} checkouts exported to {drive.label} and read back: all correct.",
+            (f"Folder: {result.folder.name}", f"Files: {names}", "You may remove the drive."),
+        )
+
+    # Offline periods ------------------------------------------------------------------------------
+
+    def start_new_period(self, *, expected_checkouts: int) -> Outcome:
+        now = self.now()
+        try:
+            with self._spool() as spool:
+                archived, new = spool.start_new_period(now, expected_checkouts=expected_checkouts)
+        except KioskError as exc:
+            self.record("period.refused", {"reason": str(exc)})
+            return Outcome(False, "No new period was started: nothing was archived.", (str(exc),))
+        self.record(
+            "period.new",
+            {
+                "archived_period": archived.id,
+                "archived_checkouts": archived.archived or 0,
+                "new_period": new.id,
+            },
+        )
+        kept = self.config.staff.retention_days
+        keep = f"kept for {kept} days after hand-over" if kept else "kept"
+        return Outcome(
+            True,
+            f"New offline period started. {archived.archived or 0} checkouts were archived "
+            f"({keep}).",
+        )
+
+    def apply_retention(self) -> Outcome | None:
+        """Remove archived periods' checkouts handed over more than retention_days ago."""
+        days = self.config.staff.retention_days
+        if not days:
+            return None
+        now = self.now()
+        try:
+            with self._spool() as spool:
+                removed = spool.purge_archived(now - timedelta(days=days), now)
+        except KioskError as exc:
+            log.error("the retention rule could not be applied: %s", exc)
+            return Outcome(False, f"The retention rule could not be applied: {exc}")
+        if not removed:
+            return None
+        total = sum(n for _, n in removed)
+        self.record(
+            "period.purged",
+            {"retention_days": days, "periods": {str(p.id): n for p, n in removed}},
+        )
+        return Outcome(True, f"{total} archived checkouts older than {days} days were removed.")
+
+
+def _snapshot_lines(config: KioskConfig, now: datetime) -> tuple[str, str]:
+    try:
+        current = SnapshotStore(config.data_dir).current()
+    except KioskError as exc:
+        return "Snapshot damaged", str(exc)
+    if current is None:
+        return "No snapshot", "No patron list is loaded: the station is out of service."
+    age = current.age_hours(now)
+    built = current.built_at.astimezone(config.tz).strftime("%Y-%m-%d %H:%M")
+    when = f"{human_age(age)} ago" if age >= 0 else "in the future: check the kiosk's clock"
+    text = f"{current.rows:,} patrons, built {built} ({when})"
+    limits = config.snapshot
+    if limits.max_age_hours and age > limits.max_age_hours:
+        return text, "Too old: the station is out of service. Reload the snapshot."
+    if limits.warn_age_hours and age > limits.warn_age_hours:
+        return text, f"Older than {limits.warn_age_hours:g} hours: reload it soon."
+    return text, ""
+
+
+def human_age(hours: float) -> str:
+    if hours < 1:
+        return f"{hours * 60:.0f} minutes"
+    if hours < 48:
+        return f"{hours:.1f} hours"
+    return f"{hours / 24:.1f} days"
+
+
+def _sync_drive(mount_point: Path) -> None:
+    """Flush every filesystem (the drive's FAT metadata too) before staff pull it out.
+    Python has no syncfs(); sync() does it for all mounts, which is quick on a kiosk."""
+    os.sync()
