@@ -21,7 +21,7 @@ def group() -> None:
 
 def write_demo(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "kiosk.toml").write_text(demo.CONFIG, encoding="utf-8")
+    (folder / "kiosk.toml").write_text(demo.config_text(), encoding="utf-8")
     (folder / "patrons.csv").write_text(demo.patrons_csv(date.today()), encoding="utf-8")
     (folder / "scans.txt").write_text(demo.scans(), encoding="utf-8")
 
@@ -64,7 +64,9 @@ def screenshots(out: Path) -> None:
     }
     items = [demo.barcode("3", n) for n in range(1, 5)]
     out.mkdir(parents=True, exist_ok=True)
-    runner = ScriptRunner(tour(clock, patrons, items), out)
+    runner = ScriptRunner(
+        tour(clock, patrons, items, staff_login=(demo.staff_card(), demo.STAFF_PIN)), out
+    )
     app.on_frame = runner
     app.run()
     if runner.error:

@@ -10,11 +10,11 @@ from datetime import datetime
 import click
 
 from hardware.printer import PrinterError, PrinterState
-from hardware.receipt import Align, Columns, Document, QRCode, Rule, Text
 from hardware.scanner import Rejected, Scanned, ScannerMessage, StatusChanged
 from kiosk.cli.common import State
 from kiosk.config import ScannerSection
 from kiosk.errors import KioskError
+from kiosk.presenter.receipt import sample_receipt
 from kiosk.runtime.devices import DeviceStatus, build_printer, build_scanners
 
 
@@ -111,22 +111,6 @@ def listen(state: State, url: str | None, device: str | None, count: int, second
         stop_at.set()
         for adapter in adapters:
             adapter.stop()
-
-
-def sample_receipt(library: str, kiosk_id: str, when: datetime, qr: bool) -> Document:
-    blocks: list[Text | Columns | Rule | QRCode] = [
-        Text(library, bold=True, large=True, align=Align.CENTER),
-        Text("Test receipt", bold=True, align=Align.CENTER),
-        Text(when.strftime("%Y-%m-%d %H:%M"), align=Align.CENTER),
-        Rule(),
-        Columns("31234000000016", "Dec 14"),
-        Text("Ñandú, café, Müller: accents print correctly."),
-        Rule(),
-        Text(f"Station {kiosk_id}"),
-    ]
-    if qr:
-        blocks.append(QRCode(f"{kiosk_id} test"))
-    return Document(tuple(blocks))
 
 
 @group.command("print-test")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from kiosk.domain.barcodes import luhn_check_digit
+from kiosk.domain.staff import SALT_BYTES, hash_secret
 
 INSTITUTION = "1234"
 FIRST = [
@@ -113,6 +115,7 @@ timezone = "America/New_York"
 data_dir = "data"                # relative to this file
 
 [snapshot]
+source = "patrons.csv"          # where staff reload it from (staff screen, kiosk staff)
 max_age_hours = 48              # an older patron list puts the station out of service
 warn_age_hours = 36
 
@@ -148,6 +151,26 @@ type = "fake"                   # a stand-in printer, so the receipt screens can
 max_key_gap_ms = 2000           # demo only: lets a person type a barcode by hand. A real
                                 # station keeps the default (100), so only scanners make scans.
 """
+
+
+STAFF_PIN = "2468"  # demo only: a real kiosk's PINs are added with `kiosk staff add-pin`
+
+
+def staff_card() -> str:
+    return barcode("2", 9000)
+
+
+def config_text() -> str:
+    """The demo config with a staff PIN and card, hashed with fresh salts like add-pin does."""
+    pin = hash_secret(STAFF_PIN, os.urandom(SALT_BYTES)).text()
+    card = hash_secret(staff_card(), os.urandom(SALT_BYTES)).text()
+    return CONFIG + (
+        "\n[staff]\n"
+        f"# Demo PIN {STAFF_PIN}; demo staff card {staff_card()}. Only their hashes are kept.\n"
+        f'pins = ["{pin}"]\n'
+        f'cards = ["{card}"]\n'
+        "retention_days = 90             # archived periods are removed this long after hand-over\n"
+    )
 
 
 def scans() -> str:

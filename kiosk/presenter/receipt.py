@@ -48,3 +48,20 @@ def receipt_document(
     if qr:
         blocks.append(QRCode(session.session_id))
     return Document(tuple(blocks))
+
+
+def sample_receipt(library: str, kiosk_id: str, when: datetime, qr: bool) -> Document:
+    """The test receipt staff print (staff screen, `kiosk hardware print-test`)."""
+    blocks: list[Text | Columns | Rule | QRCode] = [
+        Text(library, bold=True, large=True, align=Align.CENTER),
+        Text("Test receipt", bold=True, align=Align.CENTER),
+        Text(when.strftime("%Y-%m-%d %H:%M"), align=Align.CENTER),
+        Rule(),
+        Columns("31234000000016", "Dec 14"),
+        Text("Ñandú, café, Müller: accents print correctly."),
+        Rule(),
+        Text(f"Station {kiosk_id}"),
+    ]
+    if qr:
+        blocks.append(QRCode(f"{kiosk_id} test"))
+    return Document(tuple(blocks))

@@ -42,6 +42,10 @@ class ReceiptDesk:
             return
         self._job = (self._pool.submit(self.printer.print_document, document), now)
 
+    @property
+    def printing(self) -> bool:
+        return self._job is not None
+
     def result(self, now: datetime) -> bool | None:
         """True printed, False failed, None still printing (or nothing asked)."""
         if self._job is None:

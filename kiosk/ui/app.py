@@ -16,13 +16,16 @@ from typing import Any
 from kivy.app import App
 from kivy.clock import Clock as KivyClock
 from kivy.core.window import Window
+from kivy.uix.boxlayout import BoxLayout
 
 from hardware.scanner import Rejected, Scanned
 from kiosk.config import KioskConfig
-from kiosk.presenter.presenter import Action
+from kiosk.presenter.presenter import Action, ScreenView
+from kiosk.presenter.staff import Press, StaffScreenView
 from kiosk.runtime.devices import ScannerHub
 from kiosk.ui.controller import KioskController
-from kiosk.ui.view import KioskView, Theme
+from kiosk.ui.staff_view import StaffView
+from kiosk.ui.view import MIN_TARGET, KioskView, Theme
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +55,14 @@ class KioskApp(App):
         self.hub = hub  # serial, evdev and fake scanners (the keyboard wedge is the window)
         self.use_kivy_settings = False
         self.view: KioskView | None = None
+        self.staff_view: StaffView | None = None
+        self.root_box: BoxLayout | None = None
+        self._corner_hold: Any = None
         self._allow_close = False
         self._last_key = 0.0
         self._last_collect = time.monotonic()
 
-    def build(self) -> KioskView:
+    def build(self) -> BoxLayout:
         display = self.kiosk_config.display
         theme = Theme(display.theme.model_dump())
         Window.clearcolor = theme["background"]
@@ -64,7 +70,12 @@ class KioskApp(App):
         Window.bind(on_request_close=self._on_request_close)
         Window.bind(on_key_down=self._on_key_down, on_textinput=self._on_textinput)
         self.view = KioskView(theme, self.press, display.logo)
-        self.view.render(self.controller.pump())
+        self.staff_view = StaffView(theme, self.staff_press)
+        self.root_box = BoxLayout()
+        self.root_box.add_widget(self.view)
+        # The hidden corner: held for a few seconds (top left), it opens the staff PIN pad.
+        self.root_box.bind(on_touch_down=self._touch_down, on_touch_up=self._touch_up)
+        self._render(self.controller.pump())
         KivyClock.schedule_interval(self._frame, FRAME_SECONDS)
         # A full garbage collection can stall this thread for 50-190 ms: long enough to split a
         # scanner's key burst (keys are timed when handled). Objects made at start-up are
@@ -77,7 +88,7 @@ class KioskApp(App):
         signal.signal(
             signal.SIGTERM, lambda *_: KivyClock.schedule_once(lambda dt: self.shutdown())
         )
-        return self.view
+        return self.root_box
 
     def on_start(self) -> None:
         self.controller.worker.start()
@@ -91,6 +102,51 @@ class KioskApp(App):
         self.controller.press(action)
         self._frame(0)
 
+    def staff_press(self, press: Press, arg: str) -> None:
+        self.controller.staff_press(press, arg)
+        self._frame(0)
+
+    def _in_corner(self, touch: Any) -> bool:
+        size = MIN_TARGET * 1.5
+        return bool(touch.x <= size and touch.y >= Window.height - size)
+
+    def _touch_down(self, widget: Any, touch: Any) -> bool:
+        if self.controller.in_staff_mode or not self._in_corner(touch):
+            return False
+        self._cancel_hold()
+        seconds = self.kiosk_config.staff.long_press_seconds
+        self._corner_hold = KivyClock.schedule_once(lambda dt: self._corner_held(), seconds)
+        return False  # the touch still reaches whatever is under it
+
+    def _touch_up(self, widget: Any, touch: Any) -> bool:
+        self._cancel_hold()
+        return False
+
+    def _cancel_hold(self) -> None:
+        if self._corner_hold is not None:
+            self._corner_hold.cancel()
+            self._corner_hold = None
+
+    def _corner_held(self) -> None:
+        self._corner_hold = None
+        self.controller.open_staff()
+        self._frame(0)
+
+    def _render(self, shown: ScreenView | StaffScreenView) -> None:
+        """Draw the patron screens or the staff screens, whichever the controller shows."""
+        assert self.root_box is not None and self.view is not None
+        assert self.staff_view is not None
+        widget: KioskView | StaffView
+        if isinstance(shown, StaffScreenView):
+            widget = self.staff_view
+            self.staff_view.render(shown)
+        else:
+            widget = self.view
+            self.view.render(shown)
+        if widget.parent is not self.root_box:
+            self.root_box.clear_widgets()
+            self.root_box.add_widget(widget)
+
     def shutdown(self) -> None:
         """Close the kiosk (SIGTERM from systemd; staff mode later). Patrons cannot."""
         self._allow_close = True
@@ -100,17 +156,17 @@ class KioskApp(App):
         if self.hub is not None:
             self.hub.stop()
         self.controller.worker.stop()
-        self.controller.receipts.close()
+        self.controller.close()
 
     def _frame(self, dt: float) -> None:
         assert self.view is not None
         if self.hub is not None:
             for message in self.hub.drain():
                 if isinstance(message, Scanned):
-                    self.controller.worker.scan(message.text)
+                    self.controller.scan(message.text)
                 elif isinstance(message, Rejected):
                     self.controller.worker.reject(message.shown, message.reason)
-        self.view.render(self.controller.pump())
+        self._render(self.controller.pump())
         if self.on_frame is not None:
             self.on_frame(self)
 

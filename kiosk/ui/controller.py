@@ -5,15 +5,18 @@ ScreenView out. No Kivy here; the Kivy app calls `pump` once a frame and draws t
 from __future__ import annotations
 
 import logging
-from datetime import tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from hardware.wedge import WedgeDecoder
-from kiosk.domain.events import OutOfService, OutOfServiceReason
+from kiosk.domain.events import OutOfService, OutOfServiceReason, StaffCardScanned
+from kiosk.domain.loans import LoanRules
 from kiosk.presenter import presenter as p
+from kiosk.presenter import staff as s
 from kiosk.presenter.i18n import Language
-from kiosk.presenter.receipt import receipt_document
+from kiosk.presenter.receipt import receipt_document, sample_receipt
 from kiosk.runtime.clock import Clock
 from kiosk.runtime.receipts import ReceiptDesk
+from kiosk.runtime.staff_jobs import DrivesAnswer, FactsAnswer, JobAnswer, PinAnswer, StaffJobs
 from kiosk.runtime.worker import EngineWorker
 from kiosk.ui.sounds import SoundPlayer
 
@@ -33,6 +36,9 @@ class KioskController:
         kiosk_id: str,
         timezone: tzinfo,
         wedge: WedgeDecoder | None = None,
+        staff: StaffJobs | None = None,
+        staff_idle: timedelta = timedelta(seconds=60),
+        loan_rules: LoanRules | None = None,
     ) -> None:
         self.worker = worker
         self.settings = settings
@@ -45,6 +51,15 @@ class KioskController:
         self.wedge = wedge or WedgeDecoder()
         self.state = p.initial_state(settings)
         self._engine_lost = False
+        self.staff = staff  # None: staff mode is not set up (no PIN configured)
+        self.staff_idle = staff_idle
+        self.loan_rules = loan_rules
+        self.staff_state = s.StaffState()
+        self._test_print = False
+
+    @property
+    def in_staff_mode(self) -> bool:
+        return self.staff_state.active
 
     @property
     def language(self) -> Language:
@@ -58,7 +73,26 @@ class KioskController:
     def enter(self, at: float) -> None:
         scan = self.wedge.enter(at)
         if scan is not None:
-            self.worker.scan(scan)
+            self.scan(scan)
+
+    def scan(self, text: str) -> None:
+        """A scan from any scanner. Behind the staff screen nobody may start a session."""
+        if self.in_staff_mode:
+            log.info("a scan during staff mode was ignored")
+            return
+        self.worker.scan(text)
+
+    def open_staff(self) -> None:
+        """The hidden corner was held, or a staff card was scanned: the PIN pad."""
+        if self.staff is None:
+            log.info("staff mode was asked for, but no staff PIN is configured")
+            return
+        lock = self.staff.pin_lock()
+        locked_until = lock.locked_until if lock else None
+        self.staff_state = s.open_pad(self.staff_state, self.clock.now(), locked_until)
+
+    def staff_press(self, press: s.Press, arg: str = "") -> None:
+        self._staff(s.on_press(self.staff_state, press, arg, self.clock.now()))
 
     def press(self, action: p.Action) -> None:
         update = p.on_press(self.state, action, self.clock.now(), self.settings)
@@ -66,10 +100,12 @@ class KioskController:
 
     # Once a frame --------------------------------------------------------------------------
 
-    def pump(self) -> p.ScreenView:
+    def pump(self) -> p.ScreenView | s.StaffScreenView:
         now = self.clock.now()
         for batch in self.worker.drain():
             for event in batch.events:
+                if isinstance(event, StaffCardScanned):
+                    self.open_staff()
                 self._apply(p.on_event(self.state, event, now, self.settings))
             self.state = p.on_deadline(self.state, batch.deadline)
         if self.worker.failed is not None and not self._engine_lost:
@@ -77,10 +113,77 @@ class KioskController:
             lost = OutOfService(OutOfServiceReason.STORAGE_ERROR, "the engine stopped")
             self._apply(p.on_event(self.state, lost, now, self.settings))
         printed = self.receipts.result(now)
-        if printed is not None:
+        if printed is not None and self._test_print:
+            self._test_print = False
+            self._staff(
+                s.on_result(
+                    self.staff_state, s.Job.TEST_RECEIPT, _printed(printed, self.receipts), now
+                )
+            )
+        elif printed is not None:
             self.state = p.on_receipt(self.state, printed, now, self.settings)
         self.state = p.on_tick(self.state, now, self.settings)
+        if self.staff is not None:
+            self._staff_answers(now)
+            self._staff(s.on_tick(self.staff_state, now, self.staff_idle))
+        if self.in_staff_mode:
+            today = now.astimezone(self.timezone).date()
+            return s.view(self.staff_state, now, today, self.staff_idle, self.loan_rules)
         return p.view(self.state, now, self.language, self.settings)
+
+    def close(self) -> None:
+        self.receipts.close()
+        if self.staff is not None:
+            self.staff.close()
+
+    # Staff mode -----------------------------------------------------------------------------
+
+    def _staff_answers(self, now: datetime) -> None:
+        assert self.staff is not None
+        for answer in self.staff.drain():
+            if isinstance(answer, PinAnswer):
+                check = answer.check
+                update = s.on_pin_result(
+                    self.staff_state, check.result, check.tries_left, check.locked_until, now
+                )
+                self._staff(update)
+            elif isinstance(answer, FactsAnswer):
+                self.staff_state = s.on_facts(self.staff_state, answer.facts)
+            elif isinstance(answer, DrivesAnswer):
+                self.staff_state = s.on_drives(self.staff_state, answer.names)
+            elif isinstance(answer, JobAnswer):
+                self._staff(s.on_result(self.staff_state, answer.job, answer.result, now))
+
+    def _staff(self, update: s.Update) -> None:
+        self.staff_state = update.state
+        for effect in update.effects:
+            if self.staff is None:
+                break
+            if isinstance(effect, s.CheckPin):
+                self.staff.check_pin(effect.pin)
+            elif isinstance(effect, s.Run) and effect.job is s.Job.TEST_RECEIPT:
+                self._print_test()
+            elif isinstance(effect, s.Run):
+                if effect.job is s.Job.CLEAR_SESSION:
+                    self.state = p.clear(self.state, self.settings)  # a stuck screen, too
+                    self._test_print = False
+                self.staff.run(effect.job, effect.arg)
+
+    def _print_test(self) -> None:
+        now = self.clock.now()
+        if self.receipts.printer is None:
+            result = s.Result(False, "No receipt printer is configured.")
+            self._staff(s.on_result(self.staff_state, s.Job.TEST_RECEIPT, result, now))
+            return
+        if self.receipts.printing:
+            result = s.Result(False, "A patron's receipt is printing: try again in a moment.")
+            self._staff(s.on_result(self.staff_state, s.Job.TEST_RECEIPT, result, now))
+            return
+        document = sample_receipt(
+            self.settings.library, self.kiosk_id, now.astimezone(self.timezone), qr=False
+        )
+        self._test_print = True
+        self.receipts.start(document, now)
 
     def _apply(self, update: p.Update) -> None:
         self.state = update.state
@@ -102,3 +205,10 @@ class KioskController:
                     lang=self.language,
                 )
                 self.receipts.start(document, self.clock.now())
+
+
+def _printed(printed: bool, receipts: ReceiptDesk) -> s.Result:
+    if printed:
+        return s.Result(True, "The test receipt was printed.")
+    error = receipts.last_error
+    return s.Result(False, f"The test receipt was NOT printed: {error or 'the printer failed'}.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from hardware.printer import ReceiptPrinter
 from hardware.wedge import WedgeDecoder
 from kiosk.config import KioskConfig
@@ -9,6 +11,8 @@ from kiosk.presenter.i18n import load_language
 from kiosk.runtime.clock import Clock
 from kiosk.runtime.devices import DeviceStatus, build_hub, open_printer
 from kiosk.runtime.receipts import ReceiptDesk
+from kiosk.runtime.staff import StaffDesk
+from kiosk.runtime.staff_jobs import StaffJobs
 from kiosk.runtime.station import StationRuntime
 from kiosk.runtime.worker import EngineWorker
 from kiosk.ui.controller import KioskController
@@ -27,8 +31,13 @@ def build_controller(
 ) -> KioskController:
     """Everything behind the screen, from the config (no Kivy needed)."""
     settings = config.presenter_settings()
+    worker = worker or EngineWorker(runtime)
+    staff = None
+    if config.staff.pins:
+        desk = StaffDesk(config, actor="staff screen", now=clock.now)
+        staff = StaffJobs(desk, clear_session=worker.clear_session)
     return KioskController(
-        worker=worker or EngineWorker(runtime),
+        worker=worker,
         settings=settings,
         languages={code: load_language(code) for code in settings.languages},
         clock=clock,
@@ -37,6 +46,9 @@ def build_controller(
         kiosk_id=config.kiosk.id,
         timezone=config.tz,
         wedge=WedgeDecoder(config.keyboard.max_key_gap_ms / 1000, config.keyboard.min_scan_length),
+        staff=staff,
+        staff_idle=timedelta(seconds=config.staff.idle_seconds),
+        loan_rules=config.station_rules().loan_rules,
     )
 
 

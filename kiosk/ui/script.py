@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.presenter.presenter import Action, Receipt, Screen
+from kiosk.presenter.staff import Page, Press
 from kiosk.runtime.clock import ManualClock
 
 if TYPE_CHECKING:  # importing kiosk.ui.app creates the window: only once it is configured
@@ -45,6 +46,64 @@ def scan(code: str) -> Callable[[KioskApp], None]:
 
 def press(action: Action) -> Callable[[KioskApp], None]:
     return lambda app: app.press(action)
+
+
+def staff(press: Press, arg: str = "") -> Callable[[KioskApp], None]:
+    return lambda app: app.staff_press(press, arg)
+
+
+def typed(pin: str) -> Callable[[KioskApp], None]:
+    def do(app: KioskApp) -> None:
+        for digit in pin:
+            app.staff_press(Press.DIGIT, digit)
+
+    return do
+
+
+def staff_page(page: Page, *, facts: bool = False) -> Check:
+    def check(app: KioskApp) -> bool:
+        state = app.controller.staff_state
+        ready = state.busy is None and (state.facts is not None or not facts)
+        return state.active and state.page is page and ready
+
+    return check
+
+
+def staff_tour(card: str, pin: str) -> list[Step]:
+    """Staff mode: the card opens the PIN pad, then the staff screen and its pages."""
+    return [
+        Step("staff card", scan(card), until=staff_page(Page.PIN)),
+        Step(
+            "pin",
+            typed(pin),
+            until=lambda a: len(a.controller.staff_state.entry) == len(pin),
+            shot="12-staff-pin",
+        ),
+        Step("ok", staff(Press.OK), until=staff_page(Page.HOME, facts=True), shot="13-staff"),
+        Step("special", staff(Press.SPECIAL_DUE), until=staff_page(Page.SPECIAL_DUE)),
+        Step(
+            "days",
+            typed("28"),
+            until=lambda a: a.controller.staff_state.entry == "28",
+            shot="14-staff-special-due",
+        ),
+        Step("back", staff(Press.BACK), until=staff_page(Page.HOME)),
+        Step(
+            "new period",
+            staff(Press.NEW_PERIOD),
+            until=staff_page(Page.CONFIRM_PERIOD, facts=True),
+            shot="15-staff-new-period",
+        ),
+        Step(
+            "export",
+            staff(Press.EXPORT),
+            until=lambda a: (
+                staff_page(Page.EXPORT)(a) and a.controller.staff_state.drives is not None
+            ),
+            shot="16-staff-export",
+        ),
+        Step("exit", staff(Press.EXIT), until=lambda a: not a.controller.in_staff_mode),
+    ]
 
 
 def advance(clock: ManualClock, seconds: float) -> Callable[[KioskApp], None]:
@@ -93,8 +152,15 @@ class ScriptRunner:
             app.shutdown()
 
 
-def tour(clock: ManualClock, patrons: dict[str, str], items: list[str]) -> list[Step]:
-    """Every screen once. patrons: ok, fines, plus the demo's second language patron."""
+def tour(
+    clock: ManualClock,
+    patrons: dict[str, str],
+    items: list[str],
+    staff_login: tuple[str, str] | None = None,
+) -> list[Step]:
+    """Every screen once. patrons: ok, fines, plus the demo's second language patron;
+    staff_login: (staff card, PIN) to visit the staff screens too."""
+    staff_steps = staff_tour(*staff_login) if staff_login else []
     return [
         Step("start", until=screen_is(Screen.WELCOME), shot="01-welcome"),
         Step(
@@ -145,6 +211,8 @@ def tour(clock: ManualClock, patrons: dict[str, str], items: list[str]) -> list[
             until=screen_is(Screen.GOODBYE),
             shot="10-goodbye-es",
         ),
+        Step("welcome", advance(clock, 30), until=screen_is(Screen.WELCOME)),
+        *staff_steps,
         Step(
             "old snapshot",
             advance(clock, 3 * 24 * 3600),

@@ -18,7 +18,7 @@ WAIT = 20.0
 
 
 class LiveKiosk:
-    def __init__(self, home: KioskHome) -> None:
+    def __init__(self, home: KioskHome, *, log_level: str = "WARNING") -> None:
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -26,6 +26,8 @@ class LiveKiosk:
                 "kiosk",
                 "--config",
                 str(home.config_path),
+                "--log-level",
+                log_level,
                 "run",
                 "--headless",
                 "--clock",

@@ -347,7 +347,7 @@ def alive(ctx: Ctx) -> dict[str, Any]:
     return {
         "frames": ctx.frames,
         "running_app": App.get_running_app() is ctx.app,
-        "view_in_window": ctx.app.view in Window.children,
+        "view_in_window": ctx.app.view.get_root_window() is Window,
         "event_loop": EventLoop.status,
         "screen": ctx.state.screen.value,
         "session": ctx.state.patron,

@@ -1,0 +1,179 @@
+"""The staff screen's actions, run one at a time off the UI thread.
+
+An export or a snapshot reload takes seconds; the screen keeps drawing meanwhile. Every job
+answers, even when it fails, so the staff screen never waits forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+
+from kiosk.exports.drives import Drive
+from kiosk.presenter.staff import Facts, Job, Result, StatusLine
+from kiosk.runtime.staff import Outcome, PinCheck, StaffDesk, StaffStatus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PinAnswer:
+    check: PinCheck
+
+
+@dataclass(frozen=True)
+class FactsAnswer:
+    facts: Facts
+
+
+@dataclass(frozen=True)
+class DrivesAnswer:
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class JobAnswer:
+    job: Job
+    result: Result
+
+
+Answer = PinAnswer | FactsAnswer | DrivesAnswer | JobAnswer
+
+
+def facts(status: StaffStatus) -> Facts:
+    """The staff screen's status panel, in plain words."""
+    lines = [StatusLine("Snapshot", status.snapshot, warn=bool(status.snapshot_warning))]
+    if status.snapshot_warning:
+        lines.append(StatusLine("", status.snapshot_warning, warn=True))
+    period = status.period
+    if period is None:
+        lines.append(StatusLine("Checkouts", status.spool_problem, warn=True))
+    else:
+        local = period.started_at.astimezone(status.checked_at.tzinfo)
+        started = local.strftime("%Y-%m-%d %H:%M")
+        lines.append(
+            StatusLine(
+                "Checkouts",
+                f"{period.checkouts} this period (since {started}): {period.handed_over} handed "
+                f"over, {period.pending} not yet",
+            )
+        )
+    if status.paused is not None:
+        lines.append(StatusLine("Station", "PAUSED by staff", warn=True))
+    else:
+        lines.append(StatusLine("Station", "in service (unless a problem above)"))
+    special = status.special_due
+    lines.append(
+        StatusLine(
+            "Special due date",
+            f"{special:%A} {special.isoformat()}" if special else "none (normal loan period)",
+        )
+    )
+    for device in status.devices:
+        lines.append(
+            StatusLine(
+                device.name.capitalize(),
+                f"{device.state}: {device.detail}".rstrip(": "),
+                warn=not device.ok,
+            )
+        )
+    if not status.devices:
+        lines.append(StatusLine("Devices", "no report yet"))
+    lines.append(StatusLine("Disk", status.free_disk))
+    lines.append(
+        StatusLine("Last error", status.last_error or "none", warn=bool(status.last_error))
+    )
+    return Facts(
+        lines=tuple(lines),
+        paused=status.paused is not None,
+        period_checkouts=period.checkouts if period else None,
+        period_pending=period.pending if period else 0,
+        retention_days=status.retention_days,
+    )
+
+
+def _result(outcome: Outcome) -> Result:
+    return Result(outcome.ok, outcome.message, outcome.lines)
+
+
+class StaffJobs:
+    def __init__(self, desk: StaffDesk, *, clear_session: Callable[[], None]) -> None:
+        self.desk = desk
+        self._clear_session = clear_session
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="staff")
+        self._answers: queue.Queue[Answer] = queue.Queue()
+        self._drives: list[Drive] = []
+
+    # Called from the UI thread ------------------------------------------------------------------
+
+    def pin_lock(self) -> PinCheck | None:
+        return self.desk.pin_lock()
+
+    def check_pin(self, pin: str) -> None:
+        self._pool.submit(self._guarded, Job.STATUS, lambda: PinAnswer(self.desk.check_pin(pin)))
+
+    def run(self, job: Job, arg: int | str | None = None) -> None:
+        self._pool.submit(self._guarded, job, lambda: self._do(job, arg))
+
+    def drain(self) -> list[Answer]:
+        answers = []
+        while True:
+            try:
+                answers.append(self._answers.get_nowait())
+            except queue.Empty:
+                return answers
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # The staff thread ---------------------------------------------------------------------------
+
+    def _guarded(self, job: Job, work: Callable[[], Answer | None]) -> None:
+        try:
+            answer = work()
+        except Exception as exc:  # an answer always comes: the screen must not hang
+            log.exception("staff action %s failed", job.value)
+            answer = JobAnswer(job, Result(False, f"That did not work: {exc}"))
+        if answer is not None:
+            self._answers.put(answer)
+
+    def _do(self, job: Job, arg: int | str | None) -> Answer | None:
+        desk = self.desk
+        if job is Job.STATUS:
+            return FactsAnswer(facts(desk.status()))
+        if job is Job.DRIVES:
+            self._drives = desk.drives()
+            return DrivesAnswer(tuple(d.describe() for d in self._drives))
+        if job is Job.SPECIAL_DUE:
+            due = None if arg is None else desk.now().date() + timedelta(days=int(arg))
+            return JobAnswer(job, _result(desk.set_special_due(due)))
+        if job is Job.PAUSE:
+            return JobAnswer(job, _result(desk.pause()))
+        if job is Job.RESUME:
+            return JobAnswer(job, _result(desk.resume()))
+        if job is Job.CLEAR_SESSION:
+            self._clear_session()
+            desk.record("staff.clear_session", {})
+            return JobAnswer(
+                job, Result(True, "Any open session was ended. Its checkouts are kept.")
+            )
+        if job is Job.RELOAD_SNAPSHOT:
+            return JobAnswer(job, _result(desk.reload_snapshot()))
+        if job is Job.EXPORT:
+            index = int(arg) if arg is not None else -1
+            if not 0 <= index < len(self._drives):
+                return JobAnswer(job, Result(False, "That drive is gone: look again."))
+            return JobAnswer(job, _result(desk.export_to(self._drives[index])))
+        if job is Job.NEW_PERIOD:
+            outcome = desk.start_new_period(expected_checkouts=int(arg or 0))
+            purged = desk.apply_retention() if outcome.ok else None
+            lines = outcome.lines + ((purged.message,) if purged else ())
+            return JobAnswer(job, Result(outcome.ok, outcome.message, lines))
+        if job is Job.SIGN_OUT:
+            desk.record("staff.sign_out", {"reason": str(arg)})
+            return None
+        raise ValueError(f"not a staff job here: {job}")
