@@ -38,8 +38,11 @@ class SecretHash:
 
 
 def _derive(secret: str, n: int, r: int, p: int, salt: bytes) -> bytes:
+    # OpenSSL needs 128·N·r bytes plus its own working space: twice that is always enough
+    # for anything parse_hash accepts (at most 64 MiB of 128·N·r).
+    maxmem = 2 * 128 * n * r + 128 * r * p + 2**20
     return hashlib.scrypt(
-        secret.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=KEY_BYTES, maxmem=2**26
+        secret.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=KEY_BYTES, maxmem=maxmem
     )
 
 

@@ -110,6 +110,14 @@ def write_bundle(
     written: list[WrittenFile] = []
     try:
         folder.mkdir(parents=False, exist_ok=False)
+    except FileExistsError as exc:
+        raise ExportError(f"{folder} already exists: try again in a second") from exc
+    except OSError as exc:
+        raise ExportError(
+            f"the drive {drive} could not be written ({exc.strerror or exc}); "
+            "nothing was marked as handed over"
+        ) from exc
+    try:
         for fmt in FORMATS:
             path = folder / f"{kiosk_id}-{stamp}.{EXTENSIONS[fmt]}"
             chunks = [text.encode("utf-8") for text in RENDERERS[fmt](chosen)]
@@ -125,19 +133,32 @@ def write_bundle(
         if _read_from_drive(path) != data:
             raise ExportError(f"{path} did not read back the same: the drive may be failing")
         written.append(WrittenFile(path, "summary", sha, size, len(chosen)))
-    except FileExistsError as exc:
-        raise ExportError(f"{folder} already exists: try again in a second") from exc
-    except OSError as exc:
-        raise ExportError(
-            f"the drive {drive} could not be written ({exc.strerror or exc}); "
-            "nothing was marked as handed over"
-        ) from exc
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError, UnicodeDecodeError, ExportError) as exc:
+        # A half-written hand-over must not look like a whole one: staff might import a
+        # file that was fine from it and later export the same checkouts again.
+        _remove_partial(folder)
+        if isinstance(exc, ExportError):
+            raise
+        if isinstance(exc, OSError):
+            raise ExportError(
+                f"the drive {drive} could not be written ({exc.strerror or exc}); "
+                "nothing was marked as handed over"
+            ) from exc
         raise ExportError(f"an export file did not read back: {exc}") from exc
     txn_ids = [c.txn_id for c in chosen]
     for file in written[:-1]:
         spool.record_export(file.fmt, str(file.path), file.sha256, txn_ids, now)
     return BundleResult(folder, tuple(written), len(chosen))
+
+
+def _remove_partial(folder: Path) -> None:
+    """Remove this export's own files (never anything else) after a failed hand-over."""
+    try:
+        for path in folder.iterdir():
+            path.unlink(missing_ok=True)
+        folder.rmdir()
+    except OSError:
+        pass  # a drive pulled out mid-way: the summary is missing, so the folder reads as bad
 
 
 def _summary(

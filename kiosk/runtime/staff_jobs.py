@@ -49,6 +49,8 @@ def facts(status: StaffStatus) -> Facts:
     lines = [StatusLine("Snapshot", status.snapshot, warn=bool(status.snapshot_warning))]
     if status.snapshot_warning:
         lines.append(StatusLine("", status.snapshot_warning, warn=True))
+    if status.snapshot_source:
+        lines.append(StatusLine("Reloads from", status.snapshot_source))
     period = status.period
     if period is None:
         lines.append(StatusLine("Checkouts", status.spool_problem, warn=True))

@@ -307,6 +307,8 @@ def test_a_file_that_reads_back_altered_hands_over_nothing(
 
     assert seen[-1].endswith(suffix)  # the altered file was the last one read
     nothing_handed_over(spool)
+    # Nothing of the failed hand-over is left on the drive to be imported by mistake.
+    assert list(drive.iterdir()) == []
 
 
 @pytest.mark.parametrize(
