@@ -28,8 +28,12 @@ demo: $(STAMP) catalogues
 	@echo
 	@cat $(DEMO)/offline.koc
 	@echo
+	@echo "== Staff: the status, then a new offline period (allowed: everything was exported) =="
+	@$(BIN)/kiosk --config $(DEMO)/kiosk.toml status
+	@$(BIN)/kiosk --config $(DEMO)/kiosk.toml staff new-period --yes
+	@echo
 	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
-	  echo "== The kiosk, full screen. Type or scan a card from $(DEMO)/scans.txt; stop it with Ctrl-C here =="; \
+	  echo "== The kiosk, full screen. Type or scan a card from $(DEMO)/scans.txt; staff PIN 2468 (hold the top-left corner 3 s); stop it with Ctrl-C here =="; \
 	  $(BIN)/kiosk --config $(DEMO)/kiosk.toml run; \
 	else \
 	  echo "== No display here: a scripted visit to every screen, rendered offscreen, into demo-out/ =="; \

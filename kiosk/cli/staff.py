@@ -90,13 +90,24 @@ def _add_hash(state: State, key: str, secret: str, *, share_salt: bool) -> int:
     entries.append(hashed)
     new_text = tomlkit.dumps(document)
     parse_config(new_text, str(path), base_dir=path.parent.resolve())  # refuse a broken file
-    mode = path.stat().st_mode & 0o777
+    before = path.stat()
     try:
-        atomic_write_bytes(path, new_text.encode("utf-8"), mode=mode)
+        atomic_write_bytes(path, new_text.encode("utf-8"), mode=before.st_mode & 0o777)
     except PermissionError as exc:
         raise ConfigError(
             str(path), ["cannot be written: run this as the user who owns it (sudo)"]
         ) from exc
+    # The new file belongs to whoever ran this (root, with sudo): give it back to the config's
+    # owner and group, or the kiosk may no longer be able to read its config.
+    if (before.st_uid, before.st_gid) != (os.getuid(), os.getgid()):
+        try:
+            os.chown(path, before.st_uid, before.st_gid)
+        except PermissionError:
+            click.echo(
+                f"Warning: {path} now belongs to you, not to uid {before.st_uid} gid "
+                f"{before.st_gid}: check that the kiosk can still read it.",
+                err=True,
+            )
     return len(entries)
 
 
@@ -192,7 +203,7 @@ def clear_session(state: State) -> None:
     finally:
         spool.close()
     _desk(state).record("staff.clear_session", {})
-    click.echo("The running kiosk ends its session (if any) within a second.")
+    click.echo("The running kiosk ends its session (if any) within a few seconds.")
 
 
 # The snapshot, the hand-over and the period ---------------------------------------------------
@@ -252,7 +263,9 @@ def new_period(state: State, confirmed: bool) -> None:
     if period is None:
         raise StaffActionFailed("the spool cannot be read: see `kiosk status`")
     if period.pending:
-        raise PeriodNotHandedOver(period.pending, period.checkouts)
+        refusal = PeriodNotHandedOver(period.pending, period.checkouts)
+        desk.record("period.refused", {"reason": str(refusal)})
+        raise refusal
     if not confirmed:
         click.confirm(
             f"Archive this period's {period.checkouts} checkouts (all handed over) and start a "

@@ -115,6 +115,8 @@ class KioskController:
         printed = self.receipts.result(now)
         if printed is not None and self._test_print:
             self._test_print = False
+            if self.staff is not None:
+                self.staff.desk.record("staff.test_receipt", {"printed": printed})
             self._staff(
                 s.on_result(
                     self.staff_state, s.Job.TEST_RECEIPT, _printed(printed, self.receipts), now

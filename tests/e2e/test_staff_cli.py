@@ -4,6 +4,7 @@ period only once everything was handed over, and the audit trail afterwards."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tomllib
@@ -245,7 +246,7 @@ def test_export_new_period_and_the_audit_trail(home: KioskHome, tmp_path: Path) 
     verify = home.kiosk("audit", "verify")
     assert verify.returncode == 0, verify.stderr
     shown = home.kiosk("audit", "show").stdout
-    for action in ("spool.export", "period.new"):
+    for action in ("period.refused", "spool.export", "period.new"):
         assert f" cli      {action}" in shown, shown
     assert patron(1) not in shown  # the trail never holds a patron's barcode
 
@@ -272,3 +273,21 @@ def test_drives_says_when_no_removable_drive_is_mounted(home: KioskHome, tmp_pat
     result = home.kiosk("staff", "drives")
     assert result.returncode == 0, result.stderr
     assert f"No writable removable drive is mounted (looked under {tmp_path})" in result.stdout
+
+
+def test_add_pin_keeps_the_config_files_owner_and_group(home: KioskHome) -> None:
+    # Run with sudo, the command makes a new file owned by root; the kiosk's group must still
+    # be able to read it. As root the test hands the file to another owner first; otherwise
+    # the file keeps the current user's ids (the case a non-root staff account has).
+    path = home.config_path
+    if os.geteuid() == 0:
+        os.chown(path, 65534, 65534)
+    path.chmod(0o640)
+    before = path.stat()
+
+    add_pin(home)
+
+    after = path.stat()
+    assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid)
+    assert after.st_mode & 0o777 == 0o640
+    assert len(hashes(home, "pins")) == 1

@@ -32,9 +32,10 @@ from typing import Any
 
 from kiosk.config import load_config
 from kiosk.presenter.presenter import Action, Notice, Receipt, Screen
+from kiosk.presenter.staff import Page, Press
 from kiosk.runtime.clock import ManualClock
 from tests.conftest import item, patron
-from tests.ui.harness import START
+from tests.ui.harness import STAFF_IDLE_SECONDS, STAFF_PIN, START
 from tests.ui.stepper import (
     ALIVE_FRAMES,
     ENTER,
@@ -50,16 +51,28 @@ from tests.ui.stepper import (
     advance_to,
     advance_until_left,
     alive,
+    finger_down,
+    finger_up,
     frames_passed,
     has_loan,
+    held_for,
+    hold_facts,
     idle_with_deadline,
+    in_staff_mode,
     key_down,
     language_is,
     loans_are,
+    out_of_staff_mode,
+    pin_typed,
     scan,
     screen_is,
+    shown_root,
     slow_typing,
+    staff_capture,
+    staff_page,
+    tap,
     touch,
+    touch_staff,
     type_char,
     wedge,
     window_info,
@@ -285,6 +298,46 @@ def lockdown(ctx: Ctx) -> list[Step]:
     ]
 
 
+def staff(ctx: Ctx) -> list[Step]:
+    """Staff mode in the real window: a tap and holds that must not open it, the hidden corner
+    held, the PIN typed on the on-screen keypad, the staff screen, Exit, and the pad left alone."""
+    wait = ctx.app.kiosk_config.staff.long_press_seconds + 0.5
+    holds_elsewhere = []
+    for where in ("beside the corner", "below the corner", "middle"):
+        holds_elsewhere += [
+            Step(f"hold {where}", finger_down(where), until=held_for(wait), after=hold_facts),
+            Step(f"lift {where}", finger_up, until=frames_passed(1)),
+        ]
+    return [
+        Step("start", until=screen_is(Screen.WELCOME), after=shown_root),
+        Step("tap corner", tap("top left"), until=held_for(wait), after=hold_facts),
+        *holds_elsewhere,
+        Step(
+            "hold corner",
+            finger_down("top left"),
+            until=staff_page(Page.PIN),
+            capture="staff-pin",
+            shows=staff_capture,
+        ),
+        Step("lift corner", finger_up, until=frames_passed(2), after=shown_root),
+        *[
+            Step(f"pin {n}", touch_staff(Press.DIGIT, digit), until=pin_typed(n))
+            for n, digit in enumerate(STAFF_PIN, 1)
+        ],
+        Step(
+            "ok",
+            touch_staff(Press.OK),
+            until=staff_page(Page.HOME, facts=True),
+            capture="staff-home",
+            shows=staff_capture,
+        ),
+        Step("exit", touch_staff(Press.EXIT), until=out_of_staff_mode, after=shown_root),
+        Step("hold again", finger_down("top left"), until=in_staff_mode),
+        Step("lift again", finger_up, until=frames_passed(1)),
+        Step("left alone", advance(STAFF_IDLE_SECONDS), until=out_of_staff_mode, after=shown_root),
+    ]
+
+
 def start(ctx: Ctx) -> list[Step]:
     """Only the first screen, for settings read when the window is made."""
     return [Step("start", until=screen_is(Screen.WELCOME), after=window_info)]
@@ -296,6 +349,7 @@ SCENARIOS = {
     "slow": slow,
     "lockdown": lockdown,
     "start": start,
+    "staff": staff,
 }
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kiosk.domain.staff import hash_secret
 from tests.conftest import KioskHome
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,10 +27,18 @@ SNAPSHOT_BUILT = "2026-03-02T14:00:00+00:00"
 MAX_AGE_HOURS = 48  # so advancing the clock three days puts the station out of service
 WIDTH, HEIGHT = 1280, 800
 RUN_TIMEOUT = 120  # seconds; a hung driver fails the test instead of hanging the suite
+STAFF_PIN = "2580"
+LONG_PRESS_SECONDS = 1.0  # the shortest the config allows: each hold in a scenario waits this
+STAFF_IDLE_SECONDS = 60
 
 
-def kiosk_toml(*, show_cursor: bool | None = None, max_key_gap_ms: int | None = None) -> str:
-    """The test kiosk's display, printer, sounds (and keyboard) sections."""
+def kiosk_toml(
+    *,
+    show_cursor: bool | None = None,
+    max_key_gap_ms: int | None = None,
+    staff_pin: str | None = None,
+) -> str:
+    """The test kiosk's display, printer, sounds (and keyboard and staff) sections."""
     text = f"""
 [display]
 fullscreen = "windowed"
@@ -47,6 +56,12 @@ enabled = false
 """
     if max_key_gap_ms is not None:
         text += f"\n[keyboard]\nmax_key_gap_ms = {max_key_gap_ms}\n"
+    if staff_pin is not None:
+        pin = hash_secret(staff_pin, os.urandom(16)).text()
+        text += (
+            f'\n[staff]\npins = ["{pin}"]\nlong_press_seconds = {LONG_PRESS_SECONDS}\n'
+            f"idle_seconds = {STAFF_IDLE_SECONDS}\n"
+        )
     return text
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from kiosk.presenter import presenter as p
 from kiosk.presenter.presenter import Action, Screen
+from kiosk.presenter.staff import Page, Press
 from kiosk.runtime.clock import ManualClock
 from tests.ui.harness import START
 
@@ -55,6 +56,7 @@ class Step:
     until: Check | None = None
     capture: str | None = None
     after: Callable[[Ctx], dict[str, Any]] | None = None  # facts recorded once the step is done
+    shows: Callable[[Ctx, str], dict[str, Any]] | None = None  # the capture (None: `capture`)
 
 
 # Plain JSON values ---------------------------------------------------------------------------
@@ -354,6 +356,172 @@ def alive(ctx: Ctx) -> dict[str, Any]:
     }
 
 
+# Staff mode: the hidden corner, the staff screens' buttons ------------------------------------
+
+
+def window_point(where: str) -> tuple[float, float]:
+    """A point on the window, in pixels from the bottom left (Kivy's coordinates)."""
+    from kivy.core.window import Window
+
+    from kiosk.ui.view import MIN_TARGET
+
+    width, height = Window.width, Window.height
+    corner = MIN_TARGET * 1.5  # the hidden corner's size (kiosk/ui/app.py)
+    points = {
+        "top left": (4.0, height - 4.0),
+        "beside the corner": (corner + 16, height - 4.0),
+        "below the corner": (4.0, height - corner - 16),
+        "middle": (width / 2, height / 2),
+    }
+    return points[where]
+
+
+def hold_facts(ctx: Ctx) -> dict[str, Any]:
+    """Whether a long press is under way (and how long it must last), and staff mode."""
+    hold = ctx.app._corner_hold
+    return {
+        "hold_scheduled": hold is not None,
+        "hold_seconds": hold.timeout if hold is not None else None,
+        "staff_mode": ctx.app.controller.in_staff_mode,
+    }
+
+
+def finger_down(where: str) -> Do:
+    """A finger put on the window and left there (finger_up lifts it)."""
+
+    def do(ctx: Ctx) -> dict[str, Any]:
+        from kivy.tests.common import UnitTestTouch
+
+        x, y = window_point(where)
+        finger = UnitTestTouch(x, y)
+        finger.touch_down()
+        ctx.marks["finger"] = finger
+        ctx.marks["finger_at"] = time.monotonic()
+        return {"at": [x, y], **hold_facts(ctx)}
+
+    return do
+
+
+def finger_up(ctx: Ctx) -> dict[str, Any]:
+    ctx.marks.pop("finger").touch_up()
+    return hold_facts(ctx)
+
+
+def tap(where: str) -> Do:
+    """A finger down and straight up again."""
+
+    def do(ctx: Ctx) -> dict[str, Any]:
+        down = finger_down(where)(ctx)
+        ctx.marks["finger_at"] = time.monotonic()
+        return {"down": down, "up": finger_up(ctx)}
+
+    return do
+
+
+def held_for(seconds: float) -> Check:
+    # The hidden corner is timed by Kivy's own clock (real time): waiting for it is the point.
+    return lambda ctx: time.monotonic() - ctx.marks["finger_at"] > seconds
+
+
+def touch_staff(press: Press, arg: str = "") -> Do:
+    """A finger on the middle of the staff screen's button for `press`, through the event loop."""
+
+    def do(ctx: Ctx) -> dict[str, Any]:
+        from kivy.tests.common import UnitTestTouch
+
+        button = ctx.app.staff_view.button_for(press, arg)
+        if button is None:
+            raise LookupError(f"no button for {press} {arg!r} on {ctx.app.controller.staff_state}")
+        x, y = button.to_window(*button.center)
+        finger = UnitTestTouch(x, y)
+        finger.touch_down()
+        finger.touch_up()
+        return {"label": button.text}
+
+    return do
+
+
+def staff_page(page: Page, *, facts: bool = False) -> Check:
+    """Staff mode on `page`, no action running (and the status read back)."""
+
+    def check(ctx: Ctx) -> bool:
+        state = ctx.app.controller.staff_state
+        ready = state.busy is None and (state.facts is not None or not facts)
+        return state.active and state.page is page and ready
+
+    return check
+
+
+def pin_typed(n: int) -> Check:
+    return lambda ctx: len(ctx.app.controller.staff_state.entry) == n
+
+
+def in_staff_mode(ctx: Ctx) -> bool:
+    return bool(ctx.app.controller.in_staff_mode)
+
+
+def out_of_staff_mode(ctx: Ctx) -> bool:
+    return not ctx.app.controller.in_staff_mode
+
+
+def shown_root(ctx: Ctx) -> dict[str, Any]:
+    """Which of the two screens is in the window."""
+    from kivy.core.window import Window
+
+    app = ctx.app
+    return {
+        "root": [type(w).__name__ for w in app.root_box.children],
+        "kiosk_view_in_window": app.view.get_root_window() is Window,
+        "staff_view_in_window": app.staff_view.get_root_window() is Window,
+        "staff_mode": app.controller.in_staff_mode,
+        "screen": ctx.state.screen.value,
+    }
+
+
+def staff_capture(ctx: Ctx, name: str) -> dict[str, Any]:
+    """The staff screen: its view model, its real buttons (sizes, positions) and a screenshot."""
+    from kivy.uix.button import Button
+
+    from kiosk.presenter.staff import view as staff_view
+    from kiosk.ui.app import screenshot
+
+    app = ctx.app
+    controller = app.controller
+    now = ctx.clock.now()
+    expected = staff_view(
+        controller.staff_state,
+        now,
+        now.astimezone(controller.timezone).date(),
+        controller.staff_idle,
+        controller.loan_rules,
+    )
+    widget = app.staff_view
+    buttons = [
+        {
+            "text": w.text,
+            "press": w.spec.press.value,
+            "arg": w.spec.arg,
+            "keypad": w.parent is widget.keypad,
+            "shown": shown(w),
+            "disabled": bool(w.disabled),
+            **box(w),
+        }
+        for w in widget.walk(restrict=True)
+        if isinstance(w, Button) and hasattr(w, "spec")
+    ]
+    shot = screenshot(ctx.out_dir / f"{name}.png")
+    return {
+        "expected": plain(expected),
+        "heading": widget.heading.text,
+        "entry": widget.entry.text,
+        "message": widget.message.text,
+        "buttons": buttons,
+        "screenshot": str(shot),
+        "window": window_info(ctx),
+        **shown_root(ctx),
+    }
+
+
 # The runner ----------------------------------------------------------------------------------
 
 
@@ -417,7 +585,7 @@ class Runner:
             if self._settled < SETTLE_FRAMES:
                 self._settled += 1
                 return
-            self.data["captures"][step.capture] = capture(ctx, step.capture)
+            self.data["captures"][step.capture] = (step.shows or capture)(ctx, step.capture)
         if step.after is not None:
             record.update(plain(step.after(ctx)))
         record["done_frame"] = ctx.frames
