@@ -220,7 +220,7 @@ def on_press(state: StaffState, press: Press, arg: str, now: datetime) -> Update
 def _typed(state: StaffState, press: Press, arg: str, limit: int) -> StaffState:
     if press is Press.BACKSPACE:
         return replace(state, entry=state.entry[:-1])
-    if arg.isdigit() and len(arg) == 1 and len(state.entry) < limit:
+    if len(arg) == 1 and arg in "0123456789" and len(state.entry) < limit:
         return replace(state, entry=state.entry + arg)
     return state
 

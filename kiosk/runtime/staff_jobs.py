@@ -130,7 +130,9 @@ class StaffJobs:
                 return answers
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        # Queued jobs still run (a sign-out's audit entry, an export under way): the pool's
+        # thread finishes them before the process exits.
+        self._pool.shutdown(wait=False, cancel_futures=False)
 
     # The staff thread ---------------------------------------------------------------------------
 

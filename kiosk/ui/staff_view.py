@@ -42,7 +42,7 @@ class StaffView(BoxLayout):
         )
         self.status.bind(size=lambda w, size: setattr(w, "text_size", size))
         body.add_widget(self.status)
-        right = BoxLayout(orientation="vertical", spacing=dp(10))
+        right = self.column = BoxLayout(orientation="vertical", spacing=dp(10))
         self.entry = BoxLabel(size_hint_y=None, height=0, font_size=sp(34), color=theme["text"])
         self.keypad = GridLayout(cols=3, spacing=dp(8), size_hint_y=None, height=0)
         # Rows keep their height (at least 15 mm) however few buttons a page has.
@@ -111,9 +111,13 @@ class StaffView(BoxLayout):
         )
         self.entry.text = view.entry
         self.entry.height = dp(64) if view.entry else 0
-        self.keypad.height = 4 * KEY_ROW + 3 * dp(8) if view.keypad else 0
-        self.keypad.opacity = 1 if view.keypad else 0
-        self.keypad.disabled = not view.keypad
+        # The keypad is in the layout only on pages that use it (hidden, its keys would still
+        # be laid out over the action buttons).
+        self.keypad.height = 4 * KEY_ROW + 3 * dp(8)
+        if view.keypad and self.keypad.parent is None:
+            self.column.add_widget(self.keypad, index=len(self.column.children) - 1)
+        elif not view.keypad and self.keypad.parent is not None:
+            self.column.remove_widget(self.keypad)
         self.message.text = view.message
         self.message.color = t["text"] if view.message_ok else t["problem"]
         self.details.text = "\n".join(view.details)

@@ -20,11 +20,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hardware.printer import FakePrinter
+from hardware.printer import FakePrinter, PrinterState, ReceiptPrinter
+from hardware.receipt import Document
 from kiosk.cli.run import build_runtime
 from kiosk.config import load_config
 from kiosk.domain.staff import hash_secret
-from kiosk.presenter.presenter import Screen, ScreenView
+from kiosk.presenter.presenter import Action, Screen, ScreenView
 from kiosk.presenter.staff import Job, Page, Press, StaffScreenView, StaffState
 from kiosk.runtime.clock import ManualClock
 from kiosk.runtime.worker import EngineWorker
@@ -54,7 +55,7 @@ Shown = ScreenView | StaffScreenView
 class Station:
     controller: KioskController
     clock: ManualClock
-    printer: FakePrinter | None
+    printer: ReceiptPrinter | None
     worker: EngineWorker
     home: KioskHome
     keys_at: float = 1000.0
@@ -148,6 +149,25 @@ class Station:
 MakeStation = Callable[..., Station]
 
 
+class JammedPrinter:
+    """Takes a job and does not answer until the test lets it go (a paper jam)."""
+
+    name = "jammed"
+
+    def __init__(self) -> None:
+        self.printed: list[Document] = []
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def print_document(self, document: Document) -> None:
+        self.started.set()
+        self.release.wait(3 * WAIT_SECONDS)
+        self.printed.append(document)
+
+    def status(self) -> PrinterState:
+        return PrinterState.UNKNOWN
+
+
 def staff_toml(*, printer: bool, staff: bool, roots: str) -> str:
     text = f'\n[receipt]\nmode = "ask"\n\n[printer]\ntype = "{"fake" if printer else "none"}"\n'
     if staff:
@@ -167,7 +187,7 @@ def staff_toml(*, printer: bool, staff: bool, roots: str) -> str:
 def make_station(home: KioskHome) -> Iterator[MakeStation]:
     made: list[Station] = []
 
-    def make(*, printer: FakePrinter | None = None, staff: bool = True) -> Station:
+    def make(*, printer: ReceiptPrinter | None = None, staff: bool = True) -> Station:
         roots = home.root / "media"
         roots.mkdir(exist_ok=True)
         home.write_config(
@@ -189,6 +209,8 @@ def make_station(home: KioskHome) -> Iterator[MakeStation]:
 
     yield make
     for station in made:
+        if isinstance(station.printer, JammedPrinter):
+            station.printer.release.set()
         station.worker.stop()
         station.controller.close()
 
@@ -198,9 +220,11 @@ def in_session(station: Station, *items: str) -> None:
     station.patron_screen(Screen.CHECKOUT)
     for n, code in enumerate(items, 1):
         station.scan(code)
-        station.pump_until(
-            lambda v, n=n: isinstance(v, ScreenView) and len(v.lines) == n, f"{n} lines"
-        )
+        station.pump_until(lines_are(n), f"{n} lines")
+
+
+def lines_are(n: int) -> Callable[[Shown], bool]:
+    return lambda v: isinstance(v, ScreenView) and len(v.lines) == n
 
 
 # Getting in -------------------------------------------------------------------------------------
@@ -257,8 +281,10 @@ def test_five_wrong_pins_lock_staff_mode(make_station: MakeStation) -> None:
 
     station.controller.staff_press(Press.CANCEL)
     station.patron_screen(Screen.WELCOME)
-    station.controller.open_staff()  # the corner again: still locked
-    assert station.staff_page(Page.LOCKED).heading == "Staff mode is locked"
+    station.controller.open_staff()  # the corner again: still locked (the lock is on disk)
+    again = station.staff_page(Page.LOCKED)
+    assert again.heading == "Staff mode is locked"
+    assert again.message == "Too many wrong PINs. Try again after 10:15."
     station.controller.staff_press(Press.CANCEL)
     station.scan(STAFF_CARD)  # and the card, too
     station.staff_page(Page.LOCKED)
@@ -304,9 +330,7 @@ def test_scans_during_staff_mode_add_nothing_to_an_open_session(
     station.controller.staff_press(Press.CANCEL)
 
     station.scan(item(3))  # once this one shows, item 2 would have shown too
-    shown = station.pump_until(
-        lambda v: isinstance(v, ScreenView) and len(v.lines) == 2, "the second line"
-    )
+    shown = station.pump_until(lines_are(2), "the second line")
     assert isinstance(shown, ScreenView)
     assert [line.item for line in shown.lines] == [f"Item {item(3)}", f"Item {item(1)}"]
     assert station.checkouts() == [item(1), item(3)]
@@ -350,6 +374,34 @@ def test_a_paused_station_is_out_of_service_after_staff_leave(make_station: Make
     station.patron_screen(Screen.WELCOME)
 
 
+def test_a_special_due_date_typed_on_the_pad_applies_to_the_next_checkout(
+    make_station: MakeStation,
+) -> None:
+    station = make_station()
+    station.sign_in()
+    station.controller.staff_press(Press.SPECIAL_DUE)
+    station.staff_page(Page.SPECIAL_DUE)
+    for digit in "28":
+        station.controller.staff_press(Press.DIGIT, digit)
+    assert station.controller.pump().entry == "28 days:  due Monday 2026-12-21"
+
+    done = station.run(Press.SET_SPECIAL_DUE)
+    assert done.message == "Every checkout from now on is due Monday 2026-12-21."
+    assert station.audited("staff.special_due") == [{"due_date": "2026-12-21"}]
+    station.controller.staff_press(Press.EXIT)
+
+    in_session(station, item(1))
+    shown = station.controller.pump()
+    assert isinstance(shown, ScreenView)
+    assert shown.lines[0].due == "Due Monday, December 21"
+    path = station.home.data_dir / "spool.db"
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        assert list(conn.execute("SELECT due_date FROM checkouts")) == [("2026-12-21",)]
+    finally:
+        conn.close()
+
+
 def test_clearing_a_stuck_session_ends_it_and_keeps_its_checkouts(
     make_station: MakeStation,
 ) -> None:
@@ -371,6 +423,37 @@ def test_clearing_a_stuck_session_ends_it_and_keeps_its_checkouts(
     assert isinstance(shown, ScreenView)
     assert shown.notice is not None
     assert shown.notice.text == NO_CARD_FIRST
+    assert station.checkouts() == [item(1)]
+
+
+def test_clearing_unsticks_a_screen_waiting_for_a_jammed_printer(
+    make_station: MakeStation,
+) -> None:
+    printer = JammedPrinter()
+    station = make_station(printer=printer)
+    in_session(station, item(1))
+    station.controller.press(Action.DONE)
+    station.patron_screen(Screen.FINISH)
+    station.controller.press(Action.PRINT_RECEIPT)
+    assert printer.started.wait(WAIT_SECONDS), "the printer never got the job"
+    stuck = station.patron_screen(Screen.GOODBYE)
+    assert stuck.fine_print == "Your receipt is printing."
+
+    station.sign_in()
+    station.controller.staff_press(Press.TEST_RECEIPT)  # the printer is busy with the patron's
+    refused = station.staff_page(Page.HOME)
+    assert refused.message == "A patron's receipt is printing: try again in a moment."
+    assert refused.message_ok is False
+
+    station.run(Press.CLEAR_SESSION)
+    assert station.controller.state.screen is Screen.WELCOME  # the engine had no session left
+    station.controller.staff_press(Press.EXIT)
+    station.patron_screen(Screen.WELCOME)
+
+    printer.release.set()  # the jam clears: the late receipt changes nothing on screen
+    station.pump_until(lambda v: not station.controller.receipts.printing, "the print's end")
+    assert station.controller.pump().heading == "Scan your library card"
+    assert len(printer.printed) == 1
     assert station.checkouts() == [item(1)]
 
 
