@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from kiosk import __version__
-from kiosk.cli import audit, demo, hardware, run, snapshot, spool, staff, status
+from kiosk.cli import audit, demo, hardware, run, snapshot, spool, staff, status, upload
 from kiosk.cli.common import State
 from kiosk.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, default_config_path, load_config
 from kiosk.errors import ConfigError, KioskError
@@ -59,6 +59,8 @@ def config_check(state: State) -> None:
 
 cli.add_command(snapshot.group)
 cli.add_command(spool.group)
+spool.group.add_command(upload.upload)
+spool.group.add_command(upload.report)
 cli.add_command(run.run)
 cli.add_command(demo.group)
 cli.add_command(hardware.group)

@@ -25,6 +25,7 @@ from kiosk.runtime.headless import HeadlessRunner, parse_clock
 from kiosk.runtime.receipts import headless_receipts
 from kiosk.runtime.staff import StaffDesk
 from kiosk.runtime.station import StationRuntime
+from kiosk.runtime.uploads import UploadWatcher
 from kiosk.storage.audit import AuditLog
 from kiosk.storage.files import private_dir
 from kiosk.storage.snapshot import SnapshotStore
@@ -50,6 +51,20 @@ def station_lock(data_dir: Path) -> Iterator[None]:
         yield
     finally:
         handle.close()
+
+
+@contextmanager
+def upload_watcher(config: KioskConfig, clock: Clock) -> Iterator[None]:
+    """sip2.auto_upload: upload by itself when the ILS answers again, while the kiosk runs."""
+    if config.sip2 is None or not config.sip2.auto_upload:
+        yield
+        return
+    watcher = UploadWatcher(config, clock.now)
+    watcher.start()
+    try:
+        yield
+    finally:
+        watcher.stop()
 
 
 def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
@@ -147,7 +162,7 @@ def run(
             raise click.UsageError("--clock works only with --headless")
         run_screen(config, clock, offscreen=offscreen)
         return
-    with station_lock(config.data_dir):
+    with station_lock(config.data_dir), upload_watcher(config, clock):
         runtime = build_runtime(config, clock)
         try:
             text_screen = None
@@ -183,7 +198,7 @@ def run_screen(config: KioskConfig, clock: Clock, *, offscreen: bool) -> None:
         prepare(config.data_dir / "kivy", offscreen=offscreen)
     except NoDisplayError as exc:
         raise NoDisplay(str(exc)) from exc
-    with station_lock(config.data_dir):
+    with station_lock(config.data_dir), upload_watcher(config, clock):
         from kiosk.ui.launch import build_app
 
         runtime = build_runtime(config, clock)

@@ -44,6 +44,7 @@ class Press(Enum):
     CLEAR_SESSION = "clear_session"
     TEST_RECEIPT = "test_receipt"
     RELOAD_SNAPSHOT = "reload_snapshot"
+    UPLOAD = "upload"
     EXPORT = "export"
     LOOK_AGAIN = "look_again"
     EXPORT_TO = "export_to"  # arg: the drive's index
@@ -62,6 +63,7 @@ class Job(Enum):
     CLEAR_SESSION = "clear_session"
     TEST_RECEIPT = "test_receipt"
     RELOAD_SNAPSHOT = "reload_snapshot"
+    UPLOAD = "upload"
     EXPORT = "export"  # arg: the drive's index in the last list
     NEW_PERIOD = "new_period"  # arg: the checkouts staff confirmed
     SIGN_OUT = "sign_out"  # arg: why ("exit", "timeout")
@@ -69,6 +71,7 @@ class Job(Enum):
 
 BUSY_TEXT = {
     Job.RELOAD_SNAPSHOT: "Reloading the snapshot…",
+    Job.UPLOAD: "Sending the checkouts to the library system…",
     Job.EXPORT: "Exporting and reading back…",
     Job.NEW_PERIOD: "Starting a new period…",
     Job.TEST_RECEIPT: "Printing a test receipt…",
@@ -91,6 +94,7 @@ class Facts:
     period_checkouts: int | None  # None: the spool cannot be read
     period_pending: int
     retention_days: int
+    can_upload: bool = False  # a library system (SIP2) is configured
 
 
 @dataclass(frozen=True)
@@ -251,6 +255,7 @@ def _action_press(state: StaffState, press: Press, arg: str) -> Update:
         Press.CLEAR_SESSION: Job.CLEAR_SESSION,
         Press.TEST_RECEIPT: Job.TEST_RECEIPT,
         Press.RELOAD_SNAPSHOT: Job.RELOAD_SNAPSHOT,
+        Press.UPLOAD: Job.UPLOAD,
     }
     if press in simple:
         return _run(_home(state), simple[press])
@@ -301,7 +306,7 @@ def on_result(state: StaffState, job: Job, result: Result, now: datetime) -> Upd
         details=result.lines,
         last_touch=now,  # a long export does not count as idle time
     )
-    if job in (Job.EXPORT, Job.NEW_PERIOD, Job.RELOAD_SNAPSHOT, Job.TEST_RECEIPT):
+    if job in (Job.EXPORT, Job.NEW_PERIOD, Job.RELOAD_SNAPSHOT, Job.TEST_RECEIPT, Job.UPLOAD):
         done = _home(done)
     if job is Job.EXPORT and not result.ok:
         done = replace(done, page=Page.EXPORT)
@@ -431,11 +436,17 @@ def view(
     if page is Page.CONFIRM_PERIOD:
         return _confirm_view(base, state, status)
     paused = state.facts.paused if state.facts else False
+    upload = (
+        (StaffButton(Press.UPLOAD, "Upload to the library system"),)
+        if state.facts and state.facts.can_upload
+        else ()
+    )
     return replace(
         base,
         heading="Staff",
         status=status,
         buttons=(
+            *upload,
             StaffButton(Press.SPECIAL_DUE, "Special due date…"),
             StaffButton(Press.RESUME, "Resume the station")
             if paused

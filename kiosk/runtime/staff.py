@@ -26,6 +26,7 @@ from kiosk.exports.bundle import write_bundle
 from kiosk.exports.drives import Drive, find_drives
 from kiosk.runtime.devices import read_status
 from kiosk.runtime.station import PAUSED_SETTING, SPECIAL_DUE_SETTING
+from kiosk.runtime.uploads import run_upload
 from kiosk.storage.audit import AuditLog
 from kiosk.storage.files import atomic_write_bytes
 from kiosk.storage.snapshot import SnapshotStore
@@ -66,6 +67,8 @@ class StaffStatus:
     paused: str | None  # the patrons' message (may be ""); None: not paused
     retention_days: int
     checked_at: datetime = field(compare=False)
+    ils: str = ""  # the last upload to the library system ("" when no [sip2])
+    ils_warn: bool = False  # something to follow up, or the last upload stopped
 
 
 class PinResult:
@@ -179,10 +182,13 @@ class StaffDesk:
         spool_problem = ""
         special: date | None = None
         paused: str | None = None
+        ils, ils_warn = "", False
         try:
             with self._spool() as spool:
                 period = spool.current_period()
                 settings = spool.settings((PAUSED_SETTING, SPECIAL_DUE_SETTING))
+                if config.sip2 is not None:
+                    ils, ils_warn = _ils_line(spool, config)
             paused = settings.get(PAUSED_SETTING)
             if SPECIAL_DUE_SETTING in settings:
                 special = date.fromisoformat(settings[SPECIAL_DUE_SETTING])
@@ -233,7 +239,33 @@ class StaffDesk:
             paused=paused,
             retention_days=config.staff.retention_days,
             checked_at=now,
+            ils=ils,
+            ils_warn=ils_warn,
         )
+
+    # The library system ----------------------------------------------------------------------
+
+    def upload(self) -> Outcome:
+        """Send what the library system does not have yet (SIP2), and report."""
+        if self.config.sip2 is None:
+            return Outcome(False, "No library system is configured ([sip2]).")
+        try:
+            outcome = run_upload(self.config, actor=self.actor, now=self._now)
+        except KioskError as exc:
+            return Outcome(False, "The upload did not run.", (str(exc),))
+        run = outcome.run
+        message = (
+            f"Upload: {run.accepted} accepted, {run.rejected} refused by the library system, "
+            f"{run.still_pending} still to send."
+        )
+        lines = [f"Report: {outcome.files[1].name} (kiosk spool report --out a USB drive)"]
+        if run.error:
+            lines.insert(0, f"Stopped: {run.error}")
+        if outcome.report.follow_up:
+            lines.insert(
+                0, f"{len(outcome.report.follow_up)} to follow up by hand (see the report)."
+            )
+        return Outcome(not run.error and not run.rejected, message, tuple(lines))
 
     # Settings a running kiosk picks up ---------------------------------------------------------
 
@@ -416,6 +448,18 @@ class StaffDesk:
             {"retention_days": days, "periods": {str(p.id): n for p, n in removed}},
         )
         return Outcome(True, f"{total} archived checkouts older than {days} days were removed.")
+
+
+def _ils_line(spool: Spool, config: KioskConfig) -> tuple[str, bool]:
+    waiting = len(spool.upload_states(to_send=True))
+    run = spool.last_upload_run()
+    if run is None:
+        return f"not uploaded yet; {waiting} to send", False
+    when = run.started_at.astimezone(config.tz).strftime("%Y-%m-%d %H:%M")
+    text = f"last upload {when}: {run.accepted} accepted, {run.rejected} refused; {waiting} to send"
+    if run.error:
+        text += f" (stopped: {run.error})"
+    return text, bool(run.error or run.rejected)
 
 
 def _snapshot_lines(config: KioskConfig, now: datetime) -> tuple[str, str]:

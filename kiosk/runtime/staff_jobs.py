@@ -85,6 +85,8 @@ def facts(status: StaffStatus) -> Facts:
         )
     if not status.devices:
         lines.append(StatusLine("Devices", "no report yet"))
+    if status.ils:
+        lines.append(StatusLine("Library system", status.ils, warn=status.ils_warn))
     lines.append(StatusLine("Disk", status.free_disk))
     lines.append(
         StatusLine("Last error", status.last_error or "none", warn=bool(status.last_error))
@@ -95,6 +97,7 @@ def facts(status: StaffStatus) -> Facts:
         period_checkouts=period.checkouts if period else None,
         period_pending=period.pending if period else 0,
         retention_days=status.retention_days,
+        can_upload=bool(status.ils),
     )
 
 
@@ -165,6 +168,8 @@ class StaffJobs:
             return JobAnswer(
                 job, Result(True, "Any open session was ended. Its checkouts are kept.")
             )
+        if job is Job.UPLOAD:
+            return JobAnswer(job, _result(desk.upload()))
         if job is Job.RELOAD_SNAPSHOT:
             return JobAnswer(job, _result(desk.reload_snapshot()))
         if job is Job.EXPORT:

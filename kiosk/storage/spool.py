@@ -65,6 +65,29 @@ class ExportRecord:
 
 
 @dataclass(frozen=True)
+class UploadState:
+    """One checkout and what the library system made of it (state None: never sent)."""
+
+    checkout: SpooledCheckout
+    state: str | None  # None, "sent", "accepted", "rejected"
+    attempts: int
+    message: str  # the ILS's screen message
+    ils_due: str  # the due date the ILS answered with
+    answered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class UploadRun:
+    started_at: datetime
+    finished_at: datetime | None
+    target: str
+    accepted: int
+    rejected: int
+    still_pending: int
+    error: str
+
+
+@dataclass(frozen=True)
 class Period:
     """An offline period: the checkouts between two staff "resets" (by sequence number)."""
 
@@ -372,6 +395,92 @@ class Spool:
             self.current_period(),
         )
 
+    # Uploading to the library system ------------------------------------------------------
+
+    def upload_states(
+        self, *, to_send: bool = False, retry_rejected: bool = False
+    ) -> list[UploadState]:
+        """Every checkout with its upload state, oldest first. to_send: only those an upload
+        must still deal with (not handed over; never sent, or sent and not answered, or
+        rejected when retry_rejected)."""
+        query = _UPLOAD_QUERY
+        if to_send:
+            states = "('sent', 'rejected')" if retry_rejected else "('sent')"
+            query += f"WHERE c.handed_over_at IS NULL AND (u.state IS NULL OR u.state IN {states}) "
+        with self._engine.connect() as conn:
+            rows = conn.exec_driver_sql(query + "ORDER BY c.seq").all()
+        return [
+            UploadState(
+                _checkout(r[:10]), r[10], int(r[11] or 0), r[12] or "", r[13] or "", _when(r[14])
+            )
+            for r in rows
+        ]
+
+    def mark_sent(self, txn_id: str, when: datetime) -> None:
+        """Before a checkout goes to the ILS: durable, so a crash mid-send is resolved by the
+        next run instead of being sent blind a second time."""
+        stamp = when.isoformat(timespec="seconds")
+        with self._engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO uploads (checkout_id, state, attempts, sent_at) "
+                "SELECT id, 'sent', 1, ? FROM checkouts WHERE txn_id = ? "
+                "ON CONFLICT (checkout_id) DO UPDATE SET state = 'sent', "
+                "attempts = attempts + 1, sent_at = excluded.sent_at",
+                (stamp, txn_id),
+            )
+
+    def mark_answered(
+        self, txn_id: str, *, accepted: bool, message: str, ils_due: str, when: datetime
+    ) -> None:
+        """The ILS's answer. Accepted: the checkout is handed over (in the same commit)."""
+        stamp = when.isoformat(timespec="seconds")
+        with self._engine.begin() as conn:
+            conn.exec_driver_sql(
+                "UPDATE uploads SET state = ?, message = ?, ils_due = ?, answered_at = ? "
+                "WHERE checkout_id = (SELECT id FROM checkouts WHERE txn_id = ?)",
+                ("accepted" if accepted else "rejected", message, ils_due, stamp, txn_id),
+            )
+            if accepted:
+                conn.exec_driver_sql(
+                    "UPDATE checkouts SET handed_over_at = ? WHERE txn_id = ? "
+                    "AND handed_over_at IS NULL",
+                    (stamp, txn_id),
+                )
+
+    def record_upload_run(self, run: UploadRun) -> None:
+        with self._engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO upload_runs (started_at, finished_at, target, accepted, rejected, "
+                "still_pending, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run.started_at.isoformat(timespec="seconds"),
+                    run.finished_at.isoformat(timespec="seconds") if run.finished_at else None,
+                    run.target,
+                    run.accepted,
+                    run.rejected,
+                    run.still_pending,
+                    run.error,
+                ),
+            )
+
+    def last_upload_run(self) -> UploadRun | None:
+        with self._engine.connect() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT started_at, finished_at, target, accepted, rejected, still_pending, "
+                "error FROM upload_runs ORDER BY id DESC LIMIT 1"
+            ).first()
+        if row is None:
+            return None
+        return UploadRun(
+            datetime.fromisoformat(row[0]),
+            _when(row[1]),
+            row[2],
+            int(row[3]),
+            int(row[4]),
+            int(row[5]),
+            row[6],
+        )
+
     # Offline periods ----------------------------------------------------------------------
 
     def periods(self) -> list[Period]:
@@ -439,11 +548,12 @@ class Spool:
                 if not due:
                     continue
                 wanted = json.dumps(due)
-                conn.exec_driver_sql(
-                    "DELETE FROM export_checkouts WHERE checkout_id IN "
-                    "(SELECT value FROM json_each(?))",
-                    (wanted,),
-                )
+                for table in ("export_checkouts", "uploads"):
+                    conn.exec_driver_sql(
+                        f"DELETE FROM {table} WHERE checkout_id IN "  # noqa: S608 (constant)
+                        "(SELECT value FROM json_each(?))",
+                        (wanted,),
+                    )
                 conn.exec_driver_sql(
                     "DELETE FROM checkouts WHERE id IN (SELECT value FROM json_each(?))",
                     (wanted,),
@@ -461,7 +571,12 @@ _COLUMNS = (
     "handed_over_at"
 )
 _ALL_QUERY = f"SELECT {_COLUMNS} FROM checkouts ORDER BY seq"  # noqa: S608 (constants only)
-_PENDING_QUERY = f"SELECT {_COLUMNS} FROM checkouts WHERE handed_over_at IS NULL ORDER BY seq"  # noqa: S608
+# Not handed over, and not sent to the library system still awaiting its answer (exporting
+# one of those could give the ILS the same checkout twice).
+_PENDING_QUERY = (
+    f"SELECT {_COLUMNS} FROM checkouts WHERE handed_over_at IS NULL "  # noqa: S608
+    "AND id NOT IN (SELECT checkout_id FROM uploads WHERE state = 'sent') ORDER BY seq"
+)
 
 
 def _checkout(row: Any) -> SpooledCheckout:
@@ -478,6 +593,12 @@ def _checkout(row: Any) -> SpooledCheckout:
         handed_over_at=datetime.fromisoformat(row[9]) if row[9] else None,
     )
 
+
+_UPLOAD_QUERY = (
+    f"SELECT {', '.join('c.' + c.strip() for c in _COLUMNS.split(','))}, "  # noqa: S608
+    "u.state, u.attempts, u.message, u.ils_due, u.answered_at "
+    "FROM checkouts c LEFT JOIN uploads u ON u.checkout_id = c.id "
+)
 
 _PERIODS_QUERY = (
     "SELECT p.id, p.started_at, p.first_seq, p.ended_at, p.last_seq, "

@@ -1,0 +1,128 @@
+"""`kiosk spool upload` and `kiosk spool report`: the checkouts into the library system by
+SIP2, exactly once, and what it made of them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID
+
+from kiosk.cli.common import State, utc_now
+from kiosk.errors import KioskError
+from kiosk.runtime.uploads import REPORTS, UploadOutcome, current_report, run_upload
+from kiosk.storage.files import private_dir
+from kiosk.storage.spool import Spool
+from kiosk.upload.report import write_report
+
+
+class IlsNotReached(KioskError):
+    exit_code = os.EX_UNAVAILABLE  # 69
+
+
+def _print(outcome: UploadOutcome) -> None:
+    run, report = outcome.run, outcome.report
+    click.echo(
+        f"Upload to {run.target}: {run.accepted} accepted, {run.rejected} rejected, "
+        f"{run.still_pending} still to send."
+    )
+    if outcome.tally.resolved:
+        click.echo(
+            f"  {outcome.tally.resolved} sent last time without an answer were found on loan "
+            "in the library system: counted as accepted, not sent again."
+        )
+    click.echo(f"This period: {report.summary()}.")
+    follow = report.follow_up
+    if follow:
+        click.echo(f"To follow up by hand ({len(follow)}):")
+        for line in follow[:20]:
+            c = line.state.checkout
+            message = f": {line.state.message}" if line.state.message else ""
+            click.echo(f"  #{c.seq} item {c.item}: {line.result}{message}")
+        if len(follow) > 20:
+            click.echo(f"  ... and {len(follow) - 20} more (see the report)")
+    csv_path, html_path = outcome.files
+    click.echo(f"Report: {html_path} (printable), {csv_path}")
+
+
+@click.command("upload")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="If the ILS does not answer, keep trying every --interval seconds until it does.",
+)
+@click.option(
+    "--interval",
+    type=click.IntRange(10, 86400),
+    default=None,
+    help="[default: sip2.check_interval_seconds]",
+)
+@click.option("--retry-rejected", is_flag=True, help="Send the ones the ILS refused once more.")
+@click.pass_obj
+def upload(state: State, wait: bool, interval: int | None, retry_rejected: bool) -> None:
+    """Send the checkouts the library system does not have yet (SIP2), oldest first; write a
+    report of what it accepted. Running it twice sends nothing twice."""
+    config = state.config
+    console = Console(stderr=True)
+    pause = interval or (config.sip2.check_interval_seconds if config.sip2 else 300)
+    while True:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        ) as bar:
+            task = bar.add_task("Uploading", total=None)
+
+            def progress(done: int, total: int, task: TaskID = task) -> None:
+                bar.update(task, completed=done, total=total)
+
+            outcome = run_upload(
+                config,
+                actor="cli",
+                now=utc_now,
+                retry_rejected=retry_rejected,
+                on_progress=progress,
+            )
+        if not outcome.run.error or not wait:
+            break
+        click.echo(f"{outcome.run.error}; trying again in {pause} s.", err=True)
+        time.sleep(pause)
+    _print(outcome)
+    if outcome.run.error:
+        raise IlsNotReached(
+            f"the upload stopped: {outcome.run.error}. Nothing was lost; run it again later."
+        )
+
+
+@click.command("report")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Also copy the report (CSV and HTML) into this folder (a USB drive, say).",
+)
+@click.pass_obj
+def report(state: State, out: Path | None) -> None:
+    """The upload report for this period, as it stands now: what the ILS accepted, refused,
+    and what is still to send."""
+    config = state.config
+    spool = Spool.open(config.data_dir)
+    try:
+        made = current_report(spool, config, utc_now().astimezone(config.tz))
+    finally:
+        spool.close()
+    csv_path, html_path = write_report(made, config.data_dir / REPORTS)
+    click.echo(f"This period: {made.summary()}.")
+    click.echo(f"Report: {html_path}, {csv_path}")
+    if out is not None:
+        private_dir(out)
+        for path in (csv_path, html_path):
+            shutil.copyfile(path, out / path.name)
+            (out / path.name).chmod(0o600)
+        click.echo(f"Copied to {out}.")

@@ -1,0 +1,194 @@
+"""Store and forward: every checkout made offline goes to the library system once, oldest
+first, and what it answered is kept.
+
+Exactly once, durably: a checkout is marked `sent` (committed) before its message leaves,
+and `accepted`/`rejected` when the answer is in. A checkout left `sent` (the connection or
+the kiosk died before the answer) is resolved first on the next connection: if the ILS
+already shows the item on loan to that patron, it counts as accepted; otherwise it is sent
+again. Running the upload twice sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from kiosk.domain.barcodes import mask
+from kiosk.storage.spool import Spool, SpooledCheckout, UploadRun, UploadState
+from kiosk.upload import sip2
+from kiosk.upload.client import (
+    ConnectionLost,
+    Connector,
+    Endpoint,
+    ProtocolFailure,
+    Sip2Connection,
+    connect,
+)
+
+log = logging.getLogger(__name__)
+
+ALREADY_ON_LOAN = "already on loan to this patron in the library system"
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who the kiosk is to the ILS (the [sip2] config)."""
+
+    login_user: str
+    login_password: str
+    location: str
+    institution: str
+    terminal_password: str = ""
+
+
+@dataclass
+class Tally:
+    accepted: int = 0
+    rejected: int = 0
+    resolved: int = 0  # sent before without an answer, found on loan: accepted now
+    connections: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class IlsUnavailable(ConnectionLost):
+    """The ILS answered but says it is off-line or refuses checkouts: try later."""
+
+
+def upload(
+    spool: Spool,
+    endpoint: Endpoint,
+    account: Account,
+    *,
+    now: Callable[[], datetime],
+    paper_out: bool = False,
+    reconnects: int = 5,
+    retry_rejected: bool = False,
+    connector: Connector = connect,
+    sleep: Callable[[float], None] = time.sleep,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[UploadRun, Tally]:
+    """Send what the ILS does not have yet. Returns the run (also recorded in the spool)."""
+    started = now()
+    tally = Tally()
+    error = ""
+    failures = 0
+    while True:
+        todo = spool.upload_states(to_send=True, retry_rejected=retry_rejected)
+        if not todo:
+            break
+        try:
+            _session(spool, endpoint, account, todo, now, paper_out, tally, on_progress, connector)
+            failures = 0
+            if not spool.upload_states(to_send=True):
+                break
+            retry_rejected = False  # rejected ones are tried once per run
+        except IlsUnavailable as exc:
+            error = str(exc)
+            break
+        except (ConnectionLost, ProtocolFailure) as exc:
+            failures += 1
+            log.warning("upload interrupted (%s); %d of %d reconnects", exc, failures, reconnects)
+            if failures > reconnects:
+                error = str(exc)
+                break
+            sleep(min(30.0, 0.5 * 2 ** (failures - 1)))
+    left = len(spool.upload_states(to_send=True))
+    run = UploadRun(
+        started, now(), endpoint.describe(), tally.accepted, tally.rejected, left, error
+    )
+    spool.record_upload_run(run)
+    return run, tally
+
+
+def _session(
+    spool: Spool,
+    endpoint: Endpoint,
+    account: Account,
+    todo: list[UploadState],
+    now: Callable[[], datetime],
+    paper_out: bool,
+    tally: Tally,
+    on_progress: Callable[[int, int], None] | None,
+    connector: Connector,
+) -> None:
+    conn = Sip2Connection(endpoint, connector)
+    tally.connections += 1
+    try:
+        if account.login_user:
+            answer = conn.exchange(
+                sip2.login(account.login_user, account.login_password, account.location)
+            )
+            if answer.code != "94" or answer.fixed != "1":
+                raise IlsUnavailable(
+                    f"{endpoint.describe()} refused the login of {account.login_user!r}: check "
+                    "sip2.login_user and the password"
+                )
+        status = sip2.acs_status(conn.exchange(sip2.sc_status(paper_out)))
+        if not status.online or not status.checkout_ok:
+            raise IlsUnavailable(
+                f"{endpoint.describe()} answers but is off-line or not taking checkouts yet"
+            )
+        total = len(todo)
+        for done, entry in enumerate(todo, start=1):
+            c = entry.checkout
+            if entry.state == "sent" and _on_loan(conn, account, c, now()):
+                spool.mark_answered(
+                    c.txn_id, accepted=True, message=ALREADY_ON_LOAN, ils_due="", when=now()
+                )
+                tally.accepted += 1
+                tally.resolved += 1
+            else:
+                _send(spool, conn, account, c, now, tally)
+            if on_progress is not None:
+                on_progress(done, total)
+    finally:
+        conn.close()
+
+
+def _on_loan(conn: Sip2Connection, account: Account, c: SpooledCheckout, at: datetime) -> bool:
+    answer = conn.exchange(
+        sip2.patron_information(
+            now=at.astimezone(c.occurred_at.tzinfo),
+            institution=account.institution,
+            patron=c.patron,
+            terminal_password=account.terminal_password,
+        )
+    )
+    return c.item in sip2.charged_items(answer)
+
+
+def _send(
+    spool: Spool,
+    conn: Sip2Connection,
+    account: Account,
+    c: SpooledCheckout,
+    now: Callable[[], datetime],
+    tally: Tally,
+) -> None:
+    spool.mark_sent(c.txn_id, now())
+    message = sip2.checkout(
+        occurred_at=c.occurred_at,
+        due_date=c.due_date,
+        institution=account.institution,
+        patron=c.patron,
+        item=c.item,
+        terminal_password=account.terminal_password,
+    )
+    answer = sip2.checkout_answer(conn.exchange(message))
+    accepted = answer.ok
+    text = answer.screen_message
+    if not accepted and _on_loan(conn, account, c, now()):
+        # Some systems refuse a checkout of an item already on loan to the same patron (or
+        # renew it): either way the loan exists once. It counts as accepted.
+        accepted, text = True, f"{ALREADY_ON_LOAN} ({text})" if text else ALREADY_ON_LOAN
+    spool.mark_answered(
+        c.txn_id, accepted=accepted, message=text, ils_due=answer.due_date, when=now()
+    )
+    if accepted:
+        tally.accepted += 1
+    else:
+        tally.rejected += 1
+        log.info("checkout #%d (item %s) refused by the ILS: %s", c.seq, mask(c.item), text)
