@@ -11,7 +11,7 @@ import math
 import os
 import re
 import tomllib
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,8 +20,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kiosk.domain.barcodes import BarcodeRule, BarcodeRules, CheckDigit
+from kiosk.domain.ils_files import PatronFileFormat, PatronFileKind, PatronLayout
+from kiosk.domain.items import material_key
 from kiosk.domain.loans import WEEKDAYS, LoanRules
-from kiosk.domain.patrons import PatronPolicy, PatronStatus
+from kiosk.domain.patrons import PatronPolicy, PatronStatus, SnapshotMode
 from kiosk.domain.service import SnapshotLimits
 from kiosk.domain.staff import SecretHash, parse_hash
 from kiosk.domain.station import StationRules
@@ -56,17 +58,172 @@ class KioskSection(_Model):
         return value
 
 
+def _column_name(value: str) -> str:
+    if not value.strip():
+        raise ValueError("a column name cannot be blank")
+    return value
+
+
+ColumnName = Annotated[str, Field(max_length=200)]
+StatusWord = Literal["ok", "blocked", "lost", "expired"]
+
+
+class SnapshotColumnsSection(_Model):
+    """Which column of the library system's export holds what, by the header's names (case
+    does not matter). A column named here must be in the file; one left out is read under
+    our own name (barcode, name, fines, status, expires) when the file has it."""
+
+    barcode: ColumnName | None = None
+    name: ColumnName | list[ColumnName] | None = None  # several: joined with a space
+    fines: ColumnName | None = None
+    status: ColumnName | None = None
+    expires: ColumnName | None = None
+
+    @field_validator("barcode", "fines", "status", "expires")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        return None if value is None else _column_name(value)
+
+    @field_validator("name")
+    @classmethod
+    def _names(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("give at least one column (or leave name out)")
+            for name in value:
+                _column_name(name)
+        elif value is not None:
+            _column_name(value)
+        return value
+
+    @model_validator(mode="after")
+    def _each_column_once(self) -> SnapshotColumnsSection:
+        seen: dict[str, str] = {}
+        for key in ("barcode", "name", "fines", "status", "expires"):
+            for column in self.names_of(key):
+                other = seen.setdefault(column.strip().lower(), key)
+                if other != key or self.names_of(key).count(column) > 1:
+                    raise ValueError(f"the column {column!r} is named twice ({other}, {key})")
+        return self
+
+    def names_of(self, key: str) -> list[str]:
+        value = getattr(self, key)
+        if value is None:
+            return []
+        return list(value) if isinstance(value, list) else [value]
+
+
 class SnapshotSection(_Model):
     # Where staff reload the snapshot from (the staff screen, `kiosk staff reload-snapshot`):
     # a file on a mounted share, for example. None: only `kiosk snapshot import FILE`.
     source: Path | None = None
+    # Or an HTTPS address the morning timer fetches it from (`kiosk snapshot fetch`).
+    url: Annotated[str, Field(pattern=r"^https://\S+$")] | None = None
+    # The library's Ed25519 public key (`kiosk snapshot keygen`): when set, only snapshots
+    # signed with its private key (`kiosk snapshot sign`) are fetched and reloaded.
+    public_key: str | None = None
     max_age_hours: Annotated[float, Field(ge=0)] = 0
     warn_age_hours: Annotated[float, Field(ge=0)] = 36
     # An import with more bad rows than this is refused as a damaged or wrong file.
     max_bad_rows_percent: Annotated[float, Field(ge=0, le=100)] = 1.0
+    # How the patron export is read: CSV with a header, or Evergreen's offline block list.
+    # Default: csv, or the block list with mode = "deny" (the usual deny list).
+    format: Literal["csv", "evergreen-blocklist"] | None = None
+    # allow: only the patrons listed may borrow. deny: every card that fits the patron
+    # barcode rule may borrow unless it is listed. Default: allow (deny for a block list).
+    mode: Literal["allow", "deny"] | None = None
+    columns: SnapshotColumnsSection | None = None  # CSV only
+    status_values: dict[str, StatusWord] = {}  # the export's own status words
+    date_format: str | None = None  # of the expiry column (strptime); default YYYY-MM-DD
+
+    @field_validator("public_key")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        if value is not None:
+            from kiosk.storage.signing import public_key
+
+            public_key(value)  # ValueError says what is wrong
+        return value
+
+    @field_validator("status_values")
+    @classmethod
+    def _status_words(cls, value: dict[str, str]) -> dict[str, str]:
+        seen: set[str] = set()
+        for word in value:
+            folded = word.strip().casefold()
+            if not folded:
+                raise ValueError("a status word cannot be blank (an empty status is ok)")
+            if folded in seen:
+                raise ValueError(f"{word!r} is listed twice (case does not matter)")
+            seen.add(folded)
+        return value
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_format(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        sample = date(2026, 12, 31)
+        try:
+            back = datetime.strptime(sample.strftime(value), value).date()
+        except ValueError:
+            back = None
+        if back != sample:
+            raise ValueError(
+                f"{value!r} does not read a whole date: it needs a year, a month and a day, "
+                "like '%m/%d/%Y' or '%Y-%m-%d'"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _fits_format(self) -> SnapshotSection:
+        if self.file_kind is PatronFileKind.EVERGREEN_BLOCKLIST:
+            if self.mode == "allow":
+                raise ValueError(
+                    "an Evergreen block list lists the cards that may NOT borrow: "
+                    'set mode = "deny" or leave mode out'
+                )
+            csv_only = [
+                key
+                for key in ("columns", "status_values", "date_format")
+                if getattr(self, key) not in (None, {})
+            ]
+            if csv_only:
+                raise ValueError(f'{", ".join(csv_only)}: only for format = "csv"')
+        return self
+
+    @property
+    def file_kind(self) -> PatronFileKind:
+        if self.format is not None:
+            return PatronFileKind(self.format)
+        deny = self.mode == "deny"
+        return PatronFileKind.EVERGREEN_BLOCKLIST if deny else PatronFileKind.CSV
 
     def limits(self) -> SnapshotLimits:
         return SnapshotLimits(self.max_age_hours, self.warn_age_hours)
+
+    def layout(self) -> PatronLayout:
+        """The CSV column mapping as the domain reads rows with it."""
+        columns = self.columns or SnapshotColumnsSection()
+        return PatronLayout.mapped(
+            barcode=columns.barcode,
+            name=columns.names_of("name"),
+            fines=columns.fines,
+            status=columns.status,
+            expires=columns.expires,
+            status_values={
+                word: PatronStatus(status) for word, status in self.status_values.items()
+            },
+            date_format=self.date_format,
+        )
+
+    def file_format(self, kind: str | None = None) -> PatronFileFormat:
+        """How to read a patron export: this section's format, or `kind` (the command
+        line's --format) instead. A block list is always a deny list."""
+        chosen = PatronFileKind(kind) if kind else self.file_kind
+        if chosen is PatronFileKind.EVERGREEN_BLOCKLIST:
+            return PatronFileFormat(chosen, SnapshotMode.DENY)
+        return PatronFileFormat(chosen, SnapshotMode(self.mode or "allow"), self.layout())
 
 
 class PolicySection(_Model):
@@ -94,6 +251,22 @@ class LoansSection(_Model):
     loan_days: Annotated[int, Field(ge=1, le=365)] = 21
     closed_dates: list[date] = []
     closed_weekdays: list[str] = []
+    # Loan periods per material type, for items the item snapshot lists (dvd = 7). Any
+    # other item, or any item without an item snapshot, has loan_days.
+    by_material: dict[str, Annotated[int, Field(ge=1, le=365)]] = {}
+
+    @field_validator("by_material")
+    @classmethod
+    def _materials(cls, value: dict[str, int]) -> dict[str, int]:
+        keyed: dict[str, int] = {}
+        for material, days in value.items():
+            key = material_key(material)
+            if not key:
+                raise ValueError("a material type cannot be blank")
+            if key in keyed:
+                raise ValueError(f"{material!r} is listed twice (case does not matter)")
+            keyed[key] = days
+        return keyed
 
     @field_validator("closed_weekdays")
     @classmethod
@@ -357,6 +530,56 @@ class StaffSection(_Model):
         return tuple(parse_hash(text) for text in self.cards)
 
 
+class BackupSection(_Model):
+    folder: Path | None = None  # e.g. a mounted network share; None: no backups
+    keep: Annotated[int, Field(ge=1, le=10000)] = 48
+
+
+class Sip2Section(_Model):
+    host: Annotated[str, Field(min_length=1)]
+    port: Annotated[int, Field(ge=1, le=65535)] = 6001
+    tls: bool = False  # TLS with certificate verification
+    ca_file: Path | None = None  # with tls: a CA to trust instead of the system's
+    login_user: str = ""  # empty: no login message (servers that need none)
+    login_password: str = ""  # or login_password_file, or $KIOSK_SIP2_PASSWORD
+    login_password_file: Path | None = None
+    location: str = ""
+    institution: Annotated[str, Field(min_length=1)]
+    terminal_password: str = ""
+    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10
+    retries: Annotated[int, Field(ge=0, le=10)] = 3  # resends of one message (96, checksum)
+    reconnects: Annotated[int, Field(ge=0, le=100)] = 5  # per upload, with back-off
+    encoding: str = "utf-8"
+    error_detection: bool = True  # AY/AZ sequence and checksum
+    auto_upload: bool = False  # the kiosk uploads by itself once the ILS answers again
+    check_interval_seconds: Annotated[int, Field(ge=10, le=86400)] = 300
+
+    @model_validator(mode="after")
+    def _one_password(self) -> Sip2Section:
+        if self.login_password and self.login_password_file is not None:
+            raise ValueError("give login_password or login_password_file, not both")
+        try:
+            "".encode(self.encoding)
+        except LookupError:
+            raise ValueError(f"encoding {self.encoding!r} is not a known encoding") from None
+        return self
+
+    def password(self) -> str:
+        """The login password: $KIOSK_SIP2_PASSWORD, the file, or the config, in that order."""
+        from_env = os.environ.get("KIOSK_SIP2_PASSWORD")
+        if from_env:
+            return from_env
+        if self.login_password_file is not None:
+            try:
+                return self.login_password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    str(self.login_password_file),
+                    [f"sip2.login_password_file cannot be read: {exc.strerror or exc}"],
+                ) from exc
+        return self.login_password
+
+
 class KioskConfig(_Model):
     kiosk: KioskSection
     snapshot: SnapshotSection = SnapshotSection()
@@ -370,6 +593,8 @@ class KioskConfig(_Model):
     sounds: SoundsSection = SoundsSection()
     keyboard: KeyboardSection = KeyboardSection()
     staff: StaffSection = StaffSection()
+    sip2: Sip2Section | None = None  # the library system's SIP2 server, for uploads
+    backup: BackupSection = BackupSection()
     # Devices scans come from. None: the one that fits the mode (keyboard on the screens,
     # stdin headless). An explicit list replaces it; add keyboard/stdin to keep those too.
     scanners: list[ScannerSection] | None = None
@@ -418,6 +643,7 @@ class KioskConfig(_Model):
             loan_days=self.loans.loan_days,
             closed_dates=frozenset(self.loans.closed_dates),
             closed_weekdays=frozenset(WEEKDAYS.index(d) for d in self.loans.closed_weekdays),
+            material_days=tuple(sorted(self.loans.by_material.items())),
         )
         return StationRules(
             kiosk_id=self.kiosk.id,
@@ -496,8 +722,23 @@ def _resolve_paths(config: KioskConfig, base: Path) -> KioskConfig:
     snapshot = config.snapshot
     if (source := resolved(snapshot.source)) is not None:
         snapshot = snapshot.model_copy(update={"source": source})
+    backup = config.backup
+    if (folder := resolved(backup.folder)) is not None:
+        backup = backup.model_copy(update={"folder": folder})
+    sip2 = config.sip2
+    if sip2 is not None:
+        for name in ("ca_file", "login_password_file"):
+            if (path := resolved(getattr(sip2, name))) is not None:
+                sip2 = sip2.model_copy(update={name: path})
     return config.model_copy(
-        update={"kiosk": kiosk, "display": display, "sounds": sounds, "snapshot": snapshot}
+        update={
+            "kiosk": kiosk,
+            "display": display,
+            "sounds": sounds,
+            "snapshot": snapshot,
+            "sip2": sip2,
+            "backup": backup,
+        }
     )
 
 

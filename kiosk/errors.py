@@ -49,6 +49,13 @@ class ExportError(KioskError):
     exit_code = os.EX_CANTCREAT  # 73
 
 
+class MergeError(KioskError):
+    """Export files that cannot be merged (not a kiosk's export, damaged, or disagreeing
+    about a checkout): nothing was written."""
+
+    exit_code = os.EX_DATAERR  # 65
+
+
 class PeriodNotHandedOver(KioskError):
     """A new offline period was asked for too early: nothing was archived."""
 

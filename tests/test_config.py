@@ -11,6 +11,8 @@ import pytest
 
 from kiosk.config import DEFAULT_CONFIG_PATH, load_config, parse_config
 from kiosk.domain.barcodes import CheckDigit
+from kiosk.domain.ils_files import DEFAULT_LAYOUT, PatronFileFormat, PatronFileKind
+from kiosk.domain.patrons import PatronStatus, SnapshotMode
 from kiosk.errors import ConfigError
 from tests.conftest import CONFIG_TEMPLATE, KioskHome, run_kiosk
 
@@ -439,3 +441,153 @@ def test_without_option_or_environment_the_default_path_is_used() -> None:
     # Whether or not this machine has a kiosk config, the command names the file it read.
     assert str(DEFAULT_CONFIG_PATH) in result.stdout + result.stderr
     assert result.returncode in (0, EX_CONFIG)
+
+
+# Patron exports from other library systems, deny lists, loans per material ---------------------
+
+KOHA = """
+[snapshot.columns]
+barcode = "cardnumber"
+name = ["firstname", "surname"]
+expires = "dateexpiry"
+fines = "balance"
+status = "status"
+
+[snapshot.status_values]
+"LOST" = "lost"
+"DEBARRED" = "blocked"
+"""
+
+
+def with_snapshot(lines: str, extra: str = "") -> str:
+    """The contract config with `lines` in its [snapshot] table and `extra` tables after it."""
+    return changed(("[snapshot]\n", f"[snapshot]\n{lines}")) + extra
+
+
+def test_a_koha_column_mapping_becomes_the_layout_rows_are_read_with() -> None:
+    config = parse_config(with_snapshot('date_format = "%Y-%m-%d"\n', KOHA), "k.toml")
+
+    file_format = config.snapshot.file_format()
+    assert (file_format.kind, file_format.mode) == (PatronFileKind.CSV, SnapshotMode.ALLOW)
+    layout = file_format.layout
+    assert (layout.barcode, layout.name, layout.fines) == (
+        "cardnumber",
+        ("firstname", "surname"),
+        "balance",
+    )
+    assert layout.required == frozenset(
+        {"cardnumber", "firstname", "surname", "dateexpiry", "balance", "status"}
+    )
+    assert dict(layout.status_values) == {
+        "lost": PatronStatus.LOST,
+        "debarred": PatronStatus.BLOCKED,
+    }
+    assert layout.date_format == "%Y-%m-%d"
+
+
+def test_without_a_mapping_the_layout_is_our_own_columns() -> None:
+    config = parse_config(contract_text(), "k.toml")
+    assert config.snapshot.file_format() == PatronFileFormat(layout=DEFAULT_LAYOUT)
+
+
+def test_a_block_list_format_is_a_deny_list_and_the_command_line_can_choose_it() -> None:
+    block_list = parse_config(with_snapshot('format = "evergreen-blocklist"\n'), "k.toml")
+    assert block_list.snapshot.file_format().mode is SnapshotMode.DENY
+    assert block_list.snapshot.file_format().kind is PatronFileKind.EVERGREEN_BLOCKLIST
+    plain = parse_config(contract_text(), "k.toml")
+    chosen = plain.snapshot.file_format("evergreen-blocklist")
+    assert (chosen.kind, chosen.mode) == (PatronFileKind.EVERGREEN_BLOCKLIST, SnapshotMode.DENY)
+    # mode = "deny" alone means the usual deny list, Evergreen's; a CSV can be one too.
+    deny = parse_config(with_snapshot('mode = "deny"\n'), "k.toml").snapshot.file_format()
+    assert (deny.kind, deny.mode) == (PatronFileKind.EVERGREEN_BLOCKLIST, SnapshotMode.DENY)
+    deny_csv = parse_config(with_snapshot('format = "csv"\nmode = "deny"\n'), "k.toml")
+    csv_format = deny_csv.snapshot.file_format()
+    assert (csv_format.kind, csv_format.mode) == (PatronFileKind.CSV, SnapshotMode.DENY)
+    assert deny_csv.snapshot.file_format("csv") == csv_format
+
+
+def test_loan_periods_per_material_reach_the_loan_rules() -> None:
+    config = parse_config(
+        contract_text() + '\n[loans.by_material]\nDVD = 7\n"Large Print" = 28\n', "k"
+    )
+    assert config.loans.by_material == {"dvd": 7, "large print": 28}
+    rules = config.station_rules().loan_rules
+    assert rules.material_days == (("dvd", 7), ("large print", 28))
+    assert (rules.days_for("DVD"), rules.days_for("book"), rules.days_for("")) == (7, 21, 21)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            with_snapshot("", '\n[snapshot.columns]\nbarcode = "  "\n'),
+            "snapshot.columns.barcode: a column name cannot be blank",
+        ),
+        (
+            with_snapshot("", "\n[snapshot.columns]\nname = []\n"),
+            "snapshot.columns.name: give at least one column",
+        ),
+        (
+            with_snapshot("", '\n[snapshot.columns]\nbarcode = "card"\nfines = "Card"\n'),
+            "snapshot.columns: the column 'Card' is named twice (barcode, fines)",
+        ),
+        (
+            with_snapshot("", '\n[snapshot.columns]\nbarcod = "cardnumber"\n'),
+            "snapshot.columns.barcod: unknown key (did you mean 'barcode'?)",
+        ),
+        (
+            with_snapshot("", '\n[snapshot.status_values]\n"LOST" = "missing"\n'),
+            "snapshot.status_values.LOST: Input should be 'ok', 'blocked', 'lost' or 'expired'",
+        ),
+        (
+            with_snapshot("", '\n[snapshot.status_values]\n"Lost" = "lost"\n"LOST" = "lost"\n'),
+            "snapshot.status_values: 'LOST' is listed twice",
+        ),
+        (
+            with_snapshot('date_format = "%m/%d"\n'),
+            "snapshot.date_format: '%m/%d' does not read a whole date",
+        ),
+        (
+            with_snapshot('date_format = "expiry"\n'),
+            "snapshot.date_format: 'expiry' does not read a whole date",
+        ),
+        (
+            with_snapshot('format = "koha"\n'),
+            "snapshot.format: Input should be 'csv' or 'evergreen-blocklist'",
+        ),
+        (
+            with_snapshot('format = "evergreen-blocklist"\nmode = "allow"\n'),
+            "snapshot: an Evergreen block list lists the cards that may NOT borrow",
+        ),
+        (
+            with_snapshot('format = "evergreen-blocklist"\n', KOHA),
+            'snapshot: columns, status_values: only for format = "csv"',
+        ),
+        (
+            with_snapshot('mode = "deny"\ndate_format = "%m/%d/%Y"\n'),
+            'snapshot: date_format: only for format = "csv"',
+        ),
+        (
+            with_snapshot('mode = "block"\n'),
+            "snapshot.mode: Input should be 'allow' or 'deny'",
+        ),
+        (
+            contract_text() + "\n[loans.by_material]\ndvd = 0\n",
+            "loans.by_material.dvd: Input should be greater than or equal to 1",
+        ),
+        (
+            contract_text() + '\n[loans.by_material]\ndvd = 7\n"DVD " = 14\n',
+            "loans.by_material: 'DVD ' is listed twice",
+        ),
+        (
+            contract_text() + '\n[loans.by_material]\ndvd = "seven"\n',
+            "loans.by_material.dvd: Input should be a valid integer",
+        ),
+    ],
+    ids=lambda v: "" if v.startswith("[kiosk]") else v.split(":", 1)[0],
+)
+def test_bad_snapshot_and_material_settings_are_reported_with_their_path(
+    text: str, problem: str
+) -> None:
+    problems = problems_of(text)
+    assert any(p.startswith(problem) for p in problems), problems

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from kiosk import __version__
-from kiosk.cli import audit, demo, hardware, run, snapshot, spool, staff, status, upload
+from kiosk.cli import appliance, audit, demo, hardware, run, snapshot, spool, staff, status, upload
 from kiosk.cli.common import State
 from kiosk.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, default_config_path, load_config
 from kiosk.errors import ConfigError, KioskError
@@ -61,6 +61,12 @@ cli.add_command(snapshot.group)
 cli.add_command(spool.group)
 spool.group.add_command(upload.upload)
 spool.group.add_command(upload.report)
+spool.group.add_command(appliance.backup)
+snapshot.group.add_command(appliance.keygen)
+snapshot.group.add_command(appliance.sign_cmd)
+snapshot.group.add_command(appliance.fetch)
+cli.add_command(appliance.install)
+cli.add_command(appliance.session)
 cli.add_command(run.run)
 cli.add_command(demo.group)
 cli.add_command(hardware.group)

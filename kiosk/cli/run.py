@@ -22,12 +22,14 @@ from kiosk.presenter.text import TextScreen
 from kiosk.runtime.clock import Clock, ManualClock, SystemClock
 from kiosk.runtime.devices import DeviceStatus, build_hub
 from kiosk.runtime.headless import HeadlessRunner, parse_clock
+from kiosk.runtime.notify import Notifier
 from kiosk.runtime.receipts import headless_receipts
 from kiosk.runtime.staff import StaffDesk
 from kiosk.runtime.station import StationRuntime
 from kiosk.runtime.uploads import UploadWatcher
 from kiosk.storage.audit import AuditLog
 from kiosk.storage.files import private_dir
+from kiosk.storage.items import ItemStore
 from kiosk.storage.snapshot import SnapshotStore
 from kiosk.storage.spool import Spool
 
@@ -104,6 +106,7 @@ def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
         barcode_rules=config.barcode_rules(),
         limits=config.snapshot.limits(),
         snapshots=SnapshotStore(config.data_dir),
+        items=ItemStore(config.data_dir),
         spool=spool,
         spool_problem=problem,
         clock=clock,
@@ -172,6 +175,7 @@ def run(
                 text_screen = TextScreen(settings, language)
             status = DeviceStatus(config.data_dir)
             status.watch_errors()
+            notifier = Notifier()
             runner = HeadlessRunner(
                 runtime,
                 sys.stdout,
@@ -180,6 +184,9 @@ def run(
                 manual_clock=manual,
                 hub=build_hub(config, status),
                 receipts=headless_receipts(config, status, language_code),
+                on_ready=lambda: notifier.ready("headless: lending"),
+                on_loop=notifier.watchdog,
+                max_wait=notifier.watchdog_interval / 2 if notifier.watchdog_interval else None,
             )
             code = runner.run(sys.stdin.fileno())
         finally:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from rich.console import Console
@@ -10,8 +12,11 @@ from rich.table import Table
 
 from kiosk.cli.common import State, audit, utc_now
 from kiosk.domain.barcodes import mask
-from kiosk.exports.formats import FORMATS
+from kiosk.errors import ExportError, InputFileError
+from kiosk.exports.formats import FORMATS, render
+from kiosk.exports.merge import merge_exports, parse_export
 from kiosk.exports.writer import export_spool
+from kiosk.storage.files import atomic_writer
 from kiosk.storage.spool import Spool
 
 
@@ -59,7 +64,8 @@ def list_(state: State, pending: bool, unmask: bool) -> None:
     "fmt",
     type=click.Choice(FORMATS),
     required=True,
-    help="koc: Koha offline circulation; csv; jsonl: one JSON object a line.",
+    help="koc: Koha offline circulation; csv; jsonl: one JSON object a line; "
+    "evergreen: Evergreen's offline transactions (pending.xacts).",
 )
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True)
 @click.option(
@@ -76,7 +82,9 @@ def export(state: State, fmt: str, out: Path, include_all: bool) -> None:
     """
     spool = Spool.open(state.config.data_dir)
     try:
-        result = export_spool(spool, fmt, out, include_all=include_all, now=utc_now())
+        result = export_spool(
+            spool, fmt, out, include_all=include_all, now=utc_now(), tz=state.config.tz
+        )
         total = spool.summary().total
     finally:
         spool.close()
@@ -132,3 +140,78 @@ def info(state: State) -> None:
             f"  last export:    {e.exported_at.isoformat(timespec='seconds')}, {e.format}, "
             f"{e.checkouts} checkouts, {e.path}"
         )
+
+
+@group.command("merge")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True)
+@click.option(
+    "--max-skew-hours",
+    type=click.FloatRange(min=0),
+    default=12,
+    show_default=True,
+    help="Warn about a kiosk whose checkouts lie this far from every other kiosk's.",
+)
+@click.option(
+    "--timezone",
+    "zone_name",
+    default=None,
+    help="The library's time zone, for Evergreen's due dates [default: kiosk.timezone].",
+)
+@click.pass_obj
+def merge(
+    state: State,
+    files: tuple[Path, ...],
+    out: Path,
+    fmt: str,
+    max_skew_hours: float,
+    zone_name: str | None,
+) -> None:
+    """Merge several kiosks' CSV or JSON lines exports into one file, oldest first.
+
+    A checkout that is in two files is written once. Files that disagree about a checkout
+    are refused, as is anything that is not a kiosk's CSV or JSON lines export. Signs of a
+    wrong kiosk clock are warned about; the file is written all the same.
+    """
+    parsed = [parse_export(str(path), _read_export(path)) for path in files]
+    merged = merge_exports(parsed, now=utc_now(), max_skew=timedelta(hours=max_skew_hours))
+    zone = _library_zone(state, zone_name) if fmt == "evergreen" else None
+    try:
+        with atomic_writer(out, mode=0o600) as handle:
+            for text in render(fmt, merged.checkouts, tz=zone):
+                handle.write(text.encode("utf-8"))
+    except OSError as exc:
+        raise ExportError(f"{out}: could not be written: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # a value the format cannot carry; nothing was written
+        raise ExportError(f"{out}: not written: {exc}") from exc
+    for warning in merged.warnings:
+        click.echo(f"Warning: {warning.message}", err=True)
+    click.echo(
+        f"Merged {len(files)} files into {out} ({fmt}): {len(merged.checkouts)} checkouts "
+        f"from {len(merged.kiosk_ids)} kiosks, {merged.duplicates} duplicates dropped, "
+        f"{len(merged.warnings)} warnings."
+    )
+
+
+def _read_export(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputFileError(f"{path}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise InputFileError(f"{path} is a folder, not an export file") from exc
+    except OSError as exc:
+        raise InputFileError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+
+
+def _library_zone(state: State, name: str | None) -> tzinfo:
+    if name is None:
+        return state.config.tz
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise click.BadParameter(
+            f"{name!r} is not an IANA time zone name (like 'America/New_York')",
+            param_hint="--timezone",
+        ) from exc

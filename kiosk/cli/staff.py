@@ -38,15 +38,16 @@ class StaffActionFailed(KioskError):
 
 
 def _report(outcome: Outcome, *, exit_code: int | None = None) -> None:
-    """Print an outcome; a failed one exits non-zero with its reason on stderr."""
-    click.echo(outcome.message, err=not outcome.ok)
+    """Print an outcome; a failed one goes to stderr as "kiosk: ..." and exits non-zero."""
+    if outcome.ok:
+        click.echo(outcome.message)
+        for line in outcome.lines:
+            click.echo(f"  {line}")
+        return
+    click.echo(f"kiosk: {outcome.message}", err=True)
     for line in outcome.lines:
-        click.echo(f"  {line}", err=not outcome.ok)
-    if not outcome.ok:
-        failure = StaffActionFailed(outcome.message)
-        if exit_code is not None:
-            failure.exit_code = exit_code
-        raise failure
+        click.echo(f"  {line}", err=True)
+    raise SystemExit(exit_code if exit_code is not None else StaffActionFailed.exit_code)
 
 
 # PINs and staff cards --------------------------------------------------------------------------

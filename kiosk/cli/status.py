@@ -33,6 +33,8 @@ def status(state: State) -> None:
         click.echo(f"PAUSED by staff: patrons read {message!r}. `kiosk staff resume` ends it.")
     if s.special_due is not None:
         click.echo(f"Special due date: {s.special_due.isoformat()} for every checkout.")
+    if s.ils:
+        click.echo(f"Library system: {s.ils}")
     click.echo(f"Disk:     {s.free_disk}")
     if not s.devices:
         click.echo("Devices:  no report yet (the kiosk writes one when it runs)")

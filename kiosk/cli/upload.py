@@ -26,10 +26,13 @@ class IlsNotReached(KioskError):
 
 def _print(outcome: UploadOutcome) -> None:
     run, report = outcome.run, outcome.report
-    click.echo(
-        f"Upload to {run.target}: {run.accepted} accepted, {run.rejected} rejected, "
-        f"{run.still_pending} still to send."
-    )
+    if outcome.tally.connections == 0 and not run.error:
+        click.echo("Nothing to send: the library system has had every checkout sent to it.")
+    else:
+        click.echo(
+            f"Upload to {run.target}: {run.accepted} accepted, {run.rejected} rejected, "
+            f"{run.still_pending} still to send."
+        )
     if outcome.tally.resolved:
         click.echo(
             f"  {outcome.tally.resolved} sent last time without an answer were found on loan "
@@ -90,8 +93,8 @@ def upload(state: State, wait: bool, interval: int | None, retry_rejected: bool)
                 retry_rejected=retry_rejected,
                 on_progress=progress,
             )
-        if not outcome.run.error or not wait:
-            break
+        if not outcome.run.error or not wait or outcome.tally.fatal:
+            break  # done, or a refused login that waiting will not cure
         click.echo(f"{outcome.run.error}; trying again in {pause} s.", err=True)
         time.sleep(pause)
     _print(outcome)

@@ -70,6 +70,9 @@ class Ready(Event):
     patrons: int
     snapshot_built_at: datetime
     snapshot_stale: bool = False  # older than snapshot.warn_age_hours: staff should reload it
+    # A deny list (shown only then): `patrons` counts the cards it refuses, and every other
+    # card that fits the patron barcode rule may borrow.
+    deny_list: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,9 @@ class ItemCheckedOut(Event):
     txn_id: str
     seq: int
     special_due: bool
+    # From the item snapshot; shown only when the kiosk has one that lists the item.
+    title: str | None = None
+    material: str | None = None
 
 
 @dataclass(frozen=True)

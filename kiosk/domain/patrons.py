@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from enum import Enum
 
 
@@ -15,6 +13,18 @@ class PatronStatus(Enum):
     BLOCKED = "blocked"
     LOST = "lost"
     EXPIRED = "expired"
+
+
+# The order in which a status refuses: a lost card is reported as lost even if it is also
+# blocked or expired.
+MOST_SERIOUS_FIRST = (PatronStatus.LOST, PatronStatus.BLOCKED, PatronStatus.EXPIRED)
+
+
+class SnapshotMode(Enum):
+    """What a card that is not in the snapshot means."""
+
+    ALLOW = "allow"  # the snapshot lists who may borrow: an unlisted card is unknown
+    DENY = "deny"  # it lists who may not: any other card may borrow
 
 
 class PatronRefusal(Enum):
@@ -69,7 +79,7 @@ def check_patron(
     """
     if record is None:
         return PatronRefusal.UNKNOWN_PATRON
-    for status in (PatronStatus.LOST, PatronStatus.BLOCKED, PatronStatus.EXPIRED):
+    for status in MOST_SERIOUS_FIRST:
         if record.status is status and status in policy.block_statuses:
             return _STATUS_REFUSAL[status]
     if (
@@ -85,61 +95,13 @@ def check_patron(
     return None
 
 
-class RowError(ValueError):
-    """A snapshot row that cannot be used, with a reason in plain words."""
-
-
-_AMOUNT = re.compile(r"-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?")
-
-
-def parse_money(text: str) -> Decimal:
-    """An amount like `12.50`, `-3`, `1,234.50` or `$4.00`; empty means 0.
-
-    A comma is accepted only as a thousands separator in its right place: `1,5` is refused
-    rather than guessed (it means 1.5 in much of the world).
-    """
-    stripped = text.strip()
-    if not stripped:
-        return Decimal("0")
-    cleaned = stripped.replace("$", "", 1).replace("€", "", 1).replace("£", "", 1).strip()
-    if not _AMOUNT.fullmatch(cleaned):
-        raise RowError(f"fines {text!r} is not an amount (like 12.50)")
-    try:
-        value = Decimal(cleaned.replace(",", ""))
-    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only numbers
-        raise RowError(f"fines {text!r} is not an amount (like 12.50)") from exc
-    if value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise RowError(f"fines {text!r} has more than two decimals")
-    return value
-
-
-def parse_patron_row(row: Mapping[str, str | None], max_barcode_length: int = 64) -> PatronRecord:
-    """One snapshot CSV row (columns already named barcode/name/fines/status/expires)."""
-    barcode = (row.get("barcode") or "").strip()
-    if not barcode:
-        raise RowError("barcode is empty")
-    if len(barcode) > max_barcode_length or not barcode.isprintable() or " " in barcode:
-        raise RowError(f"barcode {barcode[:20]!r} is not a barcode")
-    status_text = (row.get("status") or "").strip().lower() or "ok"
-    try:
-        status = PatronStatus(status_text)
-    except ValueError as exc:
-        allowed = ", ".join(s.value for s in PatronStatus)
-        raise RowError(f"status {status_text!r} is not one of {allowed}") from exc
-    expires_text = (row.get("expires") or "").strip()
-    expires = None
-    if expires_text:
-        try:
-            expires = date.fromisoformat(expires_text)
-        except ValueError as exc:
-            raise RowError(f"expires {expires_text!r} is not a date (YYYY-MM-DD)") from exc
-    name = (row.get("name") or "").strip()
-    if not name.isprintable():
-        raise RowError("name contains control characters")
-    return PatronRecord(
-        barcode=barcode,
-        name=name,
-        fines=parse_money(row.get("fines") or ""),
-        status=status,
-        expires=expires,
-    )
+def card_record(
+    barcode: str, listed: PatronRecord | None, mode: SnapshotMode
+) -> PatronRecord | None:
+    """What the station knows about a card that fits the patron barcode rule, given what the
+    snapshot lists for it. In a deny list an unlisted card belongs to a patron in good
+    standing whose name the kiosk does not know (the screen greets them by the card's last
+    digits); in an allow list it is unknown."""
+    if listed is not None or mode is SnapshotMode.ALLOW:
+        return listed
+    return PatronRecord(barcode)

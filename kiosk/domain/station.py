@@ -27,6 +27,7 @@ from kiosk.domain.events import (
     SessionEnd,
     SessionEnded,
 )
+from kiosk.domain.items import ItemRecord
 from kiosk.domain.loans import LoanRules, due_date, is_special
 from kiosk.domain.patrons import PatronPolicy, PatronRecord, PatronRefusal, check_patron
 
@@ -59,6 +60,8 @@ class CheckoutRequest:
     due_date: date
     special_due: bool
     occurred_at: datetime
+    title: str = ""  # from the item snapshot, when the kiosk has one that lists the item
+    material: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class LoanLine:
     txn_id: str
     seq: int
     special_due: bool
+    title: str = ""
+    material: str = ""
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,7 @@ class ServiceUp:
     patrons: int
     snapshot_built_at: datetime
     snapshot_stale: bool = False
+    deny_list: bool = False  # the snapshot lists the cards that may NOT borrow
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,7 @@ class PatronScan:
 class ItemScan:
     barcode: str
     outstanding: int  # the session patron's checkouts not yet handed over
+    item: ItemRecord | None = None  # what the item snapshot says, if it lists the item
 
 
 @dataclass(frozen=True)
@@ -241,7 +248,11 @@ def _step(state: StationState, event: Input, now: datetime, rules: StationRules)
     if isinstance(event, ServiceUp):
         if state.mode in (Mode.STARTING, Mode.OUT_OF_SERVICE):
             ready = Ready(rules.kiosk_id, event.patrons, event.snapshot_built_at)
-            ready = replace(ready, snapshot_stale=event.snapshot_stale)
+            ready = replace(
+                ready,
+                snapshot_stale=event.snapshot_stale,
+                deny_list=True if event.deny_list else None,
+            )
             up = replace(state, mode=Mode.IDLE, out_of_service=None, out_of_service_detail="")
             return Transition(up, (ready,))
         return Transition(replace(state, deferred=None))  # the problem went away in time
@@ -344,13 +355,16 @@ def _item_scan(
         return Transition(_touch(state, now), (ItemRefused(event.barcode, refusal),))
     assert session is not None  # no session is refused above
     today = rules.local_date(now)
+    known = event.item if event.item is not None else ItemRecord(event.barcode)
     request = CheckoutRequest(
         session_id=session.session_id,
         patron=session.patron,
         item=event.barcode,
-        due_date=due_date(today, rules.loan_rules, state.special_due),
+        due_date=due_date(today, rules.loan_rules, state.special_due, known.material),
         special_due=is_special(today, state.special_due),
         occurred_at=now,
+        title=known.title,
+        material=known.material,
     )
     return Transition(replace(_touch(state, now), pending=request), store=request)
 
@@ -359,9 +373,24 @@ def _checkout_stored(state: StationState, event: CheckoutStored) -> Transition:
     request, session = state.pending, state.session
     if request is None or session is None:
         raise ValueError("a checkout was stored that the station did not ask for")
-    line = LoanLine(request.item, request.due_date, event.txn_id, event.seq, request.special_due)
+    line = LoanLine(
+        request.item,
+        request.due_date,
+        event.txn_id,
+        event.seq,
+        request.special_due,
+        request.title,
+        request.material,
+    )
     session = replace(session, items=(*session.items, line))
     shown = ItemCheckedOut(
-        request.patron, request.item, request.due_date, event.txn_id, event.seq, line.special_due
+        request.patron,
+        request.item,
+        request.due_date,
+        event.txn_id,
+        event.seq,
+        line.special_due,
+        title=request.title or None,
+        material=request.material or None,
     )
     return Transition(replace(state, session=session, pending=None), (shown,))

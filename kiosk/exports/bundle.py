@@ -13,15 +13,15 @@ import io
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
 from kiosk.errors import ExportError
-from kiosk.exports.formats import FORMATS, RENDERERS
+from kiosk.exports.formats import FORMATS, render
 from kiosk.storage.files import atomic_writer
 from kiosk.storage.spool import ExportRecord, Spool, SpooledCheckout
 
-EXTENSIONS = {"koc": "koc", "csv": "csv", "jsonl": "jsonl"}
+EXTENSIONS = {"koc": "koc", "csv": "csv", "jsonl": "jsonl", "evergreen": "xacts"}
 SUMMARY_NAME = "SUMMARY.txt"
 
 
@@ -63,6 +63,11 @@ def _keys_back(fmt: str, data: bytes) -> list[tuple[str, str]]:
             (record["patron"], record["item"])
             for record in (json.loads(line) for line in text.splitlines())
         ]
+    if fmt == "evergreen":
+        return [
+            (record["patron_barcode"], record["barcode"])
+            for record in (json.loads(line) for line in text.split("\n")[:-1])
+        ]
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -96,14 +101,21 @@ def write_bundle(
     kiosk_id: str,
     library: str,
     now: datetime,
+    tz: tzinfo | None = None,
 ) -> BundleResult:
     """Write the checkouts not handed over yet to a new folder on `drive`, read everything
     back, and only then record the hand-over in the spool. Raises ExportError (with nothing
-    recorded) if anything could not be written or did not read back the same."""
+    recorded) if anything could not be written or did not read back the same.
+
+    tz: the library's time zone, for Evergreen's due dates; by default `now`'s zone, which
+    must then be a real zone (a fixed UTC offset knows no daylight saving time)."""
     chosen: list[SpooledCheckout] = list(spool.checkouts(pending_only=True))
     if not chosen:
         exports = spool.exports()
         return BundleResult(None, (), 0, exports[-1] if exports else None)
+    zone = tz or now.tzinfo
+    if zone is None or (tz is None and isinstance(zone, timezone)):
+        raise ExportError("the library's time zone is needed for Evergreen's due dates")
     stamp = now.strftime("%Y%m%d-%H%M%S")
     folder = drive / f"kiosk-{kiosk_id}-{stamp}"
     expected = [(c.patron, c.item) for c in chosen]
@@ -120,7 +132,7 @@ def write_bundle(
     try:
         for fmt in FORMATS:
             path = folder / f"{kiosk_id}-{stamp}.{EXTENSIONS[fmt]}"
-            chunks = [text.encode("utf-8") for text in RENDERERS[fmt](chosen)]
+            chunks = [text.encode("utf-8") for text in render(fmt, chosen, tz=zone)]
             sha, size = _write(path, chunks)
             back = _read_from_drive(path)
             if hashlib.sha256(back).hexdigest() != sha or _keys_back(fmt, back) != expected:
@@ -185,6 +197,8 @@ def _summary(
     lines += [
         "",
         "Koha: Circulation > Offline circulation file upload (.koc).",
+        "Evergreen: Offline Circulation > Session Management > Import Transactions (.xacts),",
+        "  then upload them to an offline session and process it.",
         "Other systems: the CSV (one row per checkout; txn_id is unique).",
         "Every file was read back from this drive after writing and matched.",
         "",

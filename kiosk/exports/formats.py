@@ -8,14 +8,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from kiosk import __version__
 from kiosk.storage.spool import SpooledCheckout
 
-FORMATS = ("koc", "csv", "jsonl")
+FORMATS = ("koc", "csv", "jsonl", "evergreen")
 COLUMNS = (
     "txn_id",
     "kiosk_id",
@@ -86,4 +86,64 @@ def render_csv(checkouts: Iterable[SpooledCheckout]) -> Iterator[str]:
         yield buffer.getvalue()
 
 
-RENDERERS = {"koc": render_koc, "csv": render_csv, "jsonl": render_jsonl}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def js_iso(moment: datetime) -> str:
+    """An instant as JavaScript's Date.toISOString() prints it: UTC, milliseconds, then Z."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def evergreen_due_date(due: date, zone: tzinfo) -> str:
+    """The due date as Evergreen's offline client sends it: the instant that date begins in
+    the library's zone, in UTC. Evergreen moves a day-granular due date to 23:59:59 of the
+    same local date, so the patron keeps the whole day they were told."""
+    return js_iso(datetime.combine(due, time(0), tzinfo=zone))
+
+
+def render_evergreen(
+    checkouts: Iterable[SpooledCheckout], tz: tzinfo | None = None
+) -> Iterator[str]:
+    """Evergreen's offline transactions (`pending.xacts`): one compact JSON object a line, as
+    its web staff client writes them, so its offline interface can import the file.
+
+    tz: the library's time zone, for the due dates. Without it, each checkout's own zone is
+    used, and it must be a real zone: the fixed UTC offset a spooled checkout is read back
+    with is wrong for a due date across a daylight-saving change, and Evergreen would make
+    the item due a day early.
+    """
+    for c in checkouts:
+        zone = tz or c.occurred_at.tzinfo
+        if zone is None or (tz is None and isinstance(zone, timezone)):
+            raise ValueError(
+                "Evergreen's due dates need the library's time zone, not a fixed UTC offset"
+            )
+        record = {
+            "timestamp": (c.occurred_at - _EPOCH) // timedelta(seconds=1),
+            "type": "checkout",
+            "delta": 0,
+            "patron_barcode": c.patron,
+            "barcode": c.item,
+            "due_date": evergreen_due_date(c.due_date, zone),
+            "checkout_time": js_iso(c.occurred_at),
+        }
+        yield json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+RENDERERS: dict[str, Callable[[Iterable[SpooledCheckout]], Iterator[str]]] = {
+    "koc": render_koc,
+    "csv": render_csv,
+    "jsonl": render_jsonl,
+    "evergreen": render_evergreen,
+}
+
+
+def render(
+    fmt: str, checkouts: Iterable[SpooledCheckout], *, tz: tzinfo | None = None
+) -> Iterator[str]:
+    """The lines of `fmt` for these checkouts. tz: the library's time zone (see
+    render_evergreen); the other formats carry each checkout's own offset."""
+    if fmt == "evergreen":
+        return render_evergreen(checkouts, tz)
+    return RENDERERS[fmt](checkouts)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from kiosk.errors import ExportError
-from kiosk.exports.formats import RENDERERS
+from kiosk.exports.formats import RENDERERS, render
 from kiosk.storage.files import atomic_writer
 from kiosk.storage.spool import ExportRecord, Spool, SpooledCheckout
 
@@ -22,9 +22,17 @@ class ExportResult:
 
 
 def export_spool(
-    spool: Spool, fmt: str, out: Path, *, include_all: bool, now: datetime
+    spool: Spool,
+    fmt: str,
+    out: Path,
+    *,
+    include_all: bool,
+    now: datetime,
+    tz: tzinfo | None = None,
 ) -> ExportResult:
     """Write the checkouts not yet handed over (or all of them) to `out` in `fmt`.
+
+    tz: the library's time zone; the Evergreen format needs it for its due dates.
 
     The file appears whole or not at all; the spool records the export only after the file
     is on disk. Nothing is ever deleted from the spool.
@@ -40,7 +48,7 @@ def export_spool(
     digest = hashlib.sha256()
     try:
         with atomic_writer(out, mode=0o600) as handle:
-            for text in RENDERERS[fmt](chosen):
+            for text in render(fmt, chosen, tz=tz):
                 data = text.encode("utf-8")
                 digest.update(data)
                 handle.write(data)

@@ -129,6 +129,18 @@ class Loan:
     txn_id: str
     seq: int
     special_due: bool
+    title: str = ""  # from the item snapshot; "" when the kiosk does not know the item
+
+    @classmethod
+    def of(cls, event: ItemCheckedOut) -> Loan:
+        return cls(
+            event.item,
+            event.due_date,
+            event.txn_id,
+            event.seq,
+            event.special_due,
+            event.title or "",
+        )
 
 
 @dataclass(frozen=True)
@@ -230,8 +242,7 @@ def on_event(state: UiState, event: Event, now: datetime, settings: Settings) ->
         )
         return Update(refused, (PlaySound(Sound.PROBLEM),))
     if isinstance(event, ItemCheckedOut):
-        loan = Loan(event.item, event.due_date, event.txn_id, event.seq, event.special_due)
-        added = replace(state, loans=(*state.loans, loan), notice=None)
+        added = replace(state, loans=(*state.loans, Loan.of(event)), notice=None)
         return Update(added, (PlaySound(Sound.SUCCESS),))
     if isinstance(event, ItemRefused):
         return _notice(state, ITEM_NOTICE[event.reason], now, settings)
@@ -476,7 +487,8 @@ def _checkout(
         heading = _("Hello! (card ending {digits})").format(digits=state.patron[-4:])
     lines = tuple(
         LineView(
-            _("Item {barcode}").format(barcode=loan.item),
+            # The title when the item snapshot has it: patrons know their items by title.
+            shorten(loan.title) if loan.title else _("Item {barcode}").format(barcode=loan.item),
             _("Due {date}").format(date=lang.day(loan.due_date)),
         )
         for loan in reversed(state.loans)  # the newest on top, where the eye is
@@ -511,6 +523,19 @@ def _checkout(
         buttons=tuple(buttons),
         countdown=countdown,
     )
+
+
+TITLE_LIMIT = 60  # characters: a row of the item list has room for about one line
+
+
+def shorten(title: str, limit: int = TITLE_LIMIT) -> str:
+    """A title that fits a row of the list: cut at a word boundary, with an ellipsis."""
+    if len(title) <= limit:
+        return title
+    cut = title[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" /:;,.-") + "…"
 
 
 def _summary(finished: FinishedSession | None, lang: Language) -> str:

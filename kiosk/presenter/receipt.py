@@ -32,7 +32,12 @@ def receipt_document(
         Rule(),
     ]
     for loan in session.loans:
-        blocks.append(Text(loan.item, bold=True))
+        if loan.title:
+            # The whole title (paper wraps it), and the barcode beside it for staff.
+            blocks.append(Text(loan.title, bold=True))
+            blocks.append(Text("  " + loan.item))
+        else:
+            blocks.append(Text(loan.item, bold=True))
         blocks.append(Text("  " + _("Due {date}").format(date=lang.day(loan.due_date))))
     n = len(session.loans)
     blocks += [

@@ -46,6 +46,7 @@ class HeadlessRunner:
         on_loop: Callable[[], None] | None = None,
         hub: ScannerHub | None = None,
         receipts: SessionReceipts | None = None,
+        max_wait: float | None = None,
     ) -> None:
         self.runtime = runtime
         self.out = out
@@ -57,6 +58,7 @@ class HeadlessRunner:
         self.framer = LineFramer(MAX_LINE_BYTES)
         self.hub = hub  # scanners other than stdin (serial, evdev, fake)
         self.receipts = receipts
+        self.max_wait = max_wait  # the loop comes round at least this often (the watchdog)
 
     def emit(self, events: list[Event]) -> None:
         for event in events:
@@ -89,6 +91,8 @@ class HeadlessRunner:
                 if self.on_loop is not None:
                     self.on_loop()
                 timeout = self._wait_seconds() if stdin_selectable else 0
+                if self.max_wait is not None:
+                    timeout = self.max_wait if timeout is None else min(timeout, self.max_wait)
                 ready = {key.data for key, _ in selector.select(timeout)}
                 if not stdin_selectable:
                     ready.add("stdin")

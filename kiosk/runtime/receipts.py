@@ -113,8 +113,7 @@ class SessionReceipts:
     def observe(self, events: list[Event], now: datetime) -> None:
         for event in events:
             if isinstance(event, ItemCheckedOut):
-                loan = Loan(event.item, event.due_date, event.txn_id, event.seq, event.special_due)
-                self._loans.setdefault(event.patron, []).append(loan)
+                self._loans.setdefault(event.patron, []).append(Loan.of(event))
             elif isinstance(event, SessionEnded):
                 loans = self._loans.pop(event.patron, [])
                 if loans and event.reason in (SessionEnd.DONE, SessionEnd.TIMEOUT):

@@ -25,6 +25,7 @@ from kiosk.errors import KioskError
 from kiosk.exports.bundle import write_bundle
 from kiosk.exports.drives import Drive, find_drives
 from kiosk.runtime.devices import read_status
+from kiosk.runtime.fetch import fetch_snapshot
 from kiosk.runtime.station import PAUSED_SETTING, SPECIAL_DUE_SETTING
 from kiosk.runtime.uploads import run_upload
 from kiosk.storage.audit import AuditLog
@@ -314,21 +315,15 @@ class StaffDesk:
 
     def reload_snapshot(self, progress: Callable[[int, int], None] | None = None) -> Outcome:
         config = self.config
-        source = config.snapshot.source
+        source = config.snapshot.url or config.snapshot.source
         if source is None:
             return Outcome(
                 False,
-                "No snapshot location is configured (snapshot.source).",
+                "No snapshot location is configured (snapshot.source or snapshot.url).",
                 ("Import a file with `kiosk snapshot import FILE`.",),
             )
         try:
-            report = SnapshotStore(config.data_dir).import_csv(
-                source,
-                patron_rule=config.barcode_rules().patron,
-                now=self._now(),
-                max_bad_percent=config.snapshot.max_bad_rows_percent,
-                progress=progress,
-            )
+            report = fetch_snapshot(config, now=self._now, progress=progress)
         except KioskError as exc:
             self.record("snapshot.import", {"source": str(source), "refused": str(exc)})
             return Outcome(False, "The snapshot was NOT reloaded; the old one stays.", (str(exc),))
@@ -347,9 +342,7 @@ class StaffDesk:
         lines = []
         if report.counts.bad_rows:
             lines.append(f"{report.counts.bad_rows} bad rows were skipped.")
-        return Outcome(
-            True, f"Snapshot reloaded: {info.rows:,} patrons, built {built}.", tuple(lines)
-        )
+        return Outcome(True, f"Snapshot reloaded: {info.contents}, built {built}.", tuple(lines))
 
     # Handing over on a drive ----------------------------------------------------------------
 
@@ -369,6 +362,7 @@ class StaffDesk:
                     kiosk_id=config.kiosk.id,
                     library=config.kiosk.library,
                     now=self.now(),
+                    tz=config.tz,
                 )
         except KioskError as exc:
             self.record("spool.export", {"drive": drive.label, "failed": str(exc)})
@@ -472,7 +466,7 @@ def _snapshot_lines(config: KioskConfig, now: datetime) -> tuple[str, str]:
     age = current.age_hours(now)
     built = current.built_at.astimezone(config.tz).strftime("%Y-%m-%d %H:%M")
     when = f"{human_age(age)} ago" if age >= 0 else "in the future: check the kiosk's clock"
-    text = f"{current.rows:,} patrons, built {built} ({when})"
+    text = f"{current.contents}, built {built} ({when})"
     limits = config.snapshot
     if limits.max_age_hours and age > limits.max_age_hours:
         return text, "Too old: the station is out of service. Reload the snapshot."

@@ -16,6 +16,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.domain.barcodes import BarcodeRules, ScanKind, classify, mask
 from kiosk.domain.events import Event, OutOfServiceReason, ScanRejection, StaffCardScanned
+from kiosk.domain.items import ItemRecord
+from kiosk.domain.patrons import SnapshotMode, card_record
 from kiosk.domain.service import Availability, SnapshotLimits, assess
 from kiosk.domain.station import (
     BadScan,
@@ -42,6 +44,7 @@ from kiosk.domain.station import (
 from kiosk.errors import KioskError, StorageError
 from kiosk.runtime.clock import Clock
 from kiosk.storage.db import plain_error
+from kiosk.storage.items import ItemReader, ItemStore
 from kiosk.storage.snapshot import SnapshotReader, SnapshotStore
 from kiosk.storage.spool import Spool
 
@@ -66,6 +69,7 @@ class StationRuntime:
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
         on_service_change: Callable[[str | None, str], None] | None = None,
         is_staff_card: Callable[[str], bool] | None = None,
+        items: ItemStore | None = None,
     ) -> None:
         self.rules = rules
         self.barcode_rules = barcode_rules
@@ -87,6 +91,11 @@ class StationRuntime:
         self._snapshot_problem: str | None = None
         self._logged_problem: str | None = None
         self._clear_request: str | None = None  # the last request seen (None: not read yet)
+        # The optional item snapshot: titles and material types. Lending never depends on it.
+        self.items = items
+        self._item_reader: ItemReader | None = None
+        self._item_stamp: float | None = None
+        self._item_problem: str | None = None
 
     # Inputs ------------------------------------------------------------------------------
 
@@ -111,7 +120,8 @@ class StationRuntime:
                 return events + self._patron(scan.code)
             if scan.kind is ScanKind.ITEM:
                 patron = self.state.session.patron if self.state.session else None
-                return events + self._feed(ItemScan(scan.code, self._outstanding(patron)))
+                item = self._item(scan.code) if self.state.session else None
+                return events + self._feed(ItemScan(scan.code, self._outstanding(patron), item))
         except StorageError as exc:
             return events + self._feed(CheckoutFailed(str(exc)))
         if scan.kind is ScanKind.MISREAD:
@@ -152,6 +162,7 @@ class StationRuntime:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+        self._close_item_reader()
         if self.spool is not None:
             self.spool.close()
 
@@ -194,6 +205,7 @@ class StationRuntime:
             self._snapshot_problem = f"the patron snapshot cannot be read: {plain_error(exc)}"
             log.error("%s", self._snapshot_problem)
             return self._feed(ServiceDown(OutOfServiceReason.NO_SNAPSHOT, self._snapshot_problem))
+        record = card_record(barcode, record, self._reader.mode)
         return self._feed(PatronScan(barcode, record, self._outstanding(barcode), self._new_id()))
 
     def _outstanding(self, patron: str | None) -> int:
@@ -220,7 +232,10 @@ class StationRuntime:
             self._logged_problem = None
             assert self._reader is not None
             info = self._reader.info
-            return events + self._feed(ServiceUp(info.rows, info.built_at, availability.stale))
+            deny = info.mode is SnapshotMode.DENY
+            return events + self._feed(
+                ServiceUp(info.rows, info.built_at, availability.stale, deny)
+            )
         if availability.detail != self._logged_problem:
             log.warning("out of service: %s", availability.detail)
             self._logged_problem = availability.detail
@@ -287,8 +302,8 @@ class StationRuntime:
             self._reader = self.snapshots.open_reader()
             self._snapshot_problem = None
             log.info(
-                "patron snapshot loaded: %d patrons, built %s",
-                self._reader.info.rows,
+                "patron snapshot loaded: %s, built %s",
+                self._reader.info.contents,
                 self._reader.info.built_at.isoformat(timespec="minutes"),
             )
         except KioskError as exc:
@@ -298,6 +313,50 @@ class StationRuntime:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+
+    # The item snapshot ------------------------------------------------------------------------
+
+    def _item(self, barcode: str) -> ItemRecord | None:
+        """What the item snapshot says about an item, or None: no item snapshot, not listed,
+        or an item snapshot that cannot be read (then the item has the normal loan period,
+        and the problem is logged once)."""
+        if self.items is None:
+            return None
+        try:
+            self._refresh_item_reader()
+            if self._item_reader is None:
+                return None
+            return self._item_reader.lookup(barcode)
+        except (KioskError, SQLAlchemyError, OSError) as exc:
+            self._close_item_reader()
+            self._item_stamp = None  # look again at the next scan: it may be repaired by then
+            self._item_trouble(f"the item snapshot cannot be read: {plain_error(exc)}")
+            return None
+
+    def _refresh_item_reader(self) -> None:
+        """Pick up an item snapshot imported (or rolled back) while the kiosk runs."""
+        assert self.items is not None
+        stamp = self.items.pointer_stamp()
+        if stamp == self._item_stamp:
+            return
+        self._close_item_reader()
+        self._item_stamp = stamp
+        if stamp == 0:
+            return  # no item snapshot: nothing to say
+        self._item_reader = self.items.open_reader()
+        self._item_problem = None
+        log.info("item snapshot loaded: %s", self._item_reader.info.contents)
+
+    def _item_trouble(self, problem: str) -> None:
+        """Logged once until the item snapshot can be read again, not at every scan."""
+        if self._item_problem is None:
+            log.error("%s; items get the normal loan period", problem)
+        self._item_problem = problem
+
+    def _close_item_reader(self) -> None:
+        if self._item_reader is not None:
+            self._item_reader.close()
+            self._item_reader = None
 
 
 def shown(text: str, limit: int = 64) -> str:

@@ -416,11 +416,20 @@ class Spool:
             for r in rows
         ]
 
-    def mark_sent(self, txn_id: str, when: datetime) -> None:
+    def mark_sent(self, txn_id: str, when: datetime, *, expected: str | None = None) -> bool:
         """Before a checkout goes to the ILS: durable, so a crash mid-send is resolved by the
-        next run instead of being sent blind a second time."""
+        next run instead of being sent blind a second time. Only if its state is still
+        `expected` (what the caller read; None: never sent): False means someone else dealt
+        with it meanwhile, and it must not be sent."""
         stamp = when.isoformat(timespec="seconds")
-        with self._engine.begin() as conn:
+        with self._engine.begin() as conn:  # BEGIN IMMEDIATE: the check and the claim are one
+            current = conn.exec_driver_sql(
+                "SELECT u.state, c.handed_over_at FROM checkouts c LEFT JOIN uploads u "
+                "ON u.checkout_id = c.id WHERE c.txn_id = ?",
+                (txn_id,),
+            ).first()
+            if current is None or current[0] != expected or current[1] is not None:
+                return False
             conn.exec_driver_sql(
                 "INSERT INTO uploads (checkout_id, state, attempts, sent_at) "
                 "SELECT id, 'sent', 1, ? FROM checkouts WHERE txn_id = ? "
@@ -428,6 +437,7 @@ class Spool:
                 "attempts = attempts + 1, sent_at = excluded.sent_at",
                 (stamp, txn_id),
             )
+        return True
 
     def mark_answered(
         self, txn_id: str, *, accepted: bool, message: str, ils_due: str, when: datetime

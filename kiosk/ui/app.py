@@ -20,9 +20,10 @@ from kivy.uix.boxlayout import BoxLayout
 
 from hardware.scanner import Rejected, Scanned
 from kiosk.config import KioskConfig
-from kiosk.presenter.presenter import Action, ScreenView
+from kiosk.presenter.presenter import Action, Screen, ScreenView
 from kiosk.presenter.staff import Press, StaffScreenView
 from kiosk.runtime.devices import ScannerHub
+from kiosk.runtime.notify import Notifier
 from kiosk.ui.controller import KioskController
 from kiosk.ui.staff_view import StaffView
 from kiosk.ui.view import MIN_TARGET, KioskView, Theme
@@ -61,6 +62,8 @@ class KioskApp(App):
         self._allow_close = False
         self._last_key = 0.0
         self._last_collect = time.monotonic()
+        self.notifier = Notifier()  # systemd: READY once lending, WATCHDOG every frame
+        self._ready_sent = False
 
     def build(self) -> BoxLayout:
         display = self.kiosk_config.display
@@ -149,6 +152,7 @@ class KioskApp(App):
 
     def shutdown(self) -> None:
         """Close the kiosk (SIGTERM from systemd; staff mode later). Patrons cannot."""
+        self.notifier.stopping()
         self._allow_close = True
         self.stop()
 
@@ -167,6 +171,10 @@ class KioskApp(App):
                 elif isinstance(message, Rejected):
                     self.controller.worker.reject(message.shown, message.reason)
         self._render(self.controller.pump())
+        self.notifier.watchdog()  # a frozen main loop stops this, and systemd restarts us
+        if not self._ready_sent and self.controller.state.screen is not Screen.STARTING:
+            self._ready_sent = True  # the engine has answered: the station is up
+            self.notifier.ready(f"screen: {self.controller.state.screen.value}")
         if self.on_frame is not None:
             self.on_frame(self)
 

@@ -10,6 +10,7 @@ again. Running the upload twice sends nothing twice.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kiosk.domain.barcodes import mask
+from kiosk.errors import KioskError
 from kiosk.storage.spool import Spool, SpooledCheckout, UploadRun, UploadState
 from kiosk.upload import sip2
 from kiosk.upload.client import (
@@ -31,6 +33,7 @@ from kiosk.upload.client import (
 log = logging.getLogger(__name__)
 
 ALREADY_ON_LOAN = "already on loan to this patron in the library system"
+LOCK_FILE = "upload.lock"
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,22 @@ class Tally:
     rejected: int = 0
     resolved: int = 0  # sent before without an answer, found on loan: accepted now
     connections: int = 0
-    errors: list[str] = field(default_factory=list)
+    answered: set[str] = field(default_factory=set)  # txn ids the ILS answered in this run
+    fatal: bool = False  # retrying will not help (the login was refused)
 
 
 class IlsUnavailable(ConnectionLost):
     """The ILS answered but says it is off-line or refuses checkouts: try later."""
+
+
+class LoginRefused(IlsUnavailable):
+    """Wrong user or password: trying again will not help until the config is fixed."""
+
+
+class UploadBusy(KioskError):
+    """Another upload of this spool is running (the kiosk's own, or a staff command)."""
+
+    exit_code = 75
 
 
 def upload(
@@ -70,36 +84,82 @@ def upload(
     sleep: Callable[[float], None] = time.sleep,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[UploadRun, Tally]:
-    """Send what the ILS does not have yet. Returns the run (also recorded in the spool)."""
+    """Send what the ILS does not have yet. Returns the run (also recorded in the spool).
+
+    One upload of a spool at a time (a lock file beside it): two at once could send the
+    same checkout twice. UploadBusy if another one runs."""
+    lock = spool.path.with_name(LOCK_FILE).open("a")
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise UploadBusy("another upload of this spool is running: wait for it") from exc
+        return _upload(
+            spool,
+            endpoint,
+            account,
+            now,
+            paper_out,
+            reconnects,
+            retry_rejected,
+            connector,
+            sleep,
+            on_progress,
+        )
+    finally:
+        lock.close()
+
+
+def _upload(
+    spool: Spool,
+    endpoint: Endpoint,
+    account: Account,
+    now: Callable[[], datetime],
+    paper_out: bool,
+    reconnects: int,
+    retry_rejected: bool,
+    connector: Connector,
+    sleep: Callable[[float], None],
+    on_progress: Callable[[int, int], None] | None,
+) -> tuple[UploadRun, Tally]:
     started = now()
     tally = Tally()
     error = ""
     failures = 0
     while True:
-        todo = spool.upload_states(to_send=True, retry_rejected=retry_rejected)
+        todo = [
+            s
+            for s in spool.upload_states(to_send=True, retry_rejected=retry_rejected)
+            if s.checkout.txn_id not in tally.answered  # each answered once per run, at most
+        ]
         if not todo:
             break
+        before = len(tally.answered)
         try:
             _session(spool, endpoint, account, todo, now, paper_out, tally, on_progress, connector)
             failures = 0
-            if not spool.upload_states(to_send=True):
-                break
-            retry_rejected = False  # rejected ones are tried once per run
+            if len(tally.answered) == before:
+                break  # a whole session changed nothing: never loop on it
         except IlsUnavailable as exc:
             error = str(exc)
+            tally.fatal = isinstance(exc, LoginRefused)
             break
         except (ConnectionLost, ProtocolFailure) as exc:
+            if tally.connections == 0:
+                error = str(exc)  # not reachable at all: say so now (--wait tries later)
+                break
             failures += 1
-            log.warning("upload interrupted (%s); %d of %d reconnects", exc, failures, reconnects)
             if failures > reconnects:
                 error = str(exc)
                 break
+            log.info("upload interrupted (%s): reconnecting (%d of %d)", exc, failures, reconnects)
             sleep(min(30.0, 0.5 * 2 ** (failures - 1)))
     left = len(spool.upload_states(to_send=True))
     run = UploadRun(
         started, now(), endpoint.describe(), tally.accepted, tally.rejected, left, error
     )
-    spool.record_upload_run(run)
+    if tally.connections or error:
+        spool.record_upload_run(run)  # a run with nothing to send is not one to report
     return run, tally
 
 
@@ -122,7 +182,7 @@ def _session(
                 sip2.login(account.login_user, account.login_password, account.location)
             )
             if answer.code != "94" or answer.fixed != "1":
-                raise IlsUnavailable(
+                raise LoginRefused(
                     f"{endpoint.describe()} refused the login of {account.login_user!r}: check "
                     "sip2.login_user and the password"
                 )
@@ -138,10 +198,11 @@ def _session(
                 spool.mark_answered(
                     c.txn_id, accepted=True, message=ALREADY_ON_LOAN, ils_due="", when=now()
                 )
+                tally.answered.add(c.txn_id)
                 tally.accepted += 1
                 tally.resolved += 1
             else:
-                _send(spool, conn, account, c, now, tally)
+                _send(spool, conn, account, c, entry.state, now, tally)
             if on_progress is not None:
                 on_progress(done, total)
     finally:
@@ -165,18 +226,31 @@ def _send(
     conn: Sip2Connection,
     account: Account,
     c: SpooledCheckout,
+    state: str | None,
     now: Callable[[], datetime],
     tally: Tally,
 ) -> None:
-    spool.mark_sent(c.txn_id, now())
-    message = sip2.checkout(
-        occurred_at=c.occurred_at,
-        due_date=c.due_date,
-        institution=account.institution,
-        patron=c.patron,
-        item=c.item,
-        terminal_password=account.terminal_password,
-    )
+    try:
+        message = sip2.checkout(
+            occurred_at=c.occurred_at,
+            due_date=c.due_date,
+            institution=account.institution,
+            patron=c.patron,
+            item=c.item,
+            terminal_password=account.terminal_password,
+        )
+        message.encode(conn.endpoint.encoding)
+    except (ValueError, UnicodeEncodeError) as exc:
+        # Never sent, so never in the ILS: refused here, for staff to do by hand.
+        reason = f"cannot be sent by SIP2 ({exc})"
+        if not spool.mark_sent(c.txn_id, now(), expected=state):
+            return
+        spool.mark_answered(c.txn_id, accepted=False, message=reason, ils_due="", when=now())
+        tally.answered.add(c.txn_id)
+        tally.rejected += 1
+        return
+    if not spool.mark_sent(c.txn_id, now(), expected=state):
+        return  # no longer what this run read: another upload dealt with it
     answer = sip2.checkout_answer(conn.exchange(message))
     accepted = answer.ok
     text = answer.screen_message
@@ -187,6 +261,7 @@ def _send(
     spool.mark_answered(
         c.txn_id, accepted=accepted, message=text, ils_due=answer.due_date, when=now()
     )
+    tally.answered.add(c.txn_id)
     if accepted:
         tally.accepted += 1
     else:

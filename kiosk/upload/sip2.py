@@ -139,7 +139,8 @@ def parse(raw: bytes, encoding: str) -> Message:
         raise Sip2FormatError("an empty answer")
     sequence = None
     az = data.rfind(b"AZ")
-    if az != -1 and len(data) - az == 6:
+    trailer = data[az + 2 :] if az != -1 else b""
+    if az != -1 and len(trailer) == 4 and all(b in b"0123456789ABCDEFabcdef" for b in trailer):
         if checksum(data[: az + 2]) != data[az + 2 :].decode("ascii", "replace").upper():
             raise ChecksumMismatch("the answer's checksum does not add up")
         ay = data.rfind(b"AY", 0, az)

@@ -184,3 +184,47 @@ def test_special_due_date_wins_exactly_when_not_in_the_past(
     else:
         assert due == due_date(checkout, rules)
         assert not is_special(checkout, special)
+
+
+# Loan periods per material type ---------------------------------------------------------------
+
+BY_MATERIAL = LoanRules(
+    loan_days=21,
+    closed_weekdays=frozenset({SUN}),
+    material_days=(("book", 21), ("dvd", 7), ("large print", 28)),
+)
+
+
+@pytest.mark.parametrize(
+    ("material", "due"),
+    [
+        ("dvd", "2026-03-09"),  # Monday + 7
+        ("DVD", "2026-03-09"),  # material types are compared without regard to case
+        (" Dvd ", "2026-03-09"),
+        ("book", "2026-03-23"),
+        ("large  print", "2026-03-30"),
+        ("", "2026-03-23"),  # the item is not in the item snapshot, or there is none
+        ("magazine", "2026-03-23"),  # a material type without a period of its own
+    ],
+)
+def test_each_material_type_has_its_loan_period(material: str, due: str) -> None:
+    assert due_date(d("2026-03-02"), BY_MATERIAL, material=material) == d(due)
+
+
+def test_a_material_loan_is_moved_off_closed_days_like_any_other() -> None:
+    # Saturday 2026-03-07 + 7 days is Saturday 03-14; + 8 would be Sunday (closed).
+    rules = LoanRules(closed_weekdays=frozenset({SUN}), material_days=(("dvd", 8),))
+    assert due_date(d("2026-03-07"), rules, material="dvd") == d("2026-03-16")
+
+
+def test_the_special_due_date_wins_over_the_material_loan_period() -> None:
+    assert due_date(d("2026-03-02"), BY_MATERIAL, d("2026-04-30"), "dvd") == d("2026-04-30")
+    assert is_special(d("2026-03-02"), d("2026-04-30"))
+    # A special due date in the past is ignored: the material's period counts again.
+    assert due_date(d("2026-03-02"), BY_MATERIAL, d("2026-03-01"), "dvd") == d("2026-03-09")
+
+
+def test_without_material_periods_every_item_has_the_loan_period() -> None:
+    rules = LoanRules(loan_days=14)
+    assert rules.days_for("dvd") == 14
+    assert due_date(d("2026-03-02"), rules, material="dvd") == due_date(d("2026-03-02"), rules)

@@ -1,8 +1,7 @@
-"""Who may borrow, and reading patron rows from a snapshot."""
+"""Who may borrow, and what a card means in an allow list and in a deny list."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
 
@@ -13,10 +12,9 @@ from kiosk.domain.patrons import (
     PatronRecord,
     PatronRefusal,
     PatronStatus,
-    RowError,
+    SnapshotMode,
+    card_record,
     check_patron,
-    parse_money,
-    parse_patron_row,
 )
 from tests.conftest import patron
 
@@ -179,171 +177,41 @@ def test_first_name(name: str, first: str) -> None:
     assert PatronRecord(patron(1), name).first_name == first
 
 
-# parse_money ----------------------------------------------------------------------------------
+# card_record: allow lists and deny lists -------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("text", "amount"),
-    [
-        ("", Decimal("0")),
-        ("   ", Decimal("0")),
-        ("0", Decimal("0")),
-        ("10.00", Decimal("10.00")),
-        ("10.5", Decimal("10.50")),
-        (" 7.25 ", Decimal("7.25")),
-        ("$12.75", Decimal("12.75")),
-        ("€3", Decimal("3")),
-        ("£0.50", Decimal("0.50")),
-        ("1,234.56", Decimal("1234.56")),
-        ("$1,000", Decimal("1000")),
-        ("-2.00", Decimal("-2.00")),
-    ],
-)
-def test_parse_money(text: str, amount: Decimal) -> None:
-    assert parse_money(text) == amount
+def test_in_an_allow_list_an_unlisted_card_is_unknown_and_refused() -> None:
+    assert card_record(patron(9), None, SnapshotMode.ALLOW) is None
+    assert check_patron(None, POLICY, TODAY, 0) is PatronRefusal.UNKNOWN_PATRON
 
 
-def test_parse_money_keeps_the_exact_decimal() -> None:
-    value = parse_money("0.10")
-    assert isinstance(value, Decimal)
-    assert value + parse_money("0.20") == Decimal("0.30")
+def test_in_a_deny_list_an_unlisted_card_is_a_patron_in_good_standing() -> None:
+    found = card_record(patron(9), None, SnapshotMode.DENY)
+
+    assert found == PatronRecord(patron(9))
+    assert found is not None
+    assert found.first_name == ""  # greeted by the card's last digits
+    assert check_patron(found, POLICY, TODAY, 0) is None
 
 
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("abc", "fines 'abc' is not an amount"),
-        ("12,50 EUR", "fines '12,50 EUR' is not an amount"),
-        ("1.2.3", "fines '1.2.3' is not an amount"),
-        ("NaN", "fines 'NaN' is not an amount"),
-        ("Infinity", "fines 'Infinity' is not an amount"),
-        ("-inf", "fines '-inf' is not an amount"),
-        ("1.234", "fines '1.234' has more than two decimals"),
-        ("0.001", "fines '0.001' has more than two decimals"),
-        # Not guessed: scientific notation is spreadsheet damage, and a decimal comma or a
-        # bare currency sign is ambiguous.
-        ("1e2", "fines '1e2' is not an amount"),
-        ("1e-3", "fines '1e-3' is not an amount"),
-        ("1,5", "fines '1,5' is not an amount"),
-        ("12,3456", "fines '12,3456' is not an amount"),
-        ("$", "fines '$' is not an amount"),
-    ],
-)
-def test_parse_money_refuses(text: str, message: str) -> None:
-    with pytest.raises(RowError, match=f"^{re.escape(message)}"):
-        parse_money(text)
+@pytest.mark.parametrize("mode", list(SnapshotMode))
+def test_a_listed_card_is_what_the_list_says_in_either_mode(mode: SnapshotMode) -> None:
+    listed = PatronRecord(patron(5), status=PatronStatus.LOST)
+
+    assert card_record(patron(5), listed, mode) is listed
+    assert check_patron(listed, POLICY, TODAY, 0) is PatronRefusal.LOST
 
 
-# parse_patron_row -----------------------------------------------------------------------------
-
-
-def test_parse_a_full_row() -> None:
-    row = {
-        "barcode": f" {patron(3)} ",
-        "name": " Nguyen, Bao ",
-        "fines": "$10.01",
-        "status": " Blocked ",
-        "expires": "2027-06-30",
-    }
-    assert parse_patron_row(row) == PatronRecord(
-        barcode=patron(3),
-        name="Nguyen, Bao",
-        fines=Decimal("10.01"),
-        status=PatronStatus.BLOCKED,
-        expires=date(2027, 6, 30),
+def test_a_deny_listed_card_still_obeys_the_policy() -> None:
+    # A library that lets expired cards borrow offline lets an "E" line borrow too.
+    lenient = PatronPolicy(block_statuses=frozenset({PatronStatus.LOST, PatronStatus.BLOCKED}))
+    listed = card_record(
+        patron(7), PatronRecord(patron(7), status=PatronStatus.EXPIRED), SnapshotMode.DENY
     )
+    assert check_patron(listed, lenient, TODAY, 0) is None
+    assert check_patron(listed, PatronPolicy(), TODAY, 0) is PatronRefusal.EXPIRED
 
 
-@pytest.mark.parametrize(
-    "row",
-    [
-        {"barcode": "21234000000018"},
-        {"barcode": "21234000000018", "name": None, "fines": None, "status": None, "expires": None},
-        {"barcode": "21234000000018", "name": "", "fines": "", "status": "", "expires": ""},
-        {"barcode": "21234000000018", "name": " ", "fines": " ", "status": " ", "expires": " "},
-    ],
-)
-def test_missing_optional_columns_take_defaults(row: dict[str, str | None]) -> None:
-    assert parse_patron_row(row) == PatronRecord(
-        barcode="21234000000018",
-        name="",
-        fines=Decimal("0"),
-        status=PatronStatus.OK,
-        expires=None,
-    )
-
-
-@pytest.mark.parametrize(
-    ("status_text", "status"),
-    [
-        ("ok", PatronStatus.OK),
-        ("OK", PatronStatus.OK),
-        ("blocked", PatronStatus.BLOCKED),
-        ("LOST", PatronStatus.LOST),
-        ("Expired", PatronStatus.EXPIRED),
-    ],
-)
-def test_status_is_read_without_regard_to_case(status_text: str, status: PatronStatus) -> None:
-    assert parse_patron_row({"barcode": "A1", "status": status_text}).status is status
-
-
-def test_barcodes_are_not_checked_against_the_scan_rules() -> None:
-    # The snapshot is the library's list; any printable token is a card number.
-    assert parse_patron_row({"barcode": "P-00042"}).barcode == "P-00042"
-
-
-def test_barcode_length_limit() -> None:
-    assert parse_patron_row({"barcode": "9" * 64}).barcode == "9" * 64
-    assert parse_patron_row({"barcode": "9" * 10}, max_barcode_length=10).barcode == "9" * 10
-    with pytest.raises(RowError, match=re.escape("barcode '99999999999' is not a barcode")):
-        parse_patron_row({"barcode": "9" * 11}, max_barcode_length=10)
-
-
-@pytest.mark.parametrize(
-    ("row", "message"),
-    [
-        ({}, "barcode is empty"),
-        ({"barcode": None}, "barcode is empty"),
-        ({"barcode": ""}, "barcode is empty"),
-        ({"barcode": " \t "}, "barcode is empty"),
-        ({"name": "Rivera, Ana"}, "barcode is empty"),
-        # Only the first 20 characters of a bad barcode are quoted.
-        ({"barcode": "1" * 65}, f"barcode {'1' * 20!r} is not a barcode"),
-        ({"barcode": "2123 4000"}, "barcode '2123 4000' is not a barcode"),
-        ({"barcode": "2123\x004000"}, "barcode '2123\\x004000' is not a barcode"),
-        ({"barcode": "2123\t4000"}, "barcode '2123\\t4000' is not a barcode"),
-        (
-            {"barcode": "21234000000018", "status": "banned"},
-            "status 'banned' is not one of ok, blocked, lost, expired",
-        ),
-        (
-            {"barcode": "21234000000018", "status": " Suspended "},
-            "status 'suspended' is not one of ok, blocked, lost, expired",
-        ),
-        (
-            {"barcode": "21234000000018", "expires": "31/12/2026"},
-            "expires '31/12/2026' is not a date (YYYY-MM-DD)",
-        ),
-        (
-            {"barcode": "21234000000018", "expires": "2026-02-30"},
-            "expires '2026-02-30' is not a date (YYYY-MM-DD)",
-        ),
-        (
-            {"barcode": "21234000000018", "expires": "soon"},
-            "expires 'soon' is not a date (YYYY-MM-DD)",
-        ),
-        ({"barcode": "21234000000018", "fines": "lots"}, "fines 'lots' is not an amount"),
-        (
-            {"barcode": "21234000000018", "fines": "0.125"},
-            "fines '0.125' has more than two decimals",
-        ),
-    ],
-)
-def test_bad_rows(row: dict[str, str | None], message: str) -> None:
-    with pytest.raises(RowError, match=f"^{re.escape(message)}"):
-        parse_patron_row(row)
-
-
-def test_row_error_is_a_value_error() -> None:
-    # Callers that only know about ValueError (csv readers, loops) still catch it.
-    assert issubclass(RowError, ValueError)
+def test_the_patron_limit_applies_to_unlisted_deny_list_cards() -> None:
+    found = card_record(patron(9), None, SnapshotMode.DENY)
+    assert check_patron(found, POLICY, TODAY, 5) is PatronRefusal.PATRON_LIMIT

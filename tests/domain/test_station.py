@@ -30,8 +30,16 @@ from kiosk.domain.events import (
     SessionEnd,
     SessionEnded,
 )
+from kiosk.domain.items import ItemRecord
 from kiosk.domain.loans import LoanRules
-from kiosk.domain.patrons import PatronPolicy, PatronRecord, PatronRefusal, PatronStatus
+from kiosk.domain.patrons import (
+    PatronPolicy,
+    PatronRecord,
+    PatronRefusal,
+    PatronStatus,
+    SnapshotMode,
+    card_record,
+)
 from kiosk.domain.station import (
     BadScan,
     CheckoutFailed,
@@ -735,6 +743,109 @@ def test_to_dict_of_events_from_a_run() -> None:
     assert as_dict["due_date"] == "2026-03-31"
     ended = step(state, Done(), NOW, RULES).events[0].to_dict()
     assert (ended["event"], ended["reason"]) == ("session_ended", "done")
+
+
+# Deny lists -----------------------------------------------------------------------------------
+
+
+def test_ready_says_when_the_snapshot_is_a_deny_list() -> None:
+    transition = step(StationState(), ServiceUp(56, BUILT, deny_list=True), NOW, RULES)
+    (ready,) = transition.events
+    assert ready == Ready("TEST-SC01", 56, BUILT, snapshot_stale=False, deny_list=True)
+    assert ready.to_dict()["deny_list"] is True
+    # An allow list says nothing new: the `ready` line is what it always was.
+    plain = step(StationState(), ServiceUp(8, BUILT), NOW, RULES).events[0]
+    assert "deny_list" not in plain.to_dict()
+
+
+def test_an_unlisted_card_of_a_deny_list_starts_a_session_greeted_by_its_digits() -> None:
+    barcode = patron(42)
+    scan = PatronScan(barcode, card_record(barcode, None, SnapshotMode.DENY), 0, "S1")
+
+    transition = step(ready_state(), scan, NOW, RULES)
+
+    assert transition.events == (PatronAccepted(barcode, "", "S1"),)
+    assert transition.state.mode is Mode.SESSION
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (PatronStatus.LOST, PatronRefusal.LOST),  # L
+        (PatronStatus.BLOCKED, PatronRefusal.BLOCKED),  # B and D
+        (PatronStatus.EXPIRED, PatronRefusal.EXPIRED),  # E
+    ],
+)
+def test_a_deny_listed_card_is_refused_with_its_reason(
+    status: PatronStatus, reason: PatronRefusal
+) -> None:
+    listed = PatronRecord(patron(5), status=status)
+    scan = PatronScan(patron(5), card_record(patron(5), listed, SnapshotMode.DENY), 0, "S1")
+
+    transition = step(ready_state(), scan, NOW, RULES)
+
+    assert transition.events == (PatronRefused(patron(5), reason),)
+    assert transition.state.mode is Mode.IDLE
+
+
+# Items the item snapshot knows ----------------------------------------------------------------
+
+BY_MATERIAL = replace(
+    RULES,
+    loan_rules=replace(RULES.loan_rules, material_days=(("book", 21), ("dvd", 7))),
+)
+DVD = ItemRecord(item(1), "Spirited Away", "dvd")
+BOOK = ItemRecord(item(2), "The Hobbit", "book")
+
+
+def test_a_dvd_gets_its_own_loan_period_and_its_title_is_shown() -> None:
+    state = session_state(rules=BY_MATERIAL)
+    asked = step(state, ItemScan(item(1), 0, DVD), NOW, BY_MATERIAL)
+
+    assert asked.store is not None
+    assert asked.store.due_date == date(2026, 3, 17)  # Tuesday + 7
+    assert (asked.store.title, asked.store.material) == ("Spirited Away", "dvd")
+    stored = step(asked.state, CheckoutStored("T1", 1), NOW, BY_MATERIAL)
+    assert stored.events == (
+        ItemCheckedOut(
+            patron(1), item(1), date(2026, 3, 17), "T1", 1, False, "Spirited Away", "dvd"
+        ),
+    )
+    assert stored.state.session is not None
+    assert stored.state.session.items == (
+        LoanLine(item(1), date(2026, 3, 17), "T1", 1, False, "Spirited Away", "dvd"),
+    )
+
+
+def test_a_book_and_an_unknown_item_get_the_normal_loan_period() -> None:
+    state = session_state(rules=BY_MATERIAL)
+    state, book = check_out_item(state, ItemScan(item(2), 0, BOOK), 1)
+    state, unknown = check_out_item(state, ItemScan(item(3), 0), 2)
+
+    assert (book.due_date, book.title, book.material) == (DUE, "The Hobbit", "book")
+    assert (unknown.due_date, unknown.title, unknown.material) == (DUE, None, None)
+    as_dict = unknown.to_dict()
+    assert "title" not in as_dict
+    assert "material" not in as_dict  # without an item snapshot the event is what it was
+    assert book.to_dict()["title"] == "The Hobbit"
+
+
+def test_the_special_due_date_wins_over_the_material_loan_period() -> None:
+    special = date(2026, 5, 1)
+    state = step(session_state(rules=BY_MATERIAL), SpecialDueSet(special), NOW, BY_MATERIAL).state
+    _, shown = check_out_item(state, ItemScan(item(1), 0, DVD), 1)
+    assert (shown.due_date, shown.special_due, shown.title) == (special, True, "Spirited Away")
+
+
+def check_out_item(
+    state: StationState, scan: ItemScan, seq: int
+) -> tuple[StationState, ItemCheckedOut]:
+    asked = step(state, scan, NOW, BY_MATERIAL)
+    assert asked.store is not None, asked.events
+    stored = step(asked.state, CheckoutStored(f"T{seq}", seq), NOW, BY_MATERIAL)
+    (shown,) = stored.events
+    assert isinstance(shown, ItemCheckedOut)
+    return stored.state, shown
 
 
 # Any sequence of inputs -----------------------------------------------------------------------

@@ -225,7 +225,13 @@ def test_export_new_period_and_the_audit_trail(home: KioskHome, tmp_path: Path) 
     assert exported.returncode == 0, exported.stderr
     assert "2 checkouts exported to usb and read back" in exported.stdout
     [folder] = usb.iterdir()
-    assert sorted(p.suffix for p in folder.iterdir()) == [".csv", ".jsonl", ".koc", ".txt"]
+    assert sorted(p.suffix for p in folder.iterdir()) == [
+        ".csv",
+        ".jsonl",
+        ".koc",
+        ".txt",
+        ".xacts",
+    ]
     koc = next(folder.glob("*.koc")).read_text(encoding="utf-8")
     assert f"issue\t{patron(1)}\t{item(1)}" in koc and f"issue\t{patron(1)}\t{item(2)}" in koc
     assert "0 not handed over yet" in home.kiosk("status").stdout
@@ -265,7 +271,7 @@ def test_new_period_without_yes_asks_and_a_no_changes_nothing(
 def test_reload_snapshot_without_a_source_fails_plainly(home: KioskHome) -> None:
     result = home.kiosk("staff", "reload-snapshot")
     assert result.returncode == 65
-    assert "No snapshot location is configured (snapshot.source)" in result.stderr
+    assert "No snapshot location is configured (snapshot.source or snapshot.url)" in result.stderr
 
 
 def test_drives_says_when_no_removable_drive_is_mounted(home: KioskHome, tmp_path: Path) -> None:

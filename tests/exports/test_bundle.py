@@ -33,7 +33,12 @@ LIBRARY = "Test Library"
 NOW = datetime(2026, 11, 21, 9, 0, 5, tzinfo=TZ)
 STAMP = "20261121-090005"
 FOLDER = f"kiosk-{KIOSK_ID}-{STAMP}"
-DATA_FILES = [f"{KIOSK_ID}-{STAMP}.koc", f"{KIOSK_ID}-{STAMP}.csv", f"{KIOSK_ID}-{STAMP}.jsonl"]
+DATA_FILES = [
+    f"{KIOSK_ID}-{STAMP}.koc",
+    f"{KIOSK_ID}-{STAMP}.csv",
+    f"{KIOSK_ID}-{STAMP}.jsonl",
+    f"{KIOSK_ID}-{STAMP}.xacts",
+]
 
 
 def record(spool: Spool, n: int, patron_serial: int) -> None:
@@ -99,6 +104,7 @@ def test_a_bundle_is_a_new_folder_with_every_format_and_a_summary(
         (DATA_FILES[0], "koc"),
         (DATA_FILES[1], "csv"),
         (DATA_FILES[2], "jsonl"),
+        (DATA_FILES[3], "evergreen"),
         (SUMMARY_NAME, "summary"),
     ]
     for written in result.files:
@@ -125,6 +131,20 @@ def test_each_file_reads_back_as_the_same_checkouts(spool: Spool, drive: Path) -
     assert list(csv.DictReader(io.StringIO(text))) == [as_csv(c) for c in chosen]
     lines = (folder / DATA_FILES[2]).read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == [as_json(c) for c in chosen]
+    # Due 2026-12-11: midnight in New York (EST, -05:00) is 05:00 UTC.
+    lines = (folder / DATA_FILES[3]).read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == [
+        {
+            "timestamp": int(c.occurred_at.timestamp()),
+            "type": "checkout",
+            "delta": 0,
+            "patron_barcode": c.patron,
+            "barcode": c.item,
+            "due_date": "2026-12-11T05:00:00.000Z",
+            "checkout_time": f"2026-11-20T15:0{c.seq}:00.000Z",
+        }
+        for c in chosen
+    ]
 
 
 def as_json(c: SpooledCheckout) -> dict[str, object]:
@@ -165,7 +185,7 @@ def test_the_summary_names_every_file_with_its_sha256_and_the_count(
     assert SUMMARY_NAME not in summary
 
 
-def test_afterwards_the_checkouts_are_handed_over_in_three_exports(
+def test_afterwards_the_checkouts_are_handed_over_in_four_exports(
     spool: Spool, drive: Path
 ) -> None:
     result = export(spool, drive)
@@ -177,6 +197,7 @@ def test_afterwards_the_checkouts_are_handed_over_in_three_exports(
         ("koc", 3, NOW),
         ("csv", 3, NOW),
         ("jsonl", 3, NOW),
+        ("evergreen", 3, NOW),
     ]
     assert [(e.path, e.sha256) for e in exports] == [
         (str(f.path), f.sha256) for f in result.files if f.fmt != "summary"
@@ -219,7 +240,7 @@ def test_the_next_bundle_holds_only_the_checkouts_since(spool: Spool, drive: Pat
     jsonl = next(f.path for f in result.files if f.fmt == "jsonl")
     assert [json.loads(line)["seq"] for line in jsonl.read_text().splitlines()] == [4]
     assert spool.summary().pending == 0
-    assert len(spool.exports()) == 6
+    assert len(spool.exports()) == 8  # four formats, twice
 
 
 # A drive that fails --------------------------------------------------------------------------
@@ -296,7 +317,7 @@ def flip_one_bit(data: bytes) -> bytes:
     return data[:middle] + bytes([data[middle] ^ 0x01]) + data[middle + 1 :]
 
 
-@pytest.mark.parametrize("suffix", [".koc", ".csv", ".jsonl", SUMMARY_NAME])
+@pytest.mark.parametrize("suffix", [".koc", ".csv", ".jsonl", ".xacts", SUMMARY_NAME])
 def test_a_file_that_reads_back_altered_hands_over_nothing(
     spool: Spool, drive: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
 ) -> None:
@@ -341,4 +362,4 @@ def test_after_a_failed_read_back_a_good_drive_takes_every_checkout(
 
     assert result.checkouts == 3
     assert spool.summary().pending == 0
-    assert [e.format for e in spool.exports()] == ["koc", "csv", "jsonl"]
+    assert [e.format for e in spool.exports()] == ["koc", "csv", "jsonl", "evergreen"]

@@ -215,4 +215,4 @@ def test_jsonl_is_one_object_a_line_and_ends_with_a_newline() -> None:
 
 
 def test_every_format_has_a_renderer() -> None:
-    assert set(RENDERERS) == set(FORMATS) == {"koc", "csv", "jsonl"}
+    assert set(RENDERERS) == set(FORMATS) == {"koc", "csv", "jsonl", "evergreen"}

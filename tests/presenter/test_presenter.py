@@ -31,6 +31,7 @@ from kiosk.domain.events import (
 from kiosk.domain.patrons import PatronRefusal
 from kiosk.presenter.i18n import Language, load_language
 from kiosk.presenter.presenter import (
+    TITLE_LIMIT,
     Action,
     ButtonView,
     Effect,
@@ -52,6 +53,7 @@ from kiosk.presenter.presenter import (
     on_press,
     on_receipt,
     on_tick,
+    shorten,
     view,
 )
 from tests.conftest import item, patron
@@ -336,6 +338,50 @@ def test_a_checked_out_item_adds_a_line_with_its_due_date_written_out(code: str)
     assert shown.count == TEXT[code]["one_item"]
     assert shown.banner == ""
     assert effects == [PlaySound(Sound.SUCCESS)]
+
+
+@pytest.mark.parametrize("code", LANGUAGES)
+def test_a_known_item_shows_its_title_instead_of_its_barcode(code: str) -> None:
+    titled = replace(checked_out(1), title="Spirited Away", material="dvd")
+    state, effects = in_session(code, titled, checked_out(2))
+
+    shown = show(state)
+    assert shown.lines == (
+        LineView(TEXT[code]["item"].format(barcode=item(2)), TEXT[code]["due"]),  # unknown
+        LineView("Spirited Away", TEXT[code]["due"]),
+    )
+    assert all(item(1) not in text for text in shown.texts())
+    assert state.loans[0] == Loan(item(1), DUE, "txn-1", 41, False, "Spirited Away")
+    assert effects == [PlaySound(Sound.SUCCESS), PlaySound(Sound.SUCCESS)]
+
+
+def test_a_long_title_is_shortened_at_a_word_to_fit_its_row() -> None:
+    title = "The Lord of the Rings: The Fellowship of the Ring, being the first part"
+    state, _ = in_session("en", replace(checked_out(1), title=title))
+
+    (line,) = show(state).lines
+    assert line.item == "The Lord of the Rings: The Fellowship of the Ring, being…"
+    assert len(line.item) <= TITLE_LIMIT
+    assert title.startswith(line.item.removesuffix("…"))
+
+
+@pytest.mark.parametrize(
+    ("title", "shown"),
+    [
+        ("The Hobbit", "The Hobbit"),
+        ("x" * 60, "x" * 60),  # exactly at the limit
+        ("x" * 61, "x" * 59 + "…"),  # no space to cut at: cut inside the word
+        ("A " + "b" * 70, "A " + "b" * 57 + "…"),  # the only space is too early to cut at
+        ("Cien años de soledad: edición conmemorativa de la Real Academia Española", None),
+    ],
+)
+def test_shorten(title: str, shown: str | None) -> None:
+    result = shorten(title)
+    assert len(result) <= TITLE_LIMIT
+    if shown is not None:
+        assert result == shown
+    else:
+        assert result == "Cien años de soledad: edición conmemorativa de la Real…"
 
 
 @pytest.mark.parametrize("code", LANGUAGES)

@@ -120,3 +120,40 @@ def test_a_qr_code_of_the_session_is_added_only_when_asked() -> None:
 
     assert document(qr=True)[-1] == QRCode("session-1")
     assert not any(isinstance(block, QRCode) for block in document(qr=False))
+
+
+# Titles from the item snapshot ------------------------------------------------------------------
+
+TITLED = FinishedSession(
+    "session-1",
+    CARD,
+    (
+        Loan(item(1), date(2026, 11, 30), "txn-1", 41, False, "Spirited Away"),
+        Loan(item(2), date(2026, 12, 14), "txn-2", 42, False),  # not in the item snapshot
+    ),
+    SessionEnd.DONE,
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "due"),
+    [("en", "  Due Monday, November 30"), ("es", "  Devolver el lunes, 30 de noviembre")],
+)
+def test_a_known_item_is_printed_with_its_title_and_its_barcode(code: str, due: str) -> None:
+    lines = lines_for(code, TITLED)
+    start = lines.index("Spirited Away")
+    assert lines[start : start + 3] == ["Spirited Away", f"  {item(1)}", due]
+    # The item the kiosk does not know is printed as before: its barcode, then its due date.
+    assert lines[start + 3] == item(2)
+    assert lines[start + 4].startswith("  ")
+    assert sum(item(2) in line for line in lines) == 1
+
+
+def test_a_long_title_is_printed_whole_not_shortened_as_on_the_screen() -> None:
+    # The paper has room (the printer wraps a long line); the screen's row does not.
+    title = "The Lord of the Rings: The Fellowship of the Ring, being the first part"
+    long = FinishedSession(
+        "s", CARD, (Loan(item(1), date(2026, 12, 14), "t", 1, False, title),), SessionEnd.DONE
+    )
+    lines = lines_for("en", long)
+    assert lines[lines.index(RULE) + 1 : lines.index(RULE) + 3] == [title, f"  {item(1)}"]

@@ -225,7 +225,7 @@ def test_an_export_writes_the_bundle_reads_it_back_and_hands_everything_over(
     assert folder.name == "kiosk-TEST-SC01-20261123-100000"
     names = {p.name for p in folder.iterdir()}
     stem = "TEST-SC01-20261123-100000"
-    assert names == {f"{stem}.koc", f"{stem}.csv", f"{stem}.jsonl", "SUMMARY.txt"}
+    assert names == {f"{stem}.{ext}" for ext in ("koc", "csv", "jsonl", "xacts")} | {"SUMMARY.txt"}
     csv_text = (folder / f"{stem}.csv").read_text(encoding="utf-8")
     assert all(item(n) in csv_text for n in range(1, 4))
     period = desk.status().period

@@ -14,11 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
+import msgspec
 from anyio.streams.tls import TLSListener
 from pysip2 import (
     CHECKOUT,
     LOGIN,
     PATRON_INFORMATION,
+    SC_STATUS,
+    ACSStatusResponse,
     CheckoutRequest,
     CheckoutResponse,
     LoginRequest,
@@ -26,6 +29,7 @@ from pysip2 import (
     PatronInformationRequest,
     PatronInformationResponse,
     RequestContext,
+    SCStatusRequest,
     SIP2Server,
 )
 
@@ -42,6 +46,7 @@ class Library:
     refuse: dict[str, str] = field(default_factory=dict)  # item -> screen message
     checkouts_seen: list[CheckoutRequest] = field(default_factory=list)
     logins: int = 0
+    online: bool = True  # False: the ACS status (98) says on-line N
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -53,6 +58,17 @@ def build_server(library: Library) -> SIP2Server:
         library.logins += 1
         ok = req.login_user_id == library.user and req.login_password == library.password
         return LoginResponse(ok="1" if ok else "0")
+
+    @app.route(SC_STATUS)
+    def sc_status(req: SCStatusRequest, ctx: RequestContext) -> ACSStatusResponse:  # type: ignore[type-arg]
+        # pysip2 decides on-line by protocol version only; a library system down for
+        # maintenance answers on-line N with everything else as usual.
+        status = ctx.server.build_acs_status(req)
+        if library.online:
+            return status
+        return msgspec.structs.replace(
+            status, online_status="N", screen_message=("Down for maintenance",)
+        )
 
     @app.route(CHECKOUT)
     def checkout(req: CheckoutRequest, ctx: RequestContext) -> CheckoutResponse:  # type: ignore[type-arg]
@@ -125,9 +141,7 @@ class Running:
 
 
 @contextmanager
-def ils(
-    library: Library, *, tls: ssl.SSLContext | None = None
-) -> Iterator[int]:
+def ils(library: Library, *, tls: ssl.SSLContext | None = None) -> Iterator[int]:
     """Serve `library` on 127.0.0.1 (TLS with `tls`); yield the port."""
     server = build_server(library)
     ready = threading.Event()
@@ -149,7 +163,7 @@ def ils(
     def run() -> None:
         try:
             anyio.run(main)
-        except BaseException as exc:  # noqa: BLE001 (reported through ready)
+        except BaseException as exc:  # reported through `ready`
             box["error"] = exc
             ready.set()
 

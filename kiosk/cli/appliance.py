@@ -1,0 +1,298 @@
+"""The appliance: installing the kiosk on a small Linux box, the display session, the
+morning snapshot fetch (and signing it where it is built), and spool backups."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from kiosk.cli.common import State, audit, utc_now
+from kiosk.config import load_config
+from kiosk.errors import KioskError, StorageError
+from kiosk.runtime.fetch import fetch_snapshot
+from kiosk.storage.backup import backup_spool
+from kiosk.storage.files import atomic_write_bytes
+from kiosk.storage.signing import generate_key, sign
+
+REPO = Path(__file__).resolve().parents[2]
+SYSTEMD = REPO / "systemd"
+UNITS = (
+    "kiosk.service",
+    "kiosk-snapshot.service",
+    "kiosk-snapshot.timer",
+    "kiosk-backup.service",
+    "kiosk-backup.timer",
+    "kiosk-upload.service",
+)
+SYSUSERS = 'u kiosk - "Library self-checkout kiosk" /var/lib/kiosk /usr/sbin/nologin\n'
+TMPFILES = "d /var/lib/kiosk 0700 kiosk kiosk -\n"
+
+
+# The morning snapshot --------------------------------------------------------------------------
+
+
+@click.command("keygen")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Folder for the private key (keep it where snapshots are built, not on kiosks).",
+)
+def keygen(out: Path) -> None:
+    """Make a key pair for signing snapshots; print the public key for the kiosks' config."""
+    path = out / "snapshot-signing.pem"
+    if path.exists():
+        raise click.UsageError(f"{path} exists already: a new key would orphan the old one")
+    pem, public = generate_key()
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, pem, mode=0o600)
+    click.echo(f"Private key: {path} (keep it secret).")
+    click.echo("Put this in each kiosk's config, in [snapshot]:")
+    click.echo(f'public_key = "{public}"')
+
+
+@click.command("sign")
+@click.option(
+    "--key",
+    "key_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    required=True,
+    help="The private key from `kiosk snapshot keygen`.",
+)
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+def sign_cmd(key_path: Path, file: Path) -> None:
+    """Sign a patron file where it is built: writes FILE.sig beside it."""
+    signature = sign(file, key_path.read_bytes())
+    click.echo(f"Signed: {signature}")
+
+
+@click.command("fetch")
+@click.pass_obj
+def fetch(state: State) -> None:
+    """Fetch the snapshot from snapshot.url or snapshot.source, check its signature (when
+    snapshot.public_key is set) and import it. On any failure the old one stays active."""
+    config = state.config
+    source = config.snapshot.url or str(config.snapshot.source or "")
+    try:
+        report = fetch_snapshot(config, now=utc_now)
+    except KioskError as exc:
+        audit(state, "snapshot.import", {"source": source, "refused": str(exc)}, actor="timer")
+        raise
+    info = report.info
+    audit(
+        state,
+        "snapshot.import",
+        {
+            "source": source,
+            "sha256": info.sha256,
+            "patrons": str(info.rows),
+            "bad_rows": str(report.counts.bad_rows),
+        },
+        actor="timer",
+    )
+    click.echo(f"Imported {info.contents} from {source}.")
+
+
+# Backups ---------------------------------------------------------------------------------------
+
+
+@click.command("backup")
+@click.option(
+    "--to",
+    "folder",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="[default: backup.folder]",
+)
+@click.option("--keep", type=click.IntRange(1, 10000), default=None, help="[default: backup.keep]")
+@click.pass_obj
+def backup(state: State, folder: Path | None, keep: int | None) -> None:
+    """A consistent copy of the spool (and the audit trail), keeping the last N copies."""
+    config = state.config
+    target = folder or config.backup.folder
+    if target is None:
+        raise click.UsageError("give --to FOLDER or set backup.folder in the config")
+    made = backup_spool(
+        config.data_dir,
+        target,
+        kiosk_id=config.kiosk.id,
+        now=utc_now().astimezone(config.tz),
+        keep=keep or config.backup.keep,
+    )
+    audit(
+        state, "spool.backup", {"path": str(made.path), "checkouts": made.checkouts}, actor="timer"
+    )
+    click.echo(f"Backed up {made.checkouts} checkouts to {made.path} ({made.size:,} bytes).")
+    if made.removed:
+        click.echo(
+            f"Removed {len(made.removed)} older backups (keeping {keep or config.backup.keep})."
+        )
+
+
+# The display session ---------------------------------------------------------------------------
+
+
+@click.command("session")
+@click.pass_obj
+def session(state: State) -> None:
+    """What kiosk.service starts: the cage Wayland kiosk compositor around `kiosk run`, or the
+    kiosk straight on the console's KMS/DRM display when cage is not installed."""
+    kiosk = shutil.which("kiosk") or sys.argv[0]
+    run = [kiosk, "--config", str(state.config_path), "run"]
+    cage = shutil.which("cage")
+    if cage:
+        os.execv(cage, [cage, "-s", "--", *run])  # noqa: S606 (-s: staff may switch VT)
+    os.environ.setdefault("SDL_VIDEODRIVER", "kmsdrm")
+    os.execv(kiosk, run)  # noqa: S606 (no shell on purpose)
+
+
+# Installing ------------------------------------------------------------------------------------
+
+
+def _dirs(path: Path) -> None:
+    """Make the folders up to `path` that are missing, 0755 like any system folder (the
+    kiosk's own umask is 077)."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        folder.mkdir()
+        folder.chmod(0o755)
+
+
+def _write(path: Path, data: str, mode: int, changed: list[str]) -> None:
+    old = path.read_text(encoding="utf-8") if path.exists() else None
+    if old != data:
+        atomic_write_bytes(path, data.encode("utf-8"), mode=mode)
+        changed.append(str(path))
+    path.chmod(mode)
+
+
+def install_files(root: Path, bindir: Path) -> list[str]:
+    """Lay the appliance's files out under `root` ("/" for real). Safe to run again: files
+    are rewritten only when they differ, and an existing config is never touched."""
+    if not (SYSTEMD / "kiosk.service").exists():
+        raise KioskError(f"the unit files are not at {SYSTEMD}: run this from the kiosk's folder")
+    changed: list[str] = []
+    for name in UNITS:
+        text = (SYSTEMD / name).read_text(encoding="utf-8").replace("@BINDIR@", str(bindir))
+        target = root / "etc/systemd/system" / name
+        _dirs(target.parent)
+        _write(target, text, 0o644, changed)
+    rules = root / "etc/udev/rules.d/60-kiosk-devices.rules"
+    _dirs(rules.parent)
+    _write(
+        rules, (SYSTEMD / "udev/60-kiosk-devices.rules").read_text(encoding="utf-8"), 0o644, changed
+    )
+    for folder, name, text in (
+        ("usr/lib/sysusers.d", "kiosk.conf", SYSUSERS),
+        ("usr/lib/tmpfiles.d", "kiosk.conf", TMPFILES),
+    ):
+        _dirs(root / folder)
+        _write(root / folder / name, text, 0o644, changed)
+    etc = root / "etc/kiosk"
+    _dirs(etc)
+    etc.chmod(0o750)
+    config = etc / "kiosk.toml"
+    if not config.exists():
+        example = (SYSTEMD / "kiosk.toml.example").read_text(encoding="utf-8")
+        _write(config, example, 0o640, changed)
+    _backup_dropin(root, config, changed)
+    data = root / "var/lib/kiosk"
+    _dirs(data)
+    data.chmod(0o700)
+    if root == Path("/") and os.geteuid() == 0:
+        _own(data, config, etc)
+    return changed
+
+
+def _backup_dropin(root: Path, config: Path, changed: list[str]) -> None:
+    """The backup unit sees a read-only system: open its backup folder to it."""
+    try:
+        folder = load_config(config).backup.folder
+    except KioskError:
+        return  # an unfinished config: run the installer again once it is filled in
+    dropin = root / "etc/systemd/system/kiosk-backup.service.d/folder.conf"
+    if folder is None:
+        return
+    _dirs(dropin.parent)
+    text = f"# Written by `kiosk install` from backup.folder.\n[Service]\nReadWritePaths={folder}\n"
+    _write(dropin, text, 0o644, changed)
+
+
+def _own(data: Path, config: Path, etc: Path) -> None:
+    """On the real system: the kiosk user owns its data; the config is root's, readable by
+    the kiosk's group."""
+    try:
+        kiosk = pwd.getpwnam("kiosk")
+    except KeyError:
+        return
+    os.chown(data, kiosk.pw_uid, kiosk.pw_gid)
+    os.chown(etc, 0, kiosk.pw_gid)
+    os.chown(config, 0, kiosk.pw_gid)
+
+
+@click.command("install")
+@click.option(
+    "--root",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("/"),
+    show_default=True,
+    help="Install under this folder instead of / (to look before you leap).",
+)
+@click.option(
+    "--bindir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where the `kiosk` command is [default: the one running now].",
+)
+@click.option("--enable", is_flag=True, help="Also enable and start the kiosk and its timers.")
+def install(root: Path, bindir: Path | None, enable: bool) -> None:
+    """Make this machine a kiosk: the kiosk user, /etc/kiosk/kiosk.toml, /var/lib/kiosk
+    (0700), the systemd units and the udev rules. Safe to run twice."""
+    bindir = bindir or Path(sys.argv[0]).resolve().parent
+    real = root.resolve() == Path("/")
+    if real and os.geteuid() != 0:
+        raise click.UsageError("installing on this machine needs root: sudo kiosk install")
+    if real:
+        _run(["systemd-sysusers", "-"], input=SYSUSERS)  # the user first: files are chowned to it
+    changed = install_files(root.resolve(), bindir)
+    for path in changed:
+        click.echo(f"wrote {path}")
+    if not changed:
+        click.echo("Everything was already in place.")
+    if not real:
+        click.echo(f"Installed under {root} only (nothing on this machine was changed).")
+        return
+    _run(["systemd-tmpfiles", "--create", "/usr/lib/tmpfiles.d/kiosk.conf"])
+    _run(["systemctl", "daemon-reload"])
+    _run(["udevadm", "control", "--reload"])
+    try:
+        load_config(Path("/etc/kiosk/kiosk.toml"))
+    except KioskError as exc:
+        click.echo(f"Now edit /etc/kiosk/kiosk.toml: {exc}", err=True)
+        return
+    units = ["kiosk.service", "kiosk-snapshot.timer", "kiosk-backup.timer"]
+    if enable:
+        _run(["systemctl", "enable", "--now", *units])
+        click.echo("The kiosk is enabled and started.")
+    else:
+        click.echo(
+            f"Next: edit /etc/kiosk/kiosk.toml, then systemctl enable --now {' '.join(units)}"
+        )
+
+
+def _run(command: list[str], input: str | None = None) -> None:
+    try:
+        subprocess.run(command, input=input, text=True, check=True)
+    except FileNotFoundError as exc:
+        raise StorageError(f"{command[0]} is not installed here") from exc
+    except subprocess.CalledProcessError as exc:
+        raise StorageError(f"{' '.join(command)} failed (exit {exc.returncode})") from exc

@@ -1,0 +1,270 @@
+"""Rows of the files the library system exports, read into records: a patron export in any
+column layout, Evergreen's offline block list, an item list. Pure decoders: the storage layer
+streams the file and stores what these return; a row that cannot be used is a RowError."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+
+from kiosk.domain.items import ItemRecord, material_key
+from kiosk.domain.patrons import PatronRecord, PatronStatus, SnapshotMode
+
+
+class RowError(ValueError):
+    """A row that cannot be used, with a reason in plain words."""
+
+
+_AMOUNT = re.compile(r"-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?")
+
+
+def parse_money(text: str) -> Decimal:
+    """An amount like `12.50`, `-3`, `1,234.50` or `$4.00`; empty means 0.
+
+    A comma is accepted only as a thousands separator in its right place: `1,5` is refused
+    rather than guessed (it means 1.5 in much of the world).
+    """
+    stripped = text.strip()
+    if not stripped:
+        return Decimal("0")
+    cleaned = stripped.replace("$", "", 1).replace("€", "", 1).replace("£", "", 1).strip()
+    if not _AMOUNT.fullmatch(cleaned):
+        raise RowError(f"fines {text!r} is not an amount (like 12.50)")
+    try:
+        value = Decimal(cleaned.replace(",", ""))
+    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only numbers
+        raise RowError(f"fines {text!r} is not an amount (like 12.50)") from exc
+    if value.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise RowError(f"fines {text!r} has more than two decimals")
+    return value
+
+
+def parse_barcode(text: str | None, max_length: int = 64) -> str:
+    """A card or item number as listed by the library system: one printable token."""
+    barcode = (text or "").strip()
+    if not barcode:
+        raise RowError("barcode is empty")
+    if len(barcode) > max_length or not barcode.isprintable() or " " in barcode:
+        raise RowError(f"barcode {barcode[:20]!r} is not a barcode")
+    return barcode
+
+
+# Patron exports ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatronLayout:
+    """Which columns of a patron export hold what, named as in the file's header (compared in
+    lower case), and how the library system writes statuses and dates.
+
+    `required`: columns the header must have (the ones the config maps by name). The others
+    are read when the header has them and take their defaults when it does not. None (or
+    no name columns): not read at all.
+    """
+
+    barcode: str = "barcode"
+    name: tuple[str, ...] = ("name",)  # joined with a space, in this order
+    fines: str | None = "fines"
+    status: str | None = "status"
+    expires: str | None = "expires"
+    required: frozenset[str] = frozenset({"barcode"})
+    # The library system's own status words (lower case) -> our statuses. Our own words
+    # (ok, blocked, lost, expired) are understood as well.
+    status_values: tuple[tuple[str, PatronStatus], ...] = ()
+    date_format: str | None = None  # strptime; None: YYYY-MM-DD
+
+    @classmethod
+    def mapped(
+        cls,
+        *,
+        barcode: str | None = None,
+        name: Sequence[str] = (),
+        fines: str | None = None,
+        status: str | None = None,
+        expires: str | None = None,
+        status_values: Mapping[str, PatronStatus] | None = None,
+        date_format: str | None = None,
+    ) -> PatronLayout:
+        """A layout from a column mapping: a column given here must be in the header; one
+        left out is our own name, read if the header happens to have it (unless the mapping
+        gives that name to another field: `barcode = "name"` must not greet with it)."""
+        given = {"barcode": barcode, "fines": fines, "status": status, "expires": expires}
+        mapped = {key: _column(value) for key, value in given.items() if value}
+        names = tuple(_column(n) for n in name)
+        taken = set(mapped.values()) | set(names)
+
+        def column(key: str) -> str | None:
+            if key in mapped:
+                return mapped[key]
+            return None if key in taken else key
+
+        if not names:
+            names = () if "name" in taken else ("name",)
+        return cls(
+            barcode=mapped.get("barcode", "barcode"),
+            name=names,
+            fines=column("fines"),
+            status=column("status"),
+            expires=column("expires"),
+            required=frozenset({mapped.get("barcode", "barcode"), *mapped.values(), *_given(name)}),
+            status_values=tuple(
+                sorted(
+                    (
+                        (word.strip().casefold(), value)
+                        for word, value in (status_values or {}).items()
+                    ),
+                    key=lambda pair: pair[0],
+                )
+            ),
+            date_format=date_format,
+        )
+
+    def columns(self) -> frozenset[str]:
+        """Every column this layout reads."""
+        optional = (self.fines, self.status, self.expires)
+        return frozenset({self.barcode, *self.name, *(c for c in optional if c)})
+
+    def missing(self, header: Iterable[str]) -> list[str]:
+        """The required columns the header does not have, in a stable order."""
+        present = {_column(n) for n in header}
+        return sorted(self.required - present)
+
+    def status_of(self, text: str) -> PatronStatus:
+        word = text.strip().casefold()
+        if not word:
+            return PatronStatus.OK
+        for known, status in self.status_values:
+            if known == word:
+                return status
+        try:
+            return PatronStatus(word)
+        except ValueError:
+            allowed = ", ".join(s.value for s in PatronStatus)
+            theirs = ", ".join(known for known, _ in self.status_values)
+            extra = f" (or {theirs})" if theirs else ""
+            raise RowError(f"status {word!r} is not one of {allowed}{extra}") from None
+
+    def expiry_of(self, text: str) -> date | None:
+        text = text.strip()
+        if not text:
+            return None
+        if self.date_format is None:
+            try:
+                return date.fromisoformat(text)
+            except ValueError:
+                raise RowError(f"expires {text!r} is not a date (YYYY-MM-DD)") from None
+        try:
+            return datetime.strptime(text, self.date_format).date()
+        except ValueError:
+            example = date(2026, 12, 31).strftime(self.date_format)
+            raise RowError(
+                f"expires {text!r} is not a date like {example} ({self.date_format})"
+            ) from None
+
+
+def _column(name: str) -> str:
+    """Header names are compared stripped and in lower case."""
+    return name.strip().lower()
+
+
+def _given(names: Sequence[str]) -> set[str]:
+    return {_column(n) for n in names}
+
+
+def _cell(row: Mapping[str, str | None], column: str | None) -> str:
+    return (row.get(column) or "") if column else ""
+
+
+DEFAULT_LAYOUT = PatronLayout()
+
+
+def parse_patron_row(
+    row: Mapping[str, str | None],
+    max_barcode_length: int = 64,
+    *,
+    layout: PatronLayout = DEFAULT_LAYOUT,
+) -> PatronRecord:
+    """One row of a patron export, keyed by the header's column names (lower case)."""
+    barcode = parse_barcode(row.get(layout.barcode), max_barcode_length)
+    status = layout.status_of(_cell(row, layout.status))
+    expires = layout.expiry_of(_cell(row, layout.expires))
+    parts = (_cell(row, column).strip() for column in layout.name)
+    name = " ".join(part for part in parts if part)
+    if not name.isprintable():
+        raise RowError("name contains control characters")
+    return PatronRecord(
+        barcode=barcode,
+        name=name,
+        fines=parse_money(_cell(row, layout.fines)),
+        status=status,
+        expires=expires,
+    )
+
+
+class PatronFileKind(Enum):
+    CSV = "csv"  # a header row, then one patron a row (comma- or tab-separated)
+    EVERGREEN_BLOCKLIST = "evergreen-blocklist"  # `<barcode> <flag>` lines, no header
+
+
+@dataclass(frozen=True)
+class PatronFileFormat:
+    """How to read a patron export, and whether it lists who may borrow or who may not."""
+
+    kind: PatronFileKind = PatronFileKind.CSV
+    mode: SnapshotMode = SnapshotMode.ALLOW
+    layout: PatronLayout = DEFAULT_LAYOUT
+
+    def __post_init__(self) -> None:
+        if self.kind is PatronFileKind.EVERGREEN_BLOCKLIST and self.mode is not SnapshotMode.DENY:
+            raise ValueError("an Evergreen block list lists the cards that may not borrow")
+
+
+# Evergreen's offline block list ---------------------------------------------------------------
+
+# FORMATS.md section 3. A penalized patron (D) has a standing penalty that blocks
+# circulation: fines over the limit, too many items out or overdue, or a block staff set by
+# hand. The domain has no refusal that covers all of those truthfully, so it is "blocked".
+BLOCKLIST_FLAGS = {
+    "L": PatronStatus.LOST,
+    "B": PatronStatus.BLOCKED,  # barred
+    "D": PatronStatus.BLOCKED,  # penalized
+    "E": PatronStatus.EXPIRED,
+}
+
+
+def parse_blocklist_line(line: str, max_barcode_length: int = 64) -> PatronRecord:
+    """One `<barcode> <flag>` line of Evergreen's offline block list."""
+    fields = line.split()
+    if len(fields) != 2:
+        raise RowError(f"{line.strip()[:40]!r} is not '<barcode> <flag>'")
+    barcode = parse_barcode(fields[0], max_barcode_length)
+    status = BLOCKLIST_FLAGS.get(fields[1].upper())
+    if status is None:
+        raise RowError(
+            f"flag {fields[1][:10]!r} is not one of L (lost), B (barred), D (penalized), "
+            "E (expired)"
+        )
+    return PatronRecord(barcode=barcode, status=status)
+
+
+# Item lists -----------------------------------------------------------------------------------
+
+ITEM_COLUMNS = ("barcode", "title", "material")
+# ISBD punctuation that MARC titles often end with ("The hobbit /"): not part of the title.
+_TITLE_TAIL = " /:;,=."
+
+
+def parse_item_row(row: Mapping[str, str | None], max_barcode_length: int = 64) -> ItemRecord:
+    """One row of an item list (columns barcode, title, material)."""
+    barcode = parse_barcode(row.get("barcode"), max_barcode_length)
+    title = " ".join((row.get("title") or "").split()).rstrip(_TITLE_TAIL)
+    if not title.isprintable():
+        raise RowError("title contains control characters")
+    material = material_key(row.get("material") or "")
+    if not material.isprintable():
+        raise RowError("material contains control characters")
+    return ItemRecord(barcode=barcode, title=title, material=material)

@@ -1,0 +1,83 @@
+"""Backups of the spool: a consistent copy made through SQLite's backup API (a file copy of
+a live database can catch it half-written), checked, then renamed into place, keeping the
+last N. The kiosk keeps lending meanwhile: the copy reads a snapshot of the database."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from kiosk.errors import StorageError
+from kiosk.storage.audit import AUDIT_FILE
+from kiosk.storage.files import fsync_dir, private_dir
+from kiosk.storage.spool import SPOOL_FILE
+
+PAGES_PER_STEP = 256  # copy in steps so a busy kiosk is never held up for long
+
+
+@dataclass(frozen=True)
+class Backup:
+    path: Path
+    checkouts: int
+    size: int
+    removed: tuple[Path, ...]  # older backups beyond `keep`
+
+
+def backup_spool(
+    data_dir: Path, folder: Path, *, kiosk_id: str, now: datetime, keep: int
+) -> Backup:
+    source_path = data_dir / SPOOL_FILE
+    if not source_path.exists():
+        raise StorageError(f"there is no spool at {source_path} to back up")
+    try:
+        private_dir(folder)
+    except OSError as exc:
+        raise StorageError(
+            f"the backup folder {folder} cannot be used: {exc.strerror or exc}"
+        ) from exc
+    stem = f"spool-{kiosk_id}-{now.strftime('%Y%m%d-%H%M%S')}"
+    final = folder / f"{stem}.db"
+    partial = folder / f".{stem}.db.partial"
+    try:
+        partial.unlink(missing_ok=True)
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))  # private at once
+        source = sqlite3.connect(source_path, timeout=30)  # reads only; waits out a write
+        try:
+            target = sqlite3.connect(partial)
+            try:
+                source.backup(target, pages=PAGES_PER_STEP)
+                check = target.execute("PRAGMA integrity_check").fetchone()
+                checkouts = int(target.execute("SELECT count(*) FROM checkouts").fetchone()[0])
+            finally:
+                target.close()
+        finally:
+            source.close()
+        if check != ("ok",):
+            partial.unlink(missing_ok=True)
+            raise StorageError(f"the backup copy failed its check ({check}); nothing was kept")
+        with partial.open("rb") as handle:
+            os.fsync(handle.fileno())
+        partial.replace(final)
+        fsync_dir(folder)
+    except sqlite3.Error as exc:
+        partial.unlink(missing_ok=True)
+        raise StorageError(f"the spool could not be backed up: {exc}") from exc
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise StorageError(
+            f"the backup could not be written to {folder}: {exc.strerror or exc}"
+        ) from exc
+    audit = data_dir / AUDIT_FILE
+    if audit.exists():  # the audit trail travels with it (small, append-only)
+        (folder / f"{stem}.audit.log").write_bytes(audit.read_bytes())
+        (folder / f"{stem}.audit.log").chmod(0o600)
+    ours = sorted(folder.glob(f"spool-{kiosk_id}-*.db"))
+    removed = []
+    for old in ours[: max(len(ours) - keep, 0)]:
+        old.unlink()
+        old.with_name(old.name[: -len(".db")] + ".audit.log").unlink(missing_ok=True)
+        removed.append(old)
+    return Backup(final, checkouts, final.stat().st_size, tuple(removed))

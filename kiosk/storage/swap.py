@@ -1,0 +1,375 @@
+"""Lists imported from the library system's exports (patrons, items), each kept as an SQLite
+file that is built beside the current one and swapped in atomically.
+
+A store is a folder: the current file, the previous one (for rollback), and a small pointer
+file naming both, replaced atomically. An import streams the export into a new file, judges
+it (bad rows, a list that shrank by more than half), flushes it to disk and only then moves
+the pointer. A refused file leaves the current list untouched.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from sqlalchemy import Connection, text
+
+from kiosk.domain.patrons import SnapshotMode
+from kiosk.errors import NoSnapshotError, SnapshotError, StorageError
+from kiosk.storage.db import plain_error, sqlite_engine
+from kiosk.storage.files import atomic_write_bytes, fsync_file, private_dir
+from kiosk.storage.textfile import SourceFile, scan_source, text_of
+
+SCHEMA_VERSION = 1
+POINTER = "current.json"
+BATCH_ROWS = 20_000
+MAX_REPORTED_BAD_ROWS = 20
+
+Progress = Callable[[int, int], None]  # (bytes read, total bytes)
+R = TypeVar("R")
+# (line number, the record or None, the problem): what a reader makes of each row.
+Parsed = Iterator[tuple[int, R | None, str]]
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    file: Path
+    source: str
+    sha256: str
+    built_at: datetime
+    imported_at: datetime
+    rows: int
+    mode: SnapshotMode = SnapshotMode.ALLOW
+    kind: str = "patrons"  # or "items"
+
+    def age_hours(self, now: datetime) -> float:
+        return (now - self.built_at).total_seconds() / 3600
+
+    @property
+    def contents(self) -> str:
+        """What the list holds, in words staff read: '1,234 patrons', 'deny list: 56 blocked
+        cards', '9,870 items'."""
+        if self.kind == "items":
+            return f"{self.rows:,} items"
+        if self.mode is SnapshotMode.DENY:
+            return f"deny list: {self.rows:,} blocked cards"
+        return f"{self.rows:,} patrons"
+
+    @property
+    def noun(self) -> str:
+        if self.kind == "items":
+            return "items"
+        return "blocked cards" if self.mode is SnapshotMode.DENY else "patrons"
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int
+    problem: str
+
+
+@dataclass
+class ImportCounts:
+    rows_read: int = 0
+    bad_rows: int = 0
+    duplicates: int = 0
+    examples: list[BadRow] = field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        return self.rows_read - self.bad_rows - self.duplicates
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    info: SnapshotInfo
+    counts: ImportCounts
+
+
+@dataclass(frozen=True)
+class Table(Generic[R]):
+    """How one kind of record is stored: the table, and each record as a row of values."""
+
+    name: str
+    create: str  # CREATE TABLE ... (the first column is the barcode, the primary key)
+    insert: str  # INSERT ... VALUES (?, ...), with what to do about a repeated barcode
+    values: Callable[[R], tuple[object, ...]]
+
+
+@dataclass(frozen=True)
+class Recipe(Generic[R]):
+    """What to build from a source file: the table, how to read its rows, and what the list
+    is (its kind and mode, and the words for it in messages)."""
+
+    table: Table[R]
+    read: Callable[[SourceFile, io.TextIOWrapper], Parsed[R]]
+    kind: str
+    mode: SnapshotMode
+    rows_word: str  # "patron rows"
+
+
+class SwappedStore:
+    """One folder of swapped files: `<prefix>-<time>-<sha>.db` and the pointer."""
+
+    prefix = "snapshot"
+    missing = "nothing has been imported yet"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.pointer = folder / POINTER
+
+    # The pointer -------------------------------------------------------------------------
+
+    def _read_pointer(self) -> dict[str, str | None]:
+        try:
+            data = json.loads(self.pointer.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {"current": None, "previous": None}
+        except (OSError, ValueError) as exc:
+            raise StorageError(f"the snapshot pointer {self.pointer} is damaged: {exc}") from exc
+        return {"current": data.get("current"), "previous": data.get("previous")}
+
+    def _write_pointer(self, current: str | None, previous: str | None) -> None:
+        data = json.dumps({"current": current, "previous": previous}, indent=2).encode()
+        atomic_write_bytes(self.pointer, data + b"\n")
+
+    def pointer_stamp(self) -> float:
+        """Changes whenever a new file is swapped in (cheap to check on every scan)."""
+        try:
+            return self.pointer.stat().st_mtime_ns
+        except FileNotFoundError:
+            return 0
+
+    def current(self) -> SnapshotInfo | None:
+        name = self._read_pointer()["current"]
+        return None if name is None else read_info(self.folder / name)
+
+    def _current_if_readable(self) -> SnapshotInfo | None:
+        """The current file, or None if it is missing or damaged: a damaged file must never
+        stand in the way of the import that replaces it."""
+        try:
+            return self.current()
+        except StorageError:
+            return None
+
+    def previous(self) -> SnapshotInfo | None:
+        name = self._read_pointer()["previous"]
+        if name is None or not (self.folder / name).exists():
+            return None
+        return read_info(self.folder / name)
+
+    def _current_or_refuse(self) -> SnapshotInfo:
+        info = self.current()
+        if info is None:
+            raise NoSnapshotError(self.missing)
+        return info
+
+    def rollback(self) -> SnapshotInfo:
+        """Make the previous file current again (the current one becomes the previous)."""
+        pointer = self._read_pointer()
+        previous = pointer["previous"]
+        if previous is None or not (self.folder / previous).exists():
+            raise NoSnapshotError("there is no previous snapshot to roll back to")
+        read_info(self.folder / previous)  # refuse a damaged file before switching to it
+        self._write_pointer(previous, pointer["current"])
+        return read_info(self.folder / previous)
+
+    # Import --------------------------------------------------------------------------------
+
+    def _import(
+        self,
+        source: Path,
+        recipe: Recipe[R],
+        *,
+        built_at: datetime | None,
+        now: datetime,
+        max_bad_percent: float,
+        allow_shrink: bool,
+        progress: Progress | None,
+    ) -> ImportReport:
+        scanned = scan_source(source)
+        if built_at is None:
+            built_at = datetime.fromtimestamp(source.stat().st_mtime, UTC)
+        private_dir(self.folder)
+        stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")
+        target = self.folder / f"{self.prefix}-{stamp}-{scanned.sha256[:8]}.db"
+        building = target.with_suffix(".building")
+        building.unlink(missing_ok=True)
+        try:
+            counts = _build(scanned, building, recipe, progress)
+            _judge(counts, max_bad_percent, recipe.rows_word)
+            info = SnapshotInfo(
+                target,
+                str(source.resolve()),
+                scanned.sha256,
+                built_at,
+                now,
+                counts.imported,
+                recipe.mode,
+                recipe.kind,
+            )
+            current = self._current_if_readable()
+            # A list of another mode is another kind of list: its size says nothing.
+            if (
+                current is not None
+                and current.mode is info.mode
+                and not allow_shrink
+                and info.rows * 2 < current.rows
+            ):
+                raise SnapshotError(
+                    f"{source}: has {info.rows:,} {info.noun}, less than half of the current "
+                    f"snapshot's {current.rows:,}; it may be cut short. Check the export, or "
+                    f"import it with --allow-shrink if there really are fewer {info.noun} now."
+                )
+            _write_meta(building, info)
+            fsync_file(building)
+            building.replace(target)
+        except BaseException:
+            building.unlink(missing_ok=True)
+            raise
+        old = self._read_pointer()
+        self._write_pointer(target.name, old["current"])
+        self._prune(keep={target.name, old["current"]})
+        return ImportReport(read_info(target), counts)
+
+    def _prune(self, keep: set[str | None]) -> None:
+        for path in self.folder.glob(f"{self.prefix}-*.db"):
+            if path.name not in keep:
+                path.unlink(missing_ok=True)
+
+
+def _build(
+    source: SourceFile, target: Path, recipe: Recipe[R], progress: Progress | None
+) -> ImportCounts:
+    # A new file that is deleted if anything fails and flushed to disk before it is swapped in:
+    # no journal is needed while it is built.
+    engine = sqlite_engine(target, mode="bulk")
+    counts = ImportCounts()
+    try:
+        with source.path.open("rb") as binary, engine.begin() as conn:
+            conn.exec_driver_sql(recipe.table.create)
+            conn.exec_driver_sql("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            try:
+                parsed = recipe.read(source, text_of(binary))
+                last_problem = _load(conn, recipe, parsed, counts, binary, source.size, progress)
+            except UnicodeDecodeError as exc:
+                raise SnapshotError(
+                    f"{source.path}: is not UTF-8 text (near byte {binary.tell():,}); export it "
+                    "again as UTF-8"
+                ) from exc
+            if last_problem is not None and not source.ends_with_newline:
+                raise SnapshotError(
+                    f"{source.path}: looks cut short: its last line ({last_problem.line}) is "
+                    f"incomplete ({last_problem.problem}). Copy the file again."
+                )
+            count = f"SELECT COUNT(*) FROM {recipe.table.name}"  # noqa: S608 (constants only)
+            stored = conn.exec_driver_sql(count).scalar()
+            counts.duplicates = counts.rows_read - counts.bad_rows - int(stored or 0)
+            if progress is not None:
+                progress(source.size, source.size)
+    finally:
+        engine.dispose()
+    return counts
+
+
+def _load(
+    conn: Connection,
+    recipe: Recipe[R],
+    parsed: Parsed[R],
+    counts: ImportCounts,
+    binary: io.BufferedReader,
+    size: int,
+    progress: Progress | None,
+) -> BadRow | None:
+    """Store each good record in batches; count and keep examples of the bad ones. Returns
+    the last row's problem when the last row was bad (a file cut short ends that way)."""
+    batch: list[tuple[object, ...]] = []
+    last_problem: BadRow | None = None
+    for line, record, problem in parsed:
+        counts.rows_read += 1
+        if record is None:
+            counts.bad_rows += 1
+            last_problem = BadRow(line, problem)
+            if len(counts.examples) < MAX_REPORTED_BAD_ROWS:
+                counts.examples.append(last_problem)
+            continue
+        last_problem = None
+        batch.append(recipe.table.values(record))
+        if len(batch) >= BATCH_ROWS:
+            conn.exec_driver_sql(recipe.table.insert, batch)
+            batch = []
+            if progress is not None:
+                progress(binary.tell(), size)
+    if batch:
+        conn.exec_driver_sql(recipe.table.insert, batch)
+    return last_problem
+
+
+def _judge(report: ImportCounts, max_bad_percent: float, rows_word: str) -> None:
+    rows = report.imported
+    examples = "; ".join(f"line {b.line}: {b.problem}" for b in report.examples[:5])
+    if rows == 0:
+        detail = f" ({examples})" if examples else ""
+        raise SnapshotError(f"no valid {rows_word} in the file{detail}")
+    if report.bad_rows * 100 > max_bad_percent * report.rows_read:
+        raise SnapshotError(
+            f"{report.bad_rows:,} of {report.rows_read:,} rows are bad (more than "
+            f"{max_bad_percent:g}%), so this does not look like a good export: {examples}"
+        )
+
+
+def _write_meta(path: Path, info: SnapshotInfo) -> None:
+    engine = sqlite_engine(path, mode="bulk")
+    try:
+        with engine.begin() as conn:
+            meta = {
+                "schema_version": str(SCHEMA_VERSION),
+                "source": info.source,
+                "sha256": info.sha256,
+                "built_at": info.built_at.isoformat(),
+                "imported_at": info.imported_at.isoformat(),
+                "rows": str(info.rows),
+                "mode": info.mode.value,
+                "kind": info.kind,
+            }
+            conn.exec_driver_sql("INSERT INTO meta VALUES (?, ?)", list(meta.items()))
+    finally:
+        engine.dispose()
+
+
+def read_info(path: Path) -> SnapshotInfo:
+    if not path.exists():
+        raise StorageError(f"the snapshot file {path} is missing")
+    engine = sqlite_engine(path, mode="readonly")
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT key, value FROM meta")).all()
+            meta: dict[str, str] = {str(r[0]): str(r[1]) for r in rows}
+    except Exception as exc:
+        raise StorageError(f"the snapshot file {path} is damaged: {plain_error(exc)}") from exc
+    finally:
+        engine.dispose()
+    try:
+        return SnapshotInfo(
+            file=path,
+            source=meta["source"],
+            sha256=meta["sha256"],
+            built_at=datetime.fromisoformat(meta["built_at"]),
+            imported_at=datetime.fromisoformat(meta["imported_at"]),
+            rows=int(meta["rows"]),
+            # Files from before deny lists and item lists say neither: patron allow lists.
+            mode=SnapshotMode(meta.get("mode", SnapshotMode.ALLOW.value)),
+            kind=meta.get("kind", "patrons"),
+        )
+    except (KeyError, ValueError) as exc:
+        raise StorageError(f"the snapshot file {path} has no valid description") from exc
+
+
+def column_list(names: Sequence[str], limit: int = 300) -> str:
+    shown = ", ".join(n for n in names if n)
+    return (shown[:limit] + "…" if len(shown) > limit else shown) or "nothing"
