@@ -8,6 +8,7 @@ import pwd
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -138,18 +139,28 @@ def backup(state: State, folder: Path | None, keep: int | None) -> None:
 # The display session ---------------------------------------------------------------------------
 
 
+def session_command(
+    config_path: Path, *, which: Callable[[str], str | None] = shutil.which
+) -> tuple[str, list[str], dict[str, str]]:
+    """(program, argv, environment to add) for the display session: cage around this very
+    installation's `kiosk run` (whatever else is on PATH), or `kiosk run` on KMS/DRM."""
+    run = [sys.executable, "-m", "kiosk", "--config", str(config_path), "run"]
+    cage = which("cage")
+    if cage:
+        return cage, [cage, "-s", "--", *run], {}  # -s: staff may still switch VT
+    return sys.executable, run, {"SDL_VIDEODRIVER": "kmsdrm"}
+
+
 @click.command("session")
 @click.pass_obj
 def session(state: State) -> None:
     """What kiosk.service starts: the cage Wayland kiosk compositor around `kiosk run`, or the
-    kiosk straight on the console's KMS/DRM display when cage is not installed."""
-    kiosk = shutil.which("kiosk") or sys.argv[0]
-    run = [kiosk, "--config", str(state.config_path), "run"]
-    cage = shutil.which("cage")
-    if cage:
-        os.execv(cage, [cage, "-s", "--", *run])  # noqa: S606 (-s: staff may switch VT)
-    os.environ.setdefault("SDL_VIDEODRIVER", "kmsdrm")
-    os.execv(kiosk, run)  # noqa: S606 (no shell on purpose)
+    kiosk straight on the console's KMS/DRM display when cage is not installed. The session
+    replaces itself (exec), so the service's main process is the one that lends."""
+    program, argv, env = session_command(state.config_path)
+    for key, value in env.items():
+        os.environ.setdefault(key, value)
+    os.execv(program, argv)  # noqa: S606 (no shell on purpose)
 
 
 # Installing ------------------------------------------------------------------------------------
@@ -223,7 +234,9 @@ def _backup_dropin(root: Path, config: Path, changed: list[str]) -> None:
     if folder is None:
         return
     _dirs(dropin.parent)
-    text = f"# Written by `kiosk install` from backup.folder.\n[Service]\nReadWritePaths={folder}\n"
+    # "-": a share not mounted yet does not stop the unit (the backup then says why).
+    path = f'"-{folder}"' if " " in str(folder) else f"-{folder}"
+    text = f"# Written by `kiosk install` from backup.folder.\n[Service]\nReadWritePaths={path}\n"
     _write(dropin, text, 0o644, changed)
 
 
@@ -257,7 +270,9 @@ def _own(data: Path, config: Path, etc: Path) -> None:
 def install(root: Path, bindir: Path | None, enable: bool) -> None:
     """Make this machine a kiosk: the kiosk user, /etc/kiosk/kiosk.toml, /var/lib/kiosk
     (0700), the systemd units and the udev rules. Safe to run twice."""
-    bindir = bindir or Path(sys.argv[0]).resolve().parent
+    if bindir is None:  # the folder of this installation's `kiosk` command
+        beside = Path(sys.executable).parent
+        bindir = beside if (beside / "kiosk").exists() else Path(sys.argv[0]).resolve().parent
     real = root.resolve() == Path("/")
     if real and os.geteuid() != 0:
         raise click.UsageError("installing on this machine needs root: sudo kiosk install")

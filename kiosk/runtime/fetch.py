@@ -5,6 +5,7 @@ leaves the current snapshot active."""
 
 from __future__ import annotations
 
+import email.utils
 import shutil
 import ssl
 import urllib.error
@@ -28,9 +29,10 @@ class NothingToFetch(KioskError):
     exit_code = 78
 
 
-def _download(url: str, target: Path, *, required: bool) -> bool:
-    """url -> target (0600). False when the server says it has no such file and not
-    `required`. Certificates are checked against the system's authorities."""
+def _download(url: str, target: Path, *, required: bool) -> datetime | bool | None:
+    """url -> target (0600). Returns the server's Last-Modified time (None if it sends
+    none), or False when the server has no such file and it is not `required`.
+    Certificates are checked against the system's authorities."""
     request = urllib.request.Request(url, headers={"User-Agent": "offline-kiosk"})  # noqa: S310
     try:
         with (
@@ -40,6 +42,7 @@ def _download(url: str, target: Path, *, required: bool) -> bool:
             target.open("wb") as out,
         ):
             target.chmod(0o600)
+            modified = _last_modified(answer.headers.get("Last-Modified"))
             copied = 0
             while chunk := answer.read(1 << 20):
                 copied += len(chunk)
@@ -55,7 +58,16 @@ def _download(url: str, target: Path, *, required: bool) -> bool:
         target.unlink(missing_ok=True)
         reason = getattr(exc, "reason", None) or exc
         raise InputFileError(f"{url}: could not be fetched: {reason}") from exc
-    return True
+    return modified
+
+
+def _last_modified(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def fetch_snapshot(
@@ -67,21 +79,26 @@ def fetch_snapshot(
     snapshot = config.snapshot
     key = public_key(snapshot.public_key) if snapshot.public_key else None
     incoming = config.data_dir / INCOMING
-    if snapshot.url:
-        private_dir(incoming)
-        name = snapshot.url.rstrip("/").rsplit("/", 1)[-1] or "patrons.csv"
-        source = incoming / name
-        signature = incoming / (name + SUFFIX)
-        signature.unlink(missing_ok=True)
-        _download(snapshot.url, source, required=True)
-        if key is not None:
-            _download(snapshot.url + SUFFIX, signature, required=False)
-    elif snapshot.source is not None:
-        source = snapshot.source
-        signature = source.with_name(source.name + SUFFIX)
-    else:
+    built_at: datetime | None = None  # None: the file's modification time
+    if snapshot.url is None and snapshot.source is None:
         raise NothingToFetch("no snapshot location is configured (snapshot.source or snapshot.url)")
     try:
+        if snapshot.url:
+            private_dir(incoming)
+            name = snapshot.url.rstrip("/").rsplit("/", 1)[-1] or "patrons.csv"
+            source = incoming / name
+            signature = incoming / (name + SUFFIX)
+            signature.unlink(missing_ok=True)
+            modified = _download(snapshot.url, source, required=True)
+            # An export the ILS stopped refreshing must keep its age (max_age_hours): the
+            # server's Last-Modified, not the moment it was downloaded.
+            built_at = modified if isinstance(modified, datetime) else now()
+            if key is not None:
+                _download(snapshot.url + SUFFIX, signature, required=False)
+        else:
+            assert snapshot.source is not None
+            source = snapshot.source
+            signature = source.with_name(source.name + SUFFIX)
         if key is not None:
             if not source.exists():
                 raise InputFileError(f"{source}: file not found")
@@ -90,6 +107,7 @@ def fetch_snapshot(
             source,
             patron_rule=config.barcode_rules().patron,
             file_format=snapshot.file_format(),
+            built_at=built_at,
             now=now(),
             max_bad_percent=snapshot.max_bad_rows_percent,
             progress=progress,

@@ -5,9 +5,10 @@ last N. The kiosk keeps lending meanwhile: the copy reads a snapshot of the data
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk.errors import StorageError
@@ -15,6 +16,7 @@ from kiosk.storage.audit import AUDIT_FILE
 from kiosk.storage.files import fsync_dir, private_dir
 from kiosk.storage.spool import SPOOL_FILE
 
+STAMP = "%Y%m%dT%H%M%SZ"
 PAGES_PER_STEP = 256  # copy in steps so a busy kiosk is never held up for long
 
 
@@ -38,7 +40,8 @@ def backup_spool(
         raise StorageError(
             f"the backup folder {folder} cannot be used: {exc.strerror or exc}"
         ) from exc
-    stem = f"spool-{kiosk_id}-{now.strftime('%Y%m%d-%H%M%S')}"
+    # Named by UTC time: local names would sort wrongly when the clocks go back.
+    stem = f"spool-{kiosk_id}-{now.astimezone(UTC).strftime(STAMP)}"
     final = folder / f"{stem}.db"
     partial = folder / f".{stem}.db.partial"
     try:
@@ -74,9 +77,15 @@ def backup_spool(
     if audit.exists():  # the audit trail travels with it (small, append-only)
         (folder / f"{stem}.audit.log").write_bytes(audit.read_bytes())
         (folder / f"{stem}.audit.log").chmod(0o600)
-    ours = sorted(folder.glob(f"spool-{kiosk_id}-*.db"))
+    # Only this kiosk's own backups (another kiosk's id may start with this one's).
+    mine = re.compile(rf"spool-{re.escape(kiosk_id)}-(\d{{8}}T\d{{6}}Z)\.db")
+    ours = sorted(
+        (m.group(1), path)
+        for path in folder.iterdir()
+        if (m := mine.fullmatch(path.name)) is not None and path != final
+    )
     removed = []
-    for old in ours[: max(len(ours) - keep, 0)]:
+    for _stamp, old in ours[: max(len(ours) - (keep - 1), 0)]:
         old.unlink()
         old.with_name(old.name[: -len(".db")] + ".audit.log").unlink(missing_ok=True)
         removed.append(old)
