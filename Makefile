@@ -53,11 +53,30 @@ lint: $(STAMP) catalogues
 pytest: $(STAMP) catalogues
 	$(BIN)/pytest
 
-# Scan-to-screen latency of the real app offscreen, with the engine alone as a baseline.
-# Prints a table and writes bench/results/scan_to_screen.json. Not part of `make test`.
+# Speed, each figure against a baseline measured in the same run: scan-to-screen latency of
+# the real app offscreen (the engine alone as its baseline), then the suite (bench/suite.py):
+# snapshot import and lookups, scan to durable checkout, start to ready and memory, exports,
+# SIP2 replay. Prints tables, writes bench/results/*.json and docs/PERFORMANCE.md; a few
+# minutes. `make bench QUICK=1`: small sizes, one run each. Not part of `make test`.
 .PHONY: bench
 bench: $(STAMP) catalogues
-	$(BIN)/python bench/scan_to_screen.py
+	$(BIN)/python bench/scan_to_screen.py $(if $(QUICK),--items 60)
+	$(BIN)/python -m bench.suite $(if $(QUICK),--quick)
+
+# The long forms of the reliability tests (power loss, full disk, damaged files, bad input, soak),
+# then docs/RELIABILITY.md from what they recorded, even when one failed. `make test` runs the
+# short forms and never writes that file.
+TORTURE_RECORDS := .torture/records.jsonl
+.PHONY: torture
+torture: $(STAMP) catalogues
+	@rm -f $(TORTURE_RECORDS)
+	@mkdir -p $(dir $(TORTURE_RECORDS))
+	KIOSK_TORTURE=long KIOSK_TORTURE_RECORDS=$(CURDIR)/$(TORTURE_RECORDS) $(BIN)/pytest -q \
+	  tests/e2e/test_crash.py tests/reliability tests/upload/test_sip2_codec.py; \
+	status=$$?; \
+	$(BIN)/python -m tests.reliability.report $(TORTURE_RECORDS) docs/RELIABILITY.md \
+	  --exit-status $$status; \
+	exit $$status
 
 debs:
 	@if ! command -v dpkg-query >/dev/null 2>&1; then \

@@ -70,8 +70,9 @@ def upload_watcher(config: KioskConfig, clock: Clock) -> Iterator[None]:
 
 
 def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
-    """Wire the station from the config. A spool that cannot be opened does not stop the
-    kiosk from starting: it starts out of service and says why."""
+    """Wire the station from the config. A spool that cannot be opened, or would not take a
+    checkout, does not stop the kiosk from starting: it starts out of service and says why
+    (and comes back by itself once a spool it could open takes checkouts again)."""
     trail = AuditLog(config.data_dir)
 
     def record(action: str, details: dict[str, str]) -> None:
@@ -92,7 +93,8 @@ def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
     spool: Spool | None = None
     problem: str | None = None
     try:
-        spool = Spool.open(config.data_dir, create=True)
+        # At start the whole spool is checked, indexes too: a damaged one is never used.
+        spool = Spool.open(config.data_dir, create=True, thorough=True)
     except StorageError as exc:
         log.error("%s", exc)
         problem = str(exc)
@@ -100,6 +102,11 @@ def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
         # Archived periods long handed over are removed at each start (and at each new
         # period): the retention rule, never a person.
         StaffDesk(config, actor="kiosk", now=clock.now).apply_retention()
+        try:
+            spool.probe()  # a checkout would be stored: else out of service until it would
+        except StorageError as exc:
+            log.error("%s", exc)
+            problem = str(exc)
     cards = config.staff.card_hashes()
     return StationRuntime(
         rules=config.station_rules(),

@@ -19,6 +19,8 @@ class RowError(ValueError):
     """A row that cannot be used, with a reason in plain words."""
 
 
+MAX_BARCODE_LENGTH = 64  # longer than any card or item number a library system issues
+
 _AMOUNT = re.compile(r"-?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?")
 
 
@@ -43,7 +45,7 @@ def parse_money(text: str) -> Decimal:
     return value
 
 
-def parse_barcode(text: str | None, max_length: int = 64) -> str:
+def parse_barcode(text: str | None, max_length: int = MAX_BARCODE_LENGTH) -> str:
     """A card or item number as listed by the library system: one printable token."""
     barcode = (text or "").strip()
     if not barcode:
@@ -128,6 +130,23 @@ class PatronLayout:
         optional = (self.fines, self.status, self.expires)
         return frozenset({self.barcode, *self.name, *(c for c in optional if c)})
 
+    def look_alikes(self, header: Iterable[str]) -> list[tuple[str, str]]:
+        """(header column, the column it looks like) for each column this layout reads that
+        the header lacks while it has one a letter away from it, or one that holds its name
+        joined to another (a damaged separator: "name;fines"). Read as "not there", such a
+        column would silently drop the fines or statuses that refuse patrons."""
+        present = [_column(n) for n in header]
+        wanted = sorted(self.columns() - set(present))
+        found = []
+        for cell in present:
+            if cell in self.columns():
+                continue
+            parts = set(re.split(r"[^0-9a-z_]+", cell))
+            for column in wanted:
+                if _one_edit_apart(cell, column) or (column in parts and cell != column):
+                    found.append((cell, column))
+        return found
+
     def missing(self, header: Iterable[str]) -> list[str]:
         """The required columns the header does not have, in a stable order."""
         present = {_column(n) for n in header}
@@ -166,6 +185,16 @@ class PatronLayout:
             ) from None
 
 
+def _one_edit_apart(a: str, b: str) -> bool:
+    """True when one letter changed, added or removed turns a into b."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
 def _column(name: str) -> str:
     """Header names are compared stripped and in lower case."""
     return name.strip().lower()
@@ -184,7 +213,7 @@ DEFAULT_LAYOUT = PatronLayout()
 
 def parse_patron_row(
     row: Mapping[str, str | None],
-    max_barcode_length: int = 64,
+    max_barcode_length: int = MAX_BARCODE_LENGTH,
     *,
     layout: PatronLayout = DEFAULT_LAYOUT,
 ) -> PatronRecord:
@@ -236,7 +265,7 @@ BLOCKLIST_FLAGS = {
 }
 
 
-def parse_blocklist_line(line: str, max_barcode_length: int = 64) -> PatronRecord:
+def parse_blocklist_line(line: str, max_barcode_length: int = MAX_BARCODE_LENGTH) -> PatronRecord:
     """One `<barcode> <flag>` line of Evergreen's offline block list."""
     fields = line.split()
     if len(fields) != 2:
@@ -258,7 +287,9 @@ ITEM_COLUMNS = ("barcode", "title", "material")
 _TITLE_TAIL = " /:;,=."
 
 
-def parse_item_row(row: Mapping[str, str | None], max_barcode_length: int = 64) -> ItemRecord:
+def parse_item_row(
+    row: Mapping[str, str | None], max_barcode_length: int = MAX_BARCODE_LENGTH
+) -> ItemRecord:
     """One row of an item list (columns barcode, title, material)."""
     barcode = parse_barcode(row.get("barcode"), max_barcode_length)
     title = " ".join((row.get("title") or "").split()).rstrip(_TITLE_TAIL)

@@ -85,7 +85,9 @@ class StationRuntime:
         # Checked only when no patron is at the station: a staff card opens the PIN pad.
         self._is_staff_card = is_staff_card
         self._service_reason: str | None = "starting"
-        self._storage_problem = spool_problem if spool is None else None
+        # Set with a spool too when it did not take a trial write at start: it is tried again
+        # at each input, and the station comes back once it does.
+        self._storage_problem = spool_problem
         self._reader: SnapshotReader | None = None
         self._reader_stamp: float | None = None
         self._snapshot_problem: str | None = None

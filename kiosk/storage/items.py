@@ -9,6 +9,7 @@ exactly as it does with none: titles are not shown and every item has the normal
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -19,53 +20,58 @@ from kiosk.domain.ils_files import ITEM_COLUMNS, RowError, parse_item_row
 from kiosk.domain.items import ItemRecord
 from kiosk.domain.patrons import SnapshotMode
 from kiosk.errors import SnapshotError
+from kiosk.storage.bulk import Chunk, Parsed, Table, chunks_of
 from kiosk.storage.db import sqlite_engine
 from kiosk.storage.swap import (
     ImportReport,
-    Parsed,
     Progress,
     Recipe,
     SnapshotInfo,
     SwappedStore,
-    Table,
     column_list,
 )
-from kiosk.storage.textfile import SourceFile, csv_rows, read_header
+from kiosk.storage.textfile import Row, SourceFile, csv_rows, read_header
 
 ITEMS = Table[ItemRecord](
     "items",
     "CREATE TABLE items (barcode TEXT PRIMARY KEY, title TEXT NOT NULL, "
     "material TEXT NOT NULL) WITHOUT ROWID",
-    "INSERT OR IGNORE INTO items VALUES (?, ?, ?)",  # a repeated barcode: the first row stays
+    "INSERT OR IGNORE INTO items",  # a repeated barcode: the first row stays
     lambda item: (item.barcode, item.title, item.material),
 )
 
 
 def _csv_items(rule: BarcodeRule) -> Recipe[ItemRecord]:
-    def read(source: SourceFile, handle: io.TextIOWrapper) -> Parsed[ItemRecord]:
+    def read(source: SourceFile, handle: io.TextIOWrapper, batch_rows: int) -> Iterator[Chunk]:
         delimiter, names = read_header(handle)
         if "barcode" not in names:
             raise SnapshotError(
                 f"{source.path}: the first line must be a header with a 'barcode' column "
                 f"(and title, material); found: {column_list(names, 200)}"
             )
-        for line, row, problem in csv_rows(handle, delimiter, names, frozenset(ITEM_COLUMNS)):
-            if row is None:
-                yield line, None, problem
-                continue
-            try:
-                item = parse_item_row(row)
-                if not (rule.has_shape(item.barcode) and rule.check_ok(item.barcode)):
-                    raise RowError(
-                        f"barcode {item.barcode[:20]!r} does not fit the item barcode rule in "
-                        "the config"
-                    )
-            except RowError as exc:
-                yield line, None, str(exc)
-                continue
-            yield line, item, ""
+        rows = csv_rows(handle, delimiter, names, frozenset(ITEM_COLUMNS), batch_rows)
+        yield from chunks_of(_items(rows, rule), ITEMS.values, batch_rows)
 
     return Recipe(ITEMS, read, "items", SnapshotMode.ALLOW, "item rows")
+
+
+def _items(rows: Iterator[tuple[int, Row | None, str]], rule: BarcodeRule) -> Parsed[ItemRecord]:
+    """Each row as an item, or why it is not one."""
+    for line, row, problem in rows:
+        if row is None:
+            yield line, None, problem
+            continue
+        try:
+            item = parse_item_row(row)
+            if not (rule.has_shape(item.barcode) and rule.check_ok(item.barcode)):
+                raise RowError(
+                    f"barcode {item.barcode[:20]!r} does not fit the item barcode rule in "
+                    "the config"
+                )
+        except RowError as exc:
+            yield line, None, str(exc)
+            continue
+        yield line, item, ""
 
 
 class ItemStore(SwappedStore):

@@ -10,6 +10,7 @@ The file records its mode, so a lookup is one indexed query either way.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -28,21 +29,28 @@ from kiosk.domain.ils_files import (
 )
 from kiosk.domain.patrons import MOST_SERIOUS_FIRST, PatronRecord, PatronStatus, SnapshotMode
 from kiosk.errors import SnapshotError
+from kiosk.storage.bulk import BadRow, Chunk, Parsed, Table, chunks_of
 from kiosk.storage.db import sqlite_engine
+from kiosk.storage.patron_rows import PatronColumns, as_row
 from kiosk.storage.swap import (
-    BadRow,
     ImportCounts,
     ImportReport,
-    Parsed,
     Progress,
     Recipe,
     SnapshotInfo,
     SwappedStore,
-    Table,
     column_list,
     read_info,
 )
-from kiosk.storage.textfile import SourceFile, csv_rows, plain_lines, read_header
+from kiosk.storage.textfile import (
+    Batch,
+    Row,
+    SourceFile,
+    checked_rows,
+    csv_batches,
+    plain_lines,
+    read_header,
+)
 
 # What this module offers, some of it from the machinery it shares with the item snapshot.
 __all__ = [
@@ -55,20 +63,10 @@ __all__ = [
     "read_info",
 ]
 
-PatronRow = tuple[str, str, int, str, str | None]
-
-
-def _as_row(record: PatronRecord) -> PatronRow:
-    cents = int((record.fines * 100).to_integral_value())
-    expires = record.expires.isoformat() if record.expires else None
-    return record.barcode, record.name, cents, record.status.value, expires
-
-
 _CREATE = (
     "CREATE TABLE patrons (barcode TEXT PRIMARY KEY, name TEXT NOT NULL, "
     "fines_cents INTEGER NOT NULL, status TEXT NOT NULL, expires TEXT) WITHOUT ROWID"
 )
-_INSERT = "INSERT INTO patrons VALUES (?, ?, ?, ?, ?)"
 
 
 def _severity(column: str) -> str:
@@ -82,15 +80,14 @@ def _severity(column: str) -> str:
 # An allow list keeps the first row of a repeated card. A deny list keeps its most serious
 # status: a card listed both as expired and as lost is refused as lost, whatever the order
 # (and is refused even where the policy lets expired cards borrow).
-ALLOWED = Table[PatronRecord](
-    "patrons", _CREATE, "INSERT OR IGNORE INTO patrons VALUES (?, ?, ?, ?, ?)", _as_row
-)
+ALLOWED = Table[PatronRecord]("patrons", _CREATE, "INSERT OR IGNORE INTO patrons", as_row)
 DENIED = Table[PatronRecord](
     "patrons",
     _CREATE,
-    f"{_INSERT} ON CONFLICT (barcode) DO UPDATE SET status = excluded.status "
+    "INSERT INTO patrons",
+    as_row,
+    on_conflict="ON CONFLICT (barcode) DO UPDATE SET status = excluded.status "
     f"WHERE {_severity('excluded.status')} > {_severity('patrons.status')}",
-    _as_row,
 )
 
 
@@ -101,8 +98,12 @@ def _fits(rule: BarcodeRule, barcode: str) -> None:
         )
 
 
+# A batch with a bad row is halved until it is this small, then read row by row.
+ROW_BY_ROW = 16
+
+
 def _csv_patrons(rule: BarcodeRule, layout: PatronLayout) -> Recipe[PatronRecord]:
-    def read(source: SourceFile, handle: io.TextIOWrapper) -> Parsed[PatronRecord]:
+    def read(source: SourceFile, handle: io.TextIOWrapper, batch_rows: int) -> Iterator[Chunk]:
         delimiter, names = read_header(handle)
         missing = layout.missing(names)
         if missing and layout == DEFAULT_LAYOUT:
@@ -116,7 +117,36 @@ def _csv_patrons(rule: BarcodeRule, layout: PatronLayout) -> Recipe[PatronRecord
                 f"{source.path}: the header has no {columns} column (snapshot.columns in the "
                 f"config names it); the file's columns are: {column_list(names)}"
             )
-        for line, row, problem in csv_rows(handle, delimiter, names, layout.columns()):
+        alike = layout.look_alikes(names)
+        if alike:
+            cell, column = alike[0]
+            raise SnapshotError(
+                f"{source.path}: the header has a column {cell!r} where {column!r} was expected: "
+                "the file is damaged or its columns are misspelt (reading it would lose every "
+                f"patron's {column}; if {cell!r} is right, name it in [snapshot.columns]). "
+                f"The file's columns are: {column_list(names)}"
+            )
+        # A file with a NUL byte anywhere is read row by row, which refuses it at that row.
+        decoder = None if source.has_nul else PatronColumns(names, layout, rule)
+        for batch in csv_batches(handle, delimiter, batch_rows):
+            yield from _chunks(batch, names, decoder)
+
+    def _chunks(batch: Batch, names: list[str], decoder: PatronColumns | None) -> Iterator[Chunk]:
+        """A batch decoded at once if every row in it is good. Else it is halved, and halved
+        again, down to a few rows read one by one: a few bad rows scattered through an
+        export cost a few small batches, not the speed of the whole import."""
+        values = decoder.decode(batch.rows) if decoder is not None else None
+        if values is not None:
+            yield Chunk(values, rows=len(batch.rows))
+        elif decoder is None or len(batch.rows) <= ROW_BY_ROW:
+            one_by_one = _patron_rows(checked_rows(batch, names, layout.columns()))
+            yield from chunks_of(one_by_one, as_row, len(batch.rows))
+        else:
+            for half in batch.halves():
+                yield from _chunks(half, names, decoder)
+
+    def _patron_rows(rows: Iterator[tuple[int, Row | None, str]]) -> Parsed[PatronRecord]:
+        for line, row, problem in rows:
             if row is None:
                 yield line, None, problem
                 continue
@@ -132,7 +162,10 @@ def _csv_patrons(rule: BarcodeRule, layout: PatronLayout) -> Recipe[PatronRecord
 
 
 def _blocklist(rule: BarcodeRule) -> Recipe[PatronRecord]:
-    def read(source: SourceFile, handle: io.TextIOWrapper) -> Parsed[PatronRecord]:
+    def read(source: SourceFile, handle: io.TextIOWrapper, batch_rows: int) -> Iterator[Chunk]:
+        yield from chunks_of(_lines(handle), as_row, batch_rows)
+
+    def _lines(handle: io.TextIOWrapper) -> Parsed[PatronRecord]:
         for line, text in plain_lines(handle):
             try:
                 record = parse_blocklist_line(text)

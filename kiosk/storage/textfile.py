@@ -1,14 +1,17 @@
-"""Reading an export from the library system as a stream: CSV rows or plain lines, one at a
-time, so a file of millions of rows never has to fit in memory. A file that is garbled (NUL
-bytes, an unclosed quote) is refused as a whole; a row that is merely wrong is reported."""
+"""Reading an export from the library system as a stream: CSV rows a batch at a time, or
+plain lines, so a file of millions of rows never has to fit in memory. A file that is
+garbled (NUL bytes, an unclosed quote) is refused as a whole; a row that is merely wrong is
+reported, with its line number in the file."""
 
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 
 from kiosk.errors import InputFileError, SnapshotError
@@ -22,26 +25,30 @@ class SourceFile:
     size: int
     sha256: str
     ends_with_newline: bool
+    has_nul: bool = False  # a NUL byte anywhere: the rows are checked for it one by one
 
 
 def scan_source(path: Path) -> SourceFile:
-    """Size, sha256 and whether the last line is complete, in one pass over the bytes."""
+    """Size, sha256, whether the last line is complete and whether there is a NUL byte
+    anywhere, in one pass over the bytes."""
     digest = hashlib.sha256()
     size = 0
     last = b""
+    has_nul = False
     try:
         with path.open("rb") as handle:
             while chunk := handle.read(CHUNK):
                 digest.update(chunk)
                 size += len(chunk)
                 last = chunk[-1:]
+                has_nul = has_nul or b"\x00" in chunk
     except FileNotFoundError as exc:
         raise InputFileError(f"{path}: file not found") from exc
     except IsADirectoryError as exc:
         raise InputFileError(f"{path}: is a folder, not a file") from exc
     except OSError as exc:
         raise InputFileError(f"{path}: cannot be read: {exc.strerror}") from exc
-    return SourceFile(path, size, digest.hexdigest(), last in (b"\n", b"\r"))
+    return SourceFile(path, size, digest.hexdigest(), last in (b"\n", b"\r"), has_nul)
 
 
 def text_of(binary: io.BufferedReader) -> io.TextIOWrapper:
@@ -59,24 +66,72 @@ def read_header(handle: io.TextIOWrapper) -> tuple[str, list[str]]:
 
 
 Row = dict[str, str | None]
+_LINE_END = re.compile(r"\r\n|\r|\n")  # how a text file read with newline="" splits lines
 
 
-def csv_rows(
-    handle: io.TextIOWrapper, delimiter: str, names: list[str], wanted: frozenset[str]
-) -> Iterator[tuple[int, Row | None, str]]:
-    """(line number, the wanted columns of a row or None, problem) for each data row after
-    the header."""
+@dataclass(frozen=True)
+class Batch:
+    """Rows as the csv module splits them, with where they are in the file."""
+
+    rows: Sequence[list[str]]
+    lines_before: int  # the lines of the file before the first row (the header's included)
+    lines: int | None  # the lines the rows take up (None: not known, count them)
+
+    def line_numbers(self) -> list[int]:
+        """Each row's line number in the file: its last line, for a row with a quoted line
+        break (where the csv module is when it has read the row)."""
+        first = self.lines_before + 1
+        if self.lines == len(self.rows):  # one line each: the usual case, nothing to count
+            return list(range(first, first + len(self.rows)))
+        numbers = []
+        line = first - 1
+        for fields in self.rows:
+            line += 1 + sum(len(_LINE_END.findall(field)) for field in fields)
+            numbers.append(line)
+        return numbers
+
+    def halves(self) -> tuple[Batch, Batch]:
+        half = len(self.rows) // 2
+        if self.lines == len(self.rows):
+            return (
+                Batch(self.rows[:half], self.lines_before, half),
+                Batch(self.rows[half:], self.lines_before + half, len(self.rows) - half),
+            )
+        second_before = self.line_numbers()[half - 1] if half else self.lines_before
+        return (
+            Batch(self.rows[:half], self.lines_before, None),
+            Batch(self.rows[half:], second_before, None),
+        )
+
+
+def csv_batches(handle: io.TextIOWrapper, delimiter: str, size: int) -> Iterator[Batch]:
+    """Up to `size` rows at a time after the header. Nothing is checked but the CSV syntax
+    (a garbled file is refused)."""
     reader = csv.reader(handle, delimiter=delimiter, strict=True)
+    while True:
+        before = reader.line_num
+        rows: list[list[str]] = []
+        try:
+            rows.extend(islice(reader, size))
+        except csv.Error as exc:
+            line = reader.line_num + 1
+            if rows:  # the rows before it are judged first, as if read one at a time
+                yield Batch(rows, before + 1, None)
+            raise SnapshotError(f"line {line}: the file is garbled ({exc})") from exc
+        if not rows:
+            return
+        # The header was read before the reader started: one line more.
+        yield Batch(rows, before + 1, reader.line_num - before)
+
+
+def checked_rows(
+    batch: Batch, names: list[str], wanted: frozenset[str]
+) -> Iterator[tuple[int, Row | None, str]]:
+    """(line number, the wanted columns of a row or None, problem) for each row of a batch
+    that is not blank."""
     picked = [(i, n) for i, n in enumerate(names) if n in wanted]
     width = len(names)
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise SnapshotError(f"line {reader.line_num + 1}: the file is garbled ({exc})") from exc
-        line = reader.line_num + 1  # the header was read before the csv reader started
+    for line, fields in zip(batch.line_numbers(), batch.rows, strict=True):
         if not fields or fields == [""]:
             continue
         if any("\x00" in f for f in fields):
@@ -85,6 +140,19 @@ def csv_rows(
             yield line, None, f"has {len(fields)} fields, the header has {width}"
             continue
         yield line, {n: fields[i] for i, n in picked}, ""
+
+
+def csv_rows(
+    handle: io.TextIOWrapper,
+    delimiter: str,
+    names: list[str],
+    wanted: frozenset[str],
+    batch_rows: int = 2_000,
+) -> Iterator[tuple[int, Row | None, str]]:
+    """(line number, the wanted columns of a row or None, problem) for each data row after
+    the header."""
+    for batch in csv_batches(handle, delimiter, batch_rows):
+        yield from checked_rows(batch, names, wanted)
 
 
 def plain_lines(handle: io.TextIOWrapper) -> Iterator[tuple[int, str]]:

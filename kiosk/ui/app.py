@@ -63,7 +63,7 @@ class KioskApp(App):
         self._last_key = 0.0
         self._last_collect = time.monotonic()
         self.notifier = Notifier()  # systemd: READY once lending, WATCHDOG every frame
-        self._ready_sent = False
+        self._ready = False  # the engine has answered: READY=1 goes out with the next frame
 
     def build(self) -> BoxLayout:
         display = self.kiosk_config.display
@@ -172,11 +172,19 @@ class KioskApp(App):
                     self.controller.worker.reject(message.shown, message.reason)
         self._render(self.controller.pump())
         self.notifier.watchdog()  # a frozen main loop stops this, and systemd restarts us
-        if not self._ready_sent and self.controller.state.screen is not Screen.STARTING:
-            self._ready_sent = True  # the engine has answered: the station is up
-            self.notifier.ready(f"screen: {self.controller.state.screen.value}")
+        if not self._ready and self.controller.state.screen is not Screen.STARTING:
+            self._ready = True  # the engine has answered: the station is up ...
+            Window.bind(on_flip=self._first_frame_drawn)  # ... once the screen shows it
         if self.on_frame is not None:
             self.on_frame(self)
+
+    def _first_frame_drawn(self, window: Any) -> None:
+        """READY=1 (systemd, and anything timing the start) once the first frame of the
+        station's first real screen is on the display, with a log line saying so."""
+        Window.unbind(on_flip=self._first_frame_drawn)
+        screen = self.controller.state.screen.value
+        log.info("ready: the first frame of the %s screen is drawn", screen)
+        self.notifier.ready(f"screen: {screen}")
 
     def _collect_when_quiet(self, dt: float) -> None:
         now = time.monotonic()

@@ -14,6 +14,7 @@ from kiosk.domain.barcodes import (
     CheckDigit,
     ScanKind,
     classify,
+    luhn_all_valid,
     luhn_check_digit,
     luhn_valid,
     mask,
@@ -474,3 +475,73 @@ def test_control_characters_inside_the_data_are_still_refused() -> None:
     scan = classify("3123400\t0000016", LIBRARY)
     assert scan.kind is ScanKind.UNRECOGNISED
     assert scan.detail == "contains control characters"
+
+
+# A whole column at once (snapshot imports) --------------------------------------------------
+
+
+@st.composite
+def luhn_columns(draw: st.DrawFn) -> list[str]:
+    """Codes of one length, mostly with the right check digit; now and then one digit wrong,
+    a code of another length, or one that is not all digits."""
+    length = draw(st.integers(1, 32), label="length")
+    payloads = draw(
+        st.lists(st.text(alphabet="0123456789", min_size=length, max_size=length), max_size=40)
+    )
+    codes = [p + str(luhn_check_digit(p)) for p in payloads]
+    if codes and draw(st.booleans(), label="spoil one"):
+        i = draw(st.integers(0, len(codes) - 1), label="which")
+        codes[i] = draw(
+            st.sampled_from(
+                [
+                    with_check_digit(codes[i], (int(codes[i][-1]) + 1) % 10),
+                    codes[i][:-1],
+                    codes[i] + "0",
+                    codes[i][:-1] + "x",
+                    codes[i][:-1] + "\N{ARABIC-INDIC DIGIT ONE}",  # a digit, not ASCII
+                ]
+            ),
+            label="spoiled",
+        )
+    return codes
+
+
+@settings(max_examples=400)
+@given(codes=luhn_columns())
+def test_luhn_all_valid_gives_luhn_valid_for_every_code(codes: list[str]) -> None:
+    assert luhn_all_valid(codes) is all(luhn_valid(c) for c in codes)
+
+
+def test_luhn_all_valid_on_a_long_column_of_real_cards() -> None:
+    cards = [patron(s) for s in range(1, 5001)]
+    assert luhn_all_valid(cards)
+    assert not luhn_all_valid([*cards[:2500], with_check_digit(cards[2500], 0), *cards[2501:]])
+    assert luhn_all_valid([])
+
+
+RULES = [
+    BarcodeRule(prefix="2", length=14, check_digit=CheckDigit.LUHN),
+    BarcodeRule(prefix="2123", length=14),
+    BarcodeRule(prefix="21", check_digit=CheckDigit.LUHN),
+    BarcodeRule(prefix="212345", length=3),  # a prefix longer than the length: nothing fits
+    BarcodeRule(pattern=r"2\d{12}[0-9]", check_digit=CheckDigit.LUHN),
+    BarcodeRule(),
+]
+
+
+@settings(max_examples=300)
+@given(codes=luhn_columns(), rule=st.sampled_from(RULES), prefix=st.sampled_from(["", "2", "21"]))
+def test_all_fit_gives_has_shape_and_check_ok_for_every_code(
+    codes: list[str], rule: BarcodeRule, prefix: str
+) -> None:
+    codes = [prefix + c[len(prefix) :] for c in codes]  # some fit the prefix, some do not
+    expected = all(rule.has_shape(c) and rule.check_ok(c) for c in codes)
+    assert rule.all_fit(codes) is expected
+
+
+def test_all_fit_on_the_cards_of_a_snapshot() -> None:
+    rule = LIBRARY.patron
+    cards = [patron(s) for s in range(1, 2001)]
+    assert rule.all_fit(cards)
+    assert not rule.all_fit([*cards, item(1)])  # an item number in the column
+    assert not rule.all_fit([*cards, patron(1)[:-1]])  # too short

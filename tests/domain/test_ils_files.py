@@ -479,3 +479,29 @@ def test_any_koha_row_is_a_record_or_a_row_error(row: dict[str, str]) -> None:
     except RowError:
         return
     assert record.barcode == row["cardnumber"].strip()
+
+
+# A damaged header must not silently drop the columns that refuse patrons --------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (["barcode", "name", "gines", "status"], [("gines", "fines")]),
+        (["barcode", "name", "fines", "statu"], [("statu", "status")]),
+        (["barcode", "name", "fines", "sstatus"], [("sstatus", "status")]),
+        (["barcode", "name;fines", "status"], [("name;fines", "fines"), ("name;fines", "name")]),
+        (["barcode", "name", "fines", "status", "expires"], []),
+        (["barcode", "name", "email", "phone"], []),  # other columns are fine
+        (["barcode", "Name", "FINES"], []),  # case does not matter
+    ],
+)
+def test_a_column_a_letter_away_from_one_it_reads_is_a_look_alike(
+    header: list[str], expected: list[tuple[str, str]]
+) -> None:
+    assert PatronLayout().look_alikes(header) == expected
+
+
+def test_a_mapped_column_is_not_taken_for_a_damaged_one() -> None:
+    layout = PatronLayout.mapped(barcode="cardnumber", fines="fines_total")
+    assert layout.look_alikes(["cardnumber", "name", "fines_total", "status"]) == []

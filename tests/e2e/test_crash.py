@@ -8,6 +8,9 @@ spool, or just after one of them was committed. Then it is started again and goe
 new items. At the end the spool must hold every
 checkout the screen announced, exactly once and as announced, and nothing else but
 checkouts of items that were still in flight when the kiosk died.
+
+Short form (`make test`): at least 25 kills over 300 checkouts. Long form (`make torture`,
+KIOSK_TORTURE=long): at least 200 kills over 2,000 checkouts.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ from random import Random
 from typing import Any
 
 from tests.conftest import KioskHome, item, kiosk_env, patron
+from tests.reliability import torture
 
 SEED = 20261122
-MIN_KILLS = 25
-MIN_CHECKOUTS = 300
+MIN_KILLS = torture.scale(25, 200)
+MIN_CHECKOUTS = torture.scale(300, 2000)
 MAX_ITEMS_PER_LIFE = 24  # lives average about 12 items: ~25 lives reach 300 checkouts
 MAX_BURST = 8  # items written at once just before some kills
 # Where a life ends, and how often. Killing in the middle of a spool write finds the most.
@@ -125,6 +129,7 @@ class Ledger:
     printed: dict[str, dict[str, Any]] = field(default_factory=dict)  # txn_id -> event
     in_flight: list[list[str]] = field(default_factory=list)  # per kill, in scan order
     kills: int = 0
+    moments: list[str] = field(default_factory=list)  # where each life was ended
     read_after_kill: int = 0  # announced, but read only from the dead kiosk's stdout
 
     def record(self, event: dict[str, Any], expected_item: str | None = None) -> None:
@@ -139,6 +144,8 @@ def one_life(home: KioskHome, rng: Random, ledger: Ledger, serial: int, stderr: 
     """Run one kiosk until it is killed; return the next unused item serial."""
     life = start(home, stderr)
     assert next_event(life)["event"] == "ready"
+    if ledger.kills:
+        check_after_restart(home.data_dir / "spool.db", ledger)
     cards = [patron(p) for p in rng.sample(PATRONS, len(PATRONS))]
     turn = 0
 
@@ -158,6 +165,7 @@ def one_life(home: KioskHome, rng: Random, ledger: Ledger, serial: int, stderr: 
         serial += 1
 
     moment = rng.choices(list(MOMENTS), weights=list(MOMENTS.values()))[0]
+    ledger.moments.append(moment)
     if moment == "after_card":
         new_card(wait=False)  # killed while the card is being looked up
     elif moment == "after_write":
@@ -192,6 +200,24 @@ def one_life(home: KioskHome, rng: Random, ledger: Ledger, serial: int, stderr: 
     ledger.in_flight.append([c for c in life.unanswered if c not in printed_items])
     ledger.kills += 1
     return serial
+
+
+def check_after_restart(path: Path, ledger: Ledger) -> None:
+    """After each restart (the kiosk is up again on the spool it died on): the database is
+    sound, every checkout announced so far is in it exactly once, and no sequence number is
+    used twice."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        assert [r[0] for r in conn.execute("PRAGMA integrity_check")] == ["ok"]
+        rows = conn.execute("SELECT txn_id, seq FROM checkouts").fetchall()
+    finally:
+        conn.close()
+    txn_ids = [txn_id for txn_id, _ in rows]
+    seqs = [seq for _, seq in rows]
+    assert len(set(seqs)) == len(seqs), f"a sequence number repeats after kill {ledger.kills}"
+    assert len(set(txn_ids)) == len(txn_ids)
+    missing = set(ledger.printed) - set(txn_ids)
+    assert not missing, f"announced but not in the spool after kill {ledger.kills}: {missing}"
 
 
 def wait_for_spool_writes(data_dir: Path, life: Life, changes: int, answers_due: int) -> None:
@@ -240,6 +266,7 @@ def spool(path: Path) -> tuple[list[dict[str, Any]], list[str], int]:
 
 def test_kills_at_random_moments_never_lose_or_repeat_a_checkout(home: KioskHome) -> None:
     print(f"crash test seed: {SEED}")
+    clock = torture.Clock()
     rng = Random(SEED)
     home.import_standard_snapshot()
     ledger = Ledger()
@@ -271,6 +298,7 @@ def test_kills_at_random_moments_never_lose_or_repeat_a_checkout(home: KioskHome
 
     rows, integrity, counter = spool(home.data_dir / "spool.db")
     assert integrity == ["ok"]
+    by_moment = {m: ledger.moments.count(m) for m in MOMENTS}
 
     # Every checkout the screen announced is stored exactly once, as announced.
     by_txn: dict[str, list[dict[str, Any]]] = {}
@@ -309,3 +337,19 @@ def test_kills_at_random_moments_never_lose_or_repeat_a_checkout(home: KioskHome
         assert stored_flags == sorted(stored_flags, reverse=True), in_flight
     assert unannounced <= {code for batch in ledger.in_flight for code in batch}
     print(f"{len(unannounced)} stored checkouts were in flight at a kill, not announced")
+    torture.record(
+        "Power loss",
+        tried="`kiosk run --headless` killed with SIGKILL at random moments while checking out "
+        "a stream of items, then restarted",
+        times=ledger.kills,
+        lost=0,  # every assertion above held: nothing announced is missing or repeated
+        outcome=f"{len(ledger.printed):,} checkouts announced, each in the spool exactly once; "
+        f"sequence numbers 1-{len(rows):,} without a gap or repeat; integrity_check ok after "
+        f"every restart; {len(unannounced)} stored but not announced (in flight at a kill)",
+        seconds=clock.seconds(),
+        seed=SEED,
+        checkouts=len(ledger.printed),
+        stored=len(rows),
+        read_after_kill=ledger.read_after_kill,
+        kill_moments=by_moment,
+    )

@@ -123,7 +123,7 @@ class LiveKiosk:
     """`kiosk run --headless` kept running, for what one stdin written up front cannot do:
     act on the kiosk's folder between two scans. Events are read as they come."""
 
-    def __init__(self, home: KioskHome, *args: str) -> None:
+    def __init__(self, home: KioskHome, *args: str, env: dict[str, str] | None = None) -> None:
         self._stderr_path = home.root / f"stderr-{id(self)}.log"
         self._stderr = self._stderr_path.open("wb")
         command = [sys.executable, "-m", "kiosk", "--config", str(home.config_path), "run"]
@@ -132,7 +132,7 @@ class LiveKiosk:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
-            env=kiosk_env(),
+            env=kiosk_env(env),
         )
         self._lines: queue.Queue[bytes | None] = queue.Queue()
         self._reader = threading.Thread(target=self._pump, daemon=True)

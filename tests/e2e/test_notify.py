@@ -4,6 +4,7 @@ input that never comes: a frozen loop is what the watchdog is for)."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -80,3 +81,48 @@ def test_without_notify_socket_nothing_is_sent_and_the_kiosk_runs(home: KioskHom
     assert result.returncode == 0, result.stderr
     assert '"event": "patron_accepted"' in result.stdout
     assert "notify" not in result.stderr
+
+
+def test_the_offscreen_app_is_ready_once_a_frame_of_its_first_screen_is_drawn(
+    home: KioskHome, tmp_path: Path
+) -> None:
+    # READY=1 is what systemd (and `make bench`) take as the kiosk being up: it must not come
+    # before the screen shows the station, and the log says which frame it was.
+    home.import_standard_snapshot()
+    address = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(address)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "kiosk",
+            "--config",
+            str(home.config_path),
+            "--log-level",
+            "info",
+            "run",
+            "--offscreen",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=kiosk_env({"NOTIFY_SOCKET": address}),
+    )
+    try:
+        messages: list[str] = []
+        deadline = time.monotonic() + LIMIT
+        while not any(m.startswith("READY=1") for m in messages) and time.monotonic() < deadline:
+            messages += receive(sock, time.monotonic() + 0.2)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=LIMIT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        sock.close()
+    log = err.decode("utf-8", "replace")
+    assert [m for m in messages if m.startswith("READY=1")] == [
+        "READY=1\nSTATUS=screen: welcome"
+    ], (messages, log)
+    assert "ready: the first frame of the welcome screen is drawn" in log, log
+    assert proc.returncode == 0, log

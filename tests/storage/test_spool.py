@@ -427,6 +427,126 @@ def test_a_full_disk_refuses_the_checkout_and_keeps_the_ones_before(data_dir: Pa
         reopened.close()
 
 
+def test_the_probe_refuses_until_the_spool_has_room_for_more_than_one_checkout(
+    data_dir: Path,
+) -> None:
+    # After a full disk, the station comes back only with room to spare: a spool that fits
+    # just one more checkout would take the next patron's first item and fail again.
+    healthy = Spool.open(data_dir, create=True)
+    healthy.close()
+    cramped = full_disk_spool(healthy.path, healthy.spool_id, spare_pages=4)
+    try:
+        with pytest.raises(StorageError, match="full"):
+            for n in range(1, 1000):
+                cramped.record_checkout(request(n), "K", TZ)
+        with direct(healthy.path) as conn:  # what a freed page or two would look like
+            conn.execute("DELETE FROM settings")
+        with pytest.raises(StorageError, match=r"full|size limit"):
+            cramped.probe()
+    finally:
+        cramped.close()
+    roomy = Spool.open(data_dir)
+    try:
+        roomy.probe()
+    finally:
+        roomy.close()
+
+
+def test_the_probe_tries_a_checkout_and_leaves_nothing_behind(spool: Spool) -> None:
+    spool.record_checkout(request(1), KIOSK_ID, TZ)
+    spool.probe()
+    assert [c.seq for c in spool.checkouts()] == [1]
+    assert spool.record_checkout(request(2), KIOSK_ID, TZ).seq == 2  # no number used up
+
+
+def test_the_probe_refuses_a_spool_whose_checkouts_table_was_damaged(data_dir: Path) -> None:
+    # A bit flip in the schema's text can rename a column: SQLite's checks pass (it is only
+    # text to them), but no checkout could be stored. The kiosk must find out at start.
+    Spool.open(data_dir, create=True).close()
+    with direct(data_dir / "spool.db") as conn:
+        conn.execute("PRAGMA writable_schema = ON")
+        conn.execute(
+            "UPDATE sqlite_master SET sql = replace(sql, 'due_date TEXT', 'dve_date TEXT') "
+            "WHERE name = 'checkouts'"
+        )
+    spool = Spool.open(data_dir, thorough=True)
+    try:
+        with pytest.raises(StorageError, match="due_date"):
+            spool.probe()
+    finally:
+        spool.close()
+
+
+def test_a_damaged_index_is_found_by_the_thorough_check_at_start(data_dir: Path) -> None:
+    # One changed byte in an index entry: every page still looks fine (quick_check), but the
+    # index no longer matches its table. The kiosk checks the whole spool when it starts.
+    spool = Spool.open(data_dir, create=True)
+    stored = spool.record_checkout(request(1), KIOSK_ID, TZ)
+    spool.close()
+    path = data_dir / "spool.db"
+    data = bytearray(path.read_bytes())
+    # The txn_id is in the table's row and in its unique index: change the copy in the index
+    # (the later page), one character for another that is just as valid.
+    with direct(path) as conn:
+        (table_root,) = conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'checkouts'"
+        ).fetchone()
+    needle = stored.txn_id.encode()
+    places = [i for i in range(len(data)) if data.startswith(needle, i)]
+    in_index = [i for i in places if i // 4096 != table_root - 1]
+    assert len(places) == 2 and len(in_index) == 1, places
+    at = in_index[0]
+    data[at] = ord("0") if data[at] != ord("0") else ord("1")
+    path.write_bytes(bytes(data))
+
+    Spool.open(data_dir).close()  # the quick check alone does not see it
+    with pytest.raises(SpoolDamagedError, match="integrity check") as caught:
+        Spool.open(data_dir, thorough=True)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_garbled_integrity_report_is_damage_not_a_crash(data_dir: Path) -> None:
+    # SQLite quotes the damaged schema in its error, bytes that are not UTF-8 included.
+    Spool.open(data_dir, create=True).close()
+    with direct(data_dir / "spool.db") as conn:
+        conn.execute("PRAGMA writable_schema = ON")
+        conn.execute(
+            "UPDATE sqlite_master SET name = CAST(X'73657474ff' AS TEXT), "
+            "sql = 'CREATE TABLE s (' WHERE name = 'settings'"
+        )
+    damaged = (data_dir / "spool.db").read_bytes()
+    for thorough in (False, True):
+        with pytest.raises(SpoolDamagedError, match="damaged"):
+            Spool.open(data_dir, thorough=thorough)
+    assert (data_dir / "spool.db").read_bytes() == damaged
+
+
+def test_another_sqlite_file_in_the_spools_place_is_refused_untouched(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    # Say, a patron snapshot copied over it: an SQLite file, sound, but not this spool. It is
+    # refused before anything writes to it (not even switching it to WAL).
+    Spool.open(data_dir, create=True).close()
+    stranger = tmp_path / "other.db"
+    with direct(stranger) as conn:
+        conn.execute("CREATE TABLE patrons (barcode TEXT PRIMARY KEY)")
+        conn.execute("INSERT INTO patrons VALUES ('21234000000018')")
+    (data_dir / "spool.db").write_bytes(stranger.read_bytes())
+
+    with pytest.raises(SpoolDamagedError, match=r"is empty|not the one"):
+        Spool.open(data_dir, create=True)
+    assert (data_dir / "spool.db").read_bytes() == stranger.read_bytes()
+
+    # In a folder that never had a spool it is refused too, not turned into one.
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "spool.db").write_bytes(stranger.read_bytes())
+    with pytest.raises(SpoolDamagedError, match="not a kiosk spool"):
+        Spool.open(fresh, create=True)
+    assert (fresh / "spool.db").read_bytes() == stranger.read_bytes()
+    assert not (fresh / "spool.id").exists()
+
+
 def test_storage_errors_are_kiosk_errors() -> None:
     # The CLI and the station turn a KioskError into one clear line or an out-of-service screen.
     assert issubclass(SpoolDamagedError, StorageError)

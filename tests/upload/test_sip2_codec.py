@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,7 @@ from pysip2 import (
 )
 
 from kiosk.upload import sip2
+from tests.reliability import torture
 
 TZ = ZoneInfo("America/New_York")
 TRAILER = re.compile(rb"AY[0-9]AZ[0-9A-F]{4}\r\Z")
@@ -340,20 +342,77 @@ def test_garbage_raises_a_format_error(raw: bytes, why: str) -> None:
         sip2.parse(raw, "utf-8")
 
 
-@given(st.binary(max_size=300), st.sampled_from(["utf-8", "ascii", "cp850", "latin-1"]))
-@example(b"94AZ0000", "utf-8")
-@example(b"94AY1AZ\xff\xff\xff\xff", "utf-8")
-@example(b"12AZ", "utf-8")
-@example(b"64AYxAZ" + sip2.checksum(b"64AYxAZ").encode(), "utf-8")
-def test_arbitrary_bytes_never_raise_anything_but_a_format_error(raw: bytes, encoding: str) -> None:
-    try:
-        message = sip2.parse(raw, encoding)
-    except sip2.Sip2FormatError:
-        return
-    # Whatever parsed must also be safe to read as each kind of answer.
-    for reader in (sip2.checkout_answer, sip2.acs_status, sip2.charged_items):
-        with contextlib.suppress(sip2.Sip2FormatError):
-            reader(message)
+def framed(body: bytes) -> bytes:
+    return body + sip2.checksum(body).encode()
+
+
+# Good answers of each kind we read, to be damaged: cut, bytes changed, bytes put in.
+GOOD_ANSWERS = [
+    framed(
+        b"121NNY20261123    100500AOMAIN|AA21234000000018|AB31234000000016|AJThe Title|"
+        b"AH20261214    235900|AY1AZ"
+    ),
+    framed(b"98YYYNYN03000320261123    1005002.00AOMAIN|AMMain|BXYYYYYYYYYYYYYYYY|AY2AZ"),
+    framed(
+        b"64              00120261123    100500000000020000000000000000AOMAIN|"
+        b"AA21234000000018|AEAna Rivera|AU31234000000016|AU31234000000024|AY3AZ"
+    ),
+]
+
+
+@st.composite
+def damaged_answers(draw: st.DrawFn) -> bytes:
+    raw = bytearray(draw(st.sampled_from(GOOD_ANSWERS)))
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(raw)))
+        change = draw(st.sampled_from(["cut", "set", "insert"]))
+        if change == "cut":
+            del raw[at:]
+        elif change == "set" and at < len(raw):
+            raw[at] = draw(st.integers(0, 255))
+        else:
+            raw[at:at] = draw(st.binary(min_size=1, max_size=4))
+    return bytes(raw)
+
+
+def test_arbitrary_bytes_never_raise_anything_but_a_format_error() -> None:
+    clock = torture.Clock()
+    outcomes: Counter[str] = Counter()
+
+    @torture.examples(100, 5000)
+    @given(
+        st.binary(max_size=300) | damaged_answers(),
+        st.sampled_from(["utf-8", "ascii", "cp850", "latin-1"]),
+    )
+    @example(b"94AZ0000", "utf-8")
+    @example(b"94AY1AZ\xff\xff\xff\xff", "utf-8")
+    @example(b"12AZ", "utf-8")
+    @example(b"64AYxAZ" + sip2.checksum(b"64AYxAZ").encode(), "utf-8")
+    def check(raw: bytes, encoding: str) -> None:
+        try:
+            message = sip2.parse(raw, encoding)
+        except sip2.Sip2FormatError:
+            outcomes["refused"] += 1
+            return
+        outcomes["parsed"] += 1
+        # Whatever parsed must also be safe to read as each kind of answer.
+        for reader in (sip2.checkout_answer, sip2.acs_status, sip2.charged_items):
+            with contextlib.suppress(sip2.Sip2FormatError):
+                reader(message)
+
+    check()
+    assert outcomes["refused"] > 0 and outcomes["parsed"] > 0
+    torture.record(
+        "Bad input: SIP2 answers",
+        tried="hypothesis: any bytes, and good answers cut, changed or added to, in four "
+        "encodings, as an answer from the library system",
+        times=sum(outcomes.values()),
+        lost=0,
+        outcome="each parsed (and safe to read as every kind of answer) or refused with "
+        f"Sip2FormatError; no other exception ({outcomes['refused']:,} refused, "
+        f"{outcomes['parsed']:,} parsed)",
+        seconds=clock.seconds(),
+    )
 
 
 @pytest.mark.parametrize(
