@@ -17,6 +17,7 @@ from kiosk.cli.common import State, audit, utc_now
 from kiosk.config import load_config
 from kiosk.errors import KioskError, StorageError
 from kiosk.runtime.fetch import fetch_snapshot
+from kiosk.runtime.staff import StaffDesk
 from kiosk.storage.backup import backup_spool
 from kiosk.storage.files import atomic_write_bytes
 from kiosk.storage.signing import generate_key, sign
@@ -134,6 +135,11 @@ def backup(state: State, folder: Path | None, keep: int | None) -> None:
         click.echo(
             f"Removed {len(made.removed)} older backups (keeping {keep or config.backup.keep})."
         )
+    # The hourly timer also applies the retention rule, so archived periods are removed on
+    # time even on a kiosk that is never restarted.
+    purged = StaffDesk(config, actor="timer", now=utc_now).apply_retention()
+    if purged is not None:
+        click.echo(purged.message, err=not purged.ok)
 
 
 # The display session ---------------------------------------------------------------------------

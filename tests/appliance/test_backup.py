@@ -296,3 +296,31 @@ def test_a_configured_backup_folder_that_is_a_file_exits_74_with_one_clear_line(
     assert result.returncode == 74  # EX_IOERR: the timer's failure shows in the journal
     assert result.stderr == f"kiosk: the backup folder {folder} cannot be used: File exists\n"
     assert "spool.backup" not in lent.kiosk("audit", "show").stdout
+
+
+def test_the_hourly_backup_also_applies_the_retention_rule(home: KioskHome) -> None:
+    """A kiosk that is never restarted still loses archived periods on time: the backup timer
+    applies the rule (the default keeps archived checkouts 90 days after hand-over)."""
+    long_ago = datetime.now(UTC) - timedelta(days=120)
+    spool = Spool.open(home.data_dir, create=True)
+    try:
+        stored = [spool.record_checkout(checkout(n), KIOSK_ID, TZ) for n in (1, 2)]
+        spool.record_export(
+            "koc", "/media/usb/old.koc", "0" * 64, [s.txn_id for s in stored], long_ago
+        )
+        spool.start_new_period(long_ago, expected_checkouts=2)
+        fresh = spool.record_checkout(checkout(3), KIOSK_ID, TZ)  # the open period: kept
+    finally:
+        spool.close()
+
+    result = home.kiosk("spool", "backup", "--to", str(home.root / "backups"))
+
+    assert result.returncode == 0, result.stderr
+    assert "2 archived checkouts older than 90 days were removed" in result.stdout
+    spool = Spool.open(home.data_dir)
+    try:
+        assert [c.txn_id for c in spool.checkouts()] == [fresh.txn_id]
+    finally:
+        spool.close()
+    actions = [e.action for e in AuditLog(home.data_dir).entries()]
+    assert "period.purged" in actions
