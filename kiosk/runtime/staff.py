@@ -445,7 +445,7 @@ class StaffDesk:
 
 
 def _ils_line(spool: Spool, config: KioskConfig) -> tuple[str, bool]:
-    waiting = len(spool.upload_states(to_send=True))
+    waiting = spool.to_send_count()
     run = spool.last_upload_run()
     if run is None:
         return f"not uploaded yet; {waiting} to send", False

@@ -146,7 +146,7 @@ class UploadWatcher:
     def _waiting(self) -> int:
         spool = Spool.open(self.config.data_dir)
         try:
-            return len(spool.upload_states(to_send=True))
+            return spool.to_send_count()
         finally:
             spool.close()
 

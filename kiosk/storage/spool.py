@@ -498,8 +498,7 @@ class Spool:
         rejected when retry_rejected)."""
         query = _UPLOAD_QUERY
         if to_send:
-            states = "('sent', 'rejected')" if retry_rejected else "('sent')"
-            query += f"WHERE c.handed_over_at IS NULL AND (u.state IS NULL OR u.state IN {states}) "
+            query += _to_send_where(retry_rejected)
         with self._engine.connect() as conn:
             rows = conn.exec_driver_sql(query + "ORDER BY c.seq").all()
         return [
@@ -508,6 +507,17 @@ class Spool:
             )
             for r in rows
         ]
+
+    def to_send_count(self) -> int:
+        """How many checkouts an upload must still deal with (upload_states(to_send=True),
+        counted by the database instead of read)."""
+        with self._engine.connect() as conn:
+            return int(
+                conn.exec_driver_sql(
+                    "SELECT count(*) FROM checkouts c LEFT JOIN uploads u "
+                    "ON u.checkout_id = c.id " + _to_send_where(False)  # noqa: S608 (constants)
+                ).scalar_one()
+            )
 
     def mark_sent(self, txn_id: str, when: datetime, *, expected: str | None = None) -> bool:
         """Before a checkout goes to the ILS: durable, so a crash mid-send is resolved by the
@@ -708,6 +718,12 @@ _UPLOAD_QUERY = (
     "u.state, u.attempts, u.message, u.ils_due, u.answered_at "
     "FROM checkouts c LEFT JOIN uploads u ON u.checkout_id = c.id "
 )
+
+
+def _to_send_where(retry_rejected: bool) -> str:
+    states = "('sent', 'rejected')" if retry_rejected else "('sent')"
+    return f"WHERE c.handed_over_at IS NULL AND (u.state IS NULL OR u.state IN {states}) "
+
 
 _PERIODS_QUERY = (
     "SELECT p.id, p.started_at, p.first_seq, p.ended_at, p.last_seq, "

@@ -154,7 +154,7 @@ def _upload(
                 break
             log.info("upload interrupted (%s): reconnecting (%d of %d)", exc, failures, reconnects)
             sleep(min(30.0, 0.5 * 2 ** (failures - 1)))
-    left = len(spool.upload_states(to_send=True))
+    left = spool.to_send_count()
     run = UploadRun(
         started, now(), endpoint.describe(), tally.accepted, tally.rejected, left, error
     )
