@@ -512,12 +512,7 @@ class Spool:
         """How many checkouts an upload must still deal with (upload_states(to_send=True),
         counted by the database instead of read)."""
         with self._engine.connect() as conn:
-            return int(
-                conn.exec_driver_sql(
-                    "SELECT count(*) FROM checkouts c LEFT JOIN uploads u "
-                    "ON u.checkout_id = c.id " + _to_send_where(False)  # noqa: S608 (constants)
-                ).scalar_one()
-            )
+            return int(conn.exec_driver_sql(_TO_SEND_COUNT).scalar_one())
 
     def mark_sent(self, txn_id: str, when: datetime, *, expected: str | None = None) -> bool:
         """Before a checkout goes to the ILS: durable, so a crash mid-send is resolved by the
@@ -724,6 +719,11 @@ def _to_send_where(retry_rejected: bool) -> str:
     states = "('sent', 'rejected')" if retry_rejected else "('sent')"
     return f"WHERE c.handed_over_at IS NULL AND (u.state IS NULL OR u.state IN {states}) "
 
+
+_TO_SEND_COUNT = (
+    "SELECT count(*) FROM checkouts c LEFT JOIN uploads u ON u.checkout_id = c.id "  # noqa: S608
+    + _to_send_where(False)
+)
 
 _PERIODS_QUERY = (
     "SELECT p.id, p.started_at, p.first_seq, p.ended_at, p.last_seq, "
