@@ -5,7 +5,9 @@ Scan to durable checkout. Ours: StationRuntime.scan of an item (built as `kiosk 
 it: the engine decides, the spool commits with WAL and synchronous=FULL) up to the
 item_checked_out event, on the calling thread, headless. Baseline: a raw os.write + fsync
 of a line of the same size to a file in the same folder (the same disk). They take turns
-in blocks, so a busy moment of the machine falls on both.
+in blocks, so a busy moment of the machine falls on both. A third turn shows the floor under
+ours: the same two statements and commit on a spool of the same schema with the same
+settings (WAL, synchronous=FULL), through sqlite3 alone, with no kiosk around them.
 
 Start to ready. `kiosk run --headless`: from starting the process to the first `ready`
 event on its standard output. `kiosk run --offscreen` (the full-screen app rendered with
@@ -22,9 +24,12 @@ import os
 import select
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +76,8 @@ def durable_figures(config_path: Path, *, items: int) -> list[Figure]:
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     ours: list[float] = []
     base: list[float] = []
+    bare: list[float] = []
+    bare_commit, bare_db = _bare_spool(config.data_dir.parent / "bare-spool")
     clock = time.perf_counter
     cards = [card(s) for s in GOOD_SERIALS]
     lent = 0
@@ -100,6 +107,14 @@ def durable_figures(config_path: Path, *, items: int) -> list[Figure]:
             os.fsync(fd)
             base.append(clock() - started)
 
+    def bare_block() -> None:
+        for _ in range(BLOCK):
+            if len(bare) >= items:
+                return
+            started = clock()
+            bare_commit(len(bare))
+            bare.append(clock() - started)
+
     try:
         runtime.start()
         turn = 0
@@ -109,17 +124,26 @@ def durable_figures(config_path: Path, *, items: int) -> list[Figure]:
             )
             first()
             second()
+            bare_block()
             turn += 1
     finally:
         os.close(fd)
         runtime.close()
-    o, b = summary_us(ours), summary_us(base)
+        bare_db.close()
+    o, b, floor = summary_us(ours), summary_us(base), summary_us(bare)
     ms = {k: round(v / 1000, 3) if k != "n" else v for k, v in o.items()}
     base_ms = {k: round(v / 1000, 3) if k != "n" else v for k, v in b.items()}
     group = "scan_to_durable"
     base_is = "os.write + fsync of a line, same disk"
     target = f"<= {DURABLE_TARGET_RATIO:g}x baseline"
-    details = {"items": items, "ours_ms": ms, "baseline_ms": base_ms, "line_bytes": len(line)}
+    bare_ms = {k: round(v / 1000, 3) if k != "n" else v for k, v in floor.items()}
+    details = {
+        "items": items,
+        "ours_ms": ms,
+        "baseline_ms": base_ms,
+        "bare_sqlite_ms": bare_ms,
+        "line_bytes": len(line),
+    }
     return [
         Figure(
             group,
@@ -142,7 +166,60 @@ def durable_figures(config_path: Path, *, items: int) -> list[Figure]:
             ms["p99"] <= DURABLE_TARGET_RATIO * base_ms["p99"],
             details=details,
         ),
+        # The floor: what SQLite itself costs here, with no kiosk code around it.
+        Figure(
+            group,
+            "Bare SQLite commit, same spool schema: median",
+            "ms",
+            bare_ms["median"],
+            base_ms["median"],
+            base_is,
+        ),
+        Figure(
+            group,
+            "Bare SQLite commit, same spool schema: p99",
+            "ms",
+            bare_ms["p99"],
+            base_ms["p99"],
+            base_is,
+        ),
     ]
+
+
+def _bare_spool(folder: Path) -> tuple[Callable[[int], None], sqlite3.Connection]:
+    """A new spool (our schema, made by our code) and a function that commits one checkout
+    into it as the kiosk does (BEGIN IMMEDIATE, the sequence counter, the row, COMMIT), but
+    through a plain sqlite3 connection with the spool's settings."""
+    from kiosk.storage.spool import Spool
+
+    Spool.open(folder, create=True).close()
+    db = sqlite3.connect(folder / "spool.db", isolation_level=None, check_same_thread=False)
+    for pragma in ("journal_mode = WAL", "synchronous = FULL", "foreign_keys = ON"):
+        db.execute(f"PRAGMA {pragma}")
+    next_seq = "UPDATE counters SET value = value + 1 WHERE name = 'checkout_seq' RETURNING value"
+    insert = (
+        "INSERT INTO checkouts (txn_id, kiosk_id, seq, occurred_at, patron, item, due_date, "
+        "special_due, session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+
+    def commit(n: int) -> None:
+        db.execute("BEGIN IMMEDIATE")
+        (seq,) = db.execute(next_seq).fetchone()
+        row = (
+            str(uuid.uuid4()),
+            "BENCH",
+            seq,
+            "2026-11-22T10:00:00.000-05:00",
+            card(1),
+            demo.barcode("3", 1 + n),
+            "2026-12-13",
+            0,
+            "bench-session",
+        )
+        db.execute(insert, row)
+        db.execute("COMMIT")
+
+    return commit, db
 
 
 # Start to ready -----------------------------------------------------------------------------

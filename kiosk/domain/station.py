@@ -255,6 +255,8 @@ def _step(state: StationState, event: Input, now: datetime, rules: StationRules)
             )
             up = replace(state, mode=Mode.IDLE, out_of_service=None, out_of_service_detail="")
             return Transition(up, (ready,))
+        if state.deferred is None:
+            return Transition(state)  # in service, and still: nothing changes (every input)
         return Transition(replace(state, deferred=None))  # the problem went away in time
     if isinstance(event, ServiceDown | CheckoutFailed):
         if isinstance(event, CheckoutFailed):

@@ -93,6 +93,11 @@ class StationRuntime:
         self._snapshot_problem: str | None = None
         self._logged_problem: str | None = None
         self._clear_request: str | None = None  # the last request seen (None: not read yet)
+        # (session id, the patron's checkouts not yet handed over when that session began):
+        # during a session the count is that plus the session's own checkouts, so an item
+        # scan does not read the spool again. A hand-over during the session only makes the
+        # real count smaller, so the limit can only be applied more strictly, never less.
+        self._session_base: tuple[str, int] | None = None
         # The optional item snapshot: titles and material types. Lending never depends on it.
         self.items = items
         self._item_reader: ItemReader | None = None
@@ -121,9 +126,9 @@ class StationRuntime:
             if scan.kind is ScanKind.PATRON:
                 return events + self._patron(scan.code)
             if scan.kind is ScanKind.ITEM:
-                patron = self.state.session.patron if self.state.session else None
                 item = self._item(scan.code) if self.state.session else None
-                return events + self._feed(ItemScan(scan.code, self._outstanding(patron), item))
+                outstanding = self._session_outstanding()
+                return events + self._feed(ItemScan(scan.code, outstanding, item))
         except StorageError as exc:
             return events + self._feed(CheckoutFailed(str(exc)))
         if scan.kind is ScanKind.MISREAD:
@@ -208,7 +213,20 @@ class StationRuntime:
             log.error("%s", self._snapshot_problem)
             return self._feed(ServiceDown(OutOfServiceReason.NO_SNAPSHOT, self._snapshot_problem))
         record = card_record(barcode, record, self._reader.mode)
-        return self._feed(PatronScan(barcode, record, self._outstanding(barcode), self._new_id()))
+        outstanding, session_id = self._outstanding(barcode), self._new_id()
+        events = self._feed(PatronScan(barcode, record, outstanding, session_id))
+        if self.state.session is not None and self.state.session.session_id == session_id:
+            self._session_base = (session_id, outstanding)
+        return events
+
+    def _session_outstanding(self) -> int:
+        """The session patron's checkouts not yet handed over (0: no session)."""
+        session = self.state.session
+        if session is None:
+            return 0
+        if self._session_base is not None and self._session_base[0] == session.session_id:
+            return self._session_base[1] + len(session.items)
+        return self._outstanding(session.patron)
 
     def _outstanding(self, patron: str | None) -> int:
         if patron is None or self.rules.patron_policy.max_items_per_patron <= 0:

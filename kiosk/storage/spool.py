@@ -12,6 +12,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
@@ -130,16 +131,21 @@ class SpoolSummary:
         return self.total - self.handed_over
 
 
+_NEXT_SEQ = "UPDATE counters SET value = value + 1 WHERE name = 'checkout_seq' RETURNING value"
+_INSERT_CHECKOUT = (
+    "INSERT INTO checkouts (txn_id, kiosk_id, seq, occurred_at, patron, item, "
+    "due_date, special_due, session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SETTINGS_QUERY = "SELECT key, value FROM settings WHERE key IN (SELECT value FROM json_each(?))"
+
+
 def _insert_checkout(
-    conn: Connection, txn_id: str, kiosk_id: str, occurred: str, request: CheckoutRequest
+    db: sqlite3.Connection, txn_id: str, kiosk_id: str, occurred: str, request: CheckoutRequest
 ) -> int:
     """The next sequence number and the checkout's row, in the caller's transaction."""
-    seq = conn.exec_driver_sql(
-        "UPDATE counters SET value = value + 1 WHERE name = 'checkout_seq' RETURNING value"
-    ).scalar_one()
-    conn.exec_driver_sql(
-        "INSERT INTO checkouts (txn_id, kiosk_id, seq, occurred_at, patron, item, "
-        "due_date, special_due, session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    (seq,) = db.execute(_NEXT_SEQ).fetchone()
+    db.execute(
+        _INSERT_CHECKOUT,
         (
             txn_id,
             kiosk_id,
@@ -153,6 +159,35 @@ def _insert_checkout(
         ),
     )
     return int(seq)
+
+
+@contextmanager
+def _driver(engine: Engine) -> Iterator[tuple[sqlite3.Connection, dict[Any, Any]]]:
+    """The pooled SQLite connection itself, and the pool's notes on it (kept as long as the
+    connection lives), for the calls made at every scan. SQLAlchemy's execution layer costs
+    about 90 µs a transaction here, as much as the commit's fsync; the pool, its events (the
+    full-disk fault) and the connection's settings are the same as for every other call."""
+    proxy = engine.raw_connection()
+    try:
+        db = proxy.driver_connection
+        assert isinstance(db, sqlite3.Connection)
+        yield db, proxy.info
+    finally:
+        proxy.close()  # back to the pool (which rolls back anything left open)
+
+
+@contextmanager
+def _immediate(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction on a driver connection: BEGIN IMMEDIATE (the write lock up front,
+    as every durable transaction takes it), COMMIT when the block ends, ROLLBACK if it fails."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
 
 
 def free_bytes(folder: Path) -> int | None:
@@ -227,6 +262,9 @@ class Spool:
         self._engine = engine
         self.path = path
         self.spool_id = spool_id
+        # Bumped by every change this object makes to the settings: with SQLite's data_version
+        # (which moves when another connection commits) it says when a cached read is stale.
+        self._settings_changes = 0
 
     # Opening -----------------------------------------------------------------------------
 
@@ -327,8 +365,8 @@ class Spool:
         txn_id = str(uuid.uuid4())
         occurred = request.occurred_at.astimezone(tz).isoformat(timespec="milliseconds")
         try:
-            with self._engine.begin() as conn:
-                seq = _insert_checkout(conn, txn_id, kiosk_id, occurred, request)
+            with _driver(self._engine) as (db, _), _immediate(db):
+                seq = _insert_checkout(db, txn_id, kiosk_id, occurred, request)
         except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
             free = free_bytes(self.path.parent)
             room = ""
@@ -361,10 +399,14 @@ class Spool:
         try:
             # A checkout as the next one will be, rolled back: the table, its indexes and the
             # counter take it (a spool whose structure was damaged does not).
-            with self._engine.connect() as conn:
-                _insert_checkout(conn, str(uuid.uuid4()), "probe", "2000-01-01", trial)
-                conn.rollback()
-            with self._engine.begin() as conn:
+            with _driver(self._engine) as (db, _):
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    _insert_checkout(db, str(uuid.uuid4()), "probe", "2000-01-01", trial)
+                finally:
+                    if db.in_transaction:  # SQLite may have rolled back a failed write itself
+                        db.execute("ROLLBACK")
+            with self._changing_settings(), self._engine.begin() as conn:
                 pages, limit, size = (
                     int(conn.exec_driver_sql(f"PRAGMA {name}").scalar_one())
                     for name in ("page_count", "max_page_count", "page_size")
@@ -406,8 +448,18 @@ class Spool:
             )
         return ExportRecord(when, fmt, path, sha256, len(txn_ids))
 
+    @contextmanager
+    def _changing_settings(self) -> Iterator[None]:
+        """Around every write to the settings table: a kept read (`settings`) is stale after
+        it. Counted before and after, so a read made in between is not kept either."""
+        self._settings_changes += 1
+        try:
+            yield
+        finally:
+            self._settings_changes += 1
+
     def set_setting(self, key: str, value: str | None) -> None:
-        with self._engine.begin() as conn:
+        with self._changing_settings(), self._engine.begin() as conn:
             if value is None:
                 conn.exec_driver_sql("DELETE FROM settings WHERE key = ?", (key,))
             else:
@@ -423,13 +475,20 @@ class Spool:
         return self.settings((key,)).get(key)
 
     def settings(self, keys: tuple[str, ...]) -> dict[str, str]:
-        """Several settings in one read (the kiosk looks at staff settings on every scan)."""
-        with self._engine.connect() as conn:
-            rows = conn.exec_driver_sql(
-                "SELECT key, value FROM settings WHERE key IN (SELECT value FROM json_each(?))",
-                (json.dumps(list(keys)),),
-            ).all()
-        return {str(k): str(v) for k, v in rows}
+        """Several settings in one read. The kiosk looks at the staff settings at every scan,
+        and they seldom change: the answer is kept with the connection and read again only
+        when the database changed under it (PRAGMA data_version: a commit by any other
+        connection, such as a `kiosk staff` command) or this object changed a setting."""
+        with _driver(self._engine) as (db, notes):
+            (version,) = db.execute("PRAGMA data_version").fetchone()
+            stamp = (version, self._settings_changes, keys)
+            kept = notes.get("settings")
+            if kept is not None and kept[0] == stamp:
+                return dict(kept[1])
+            rows = db.execute(_SETTINGS_QUERY, (json.dumps(list(keys)),)).fetchall()
+            values = {str(k): str(v) for k, v in rows}
+            notes["settings"] = (stamp, values)
+        return dict(values)
 
     def outstanding_for(self, patron: str) -> int:
         """This patron's checkouts not yet handed over to the library system."""

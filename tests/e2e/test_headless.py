@@ -357,6 +357,26 @@ def test_the_patron_limit_counts_checkouts_in_the_spool_across_runs(home: KioskH
     assert [r["item"] for r in spool_rows(home)] == [item(1), item(2), item(5)]
 
 
+def test_the_patron_limit_adds_this_sessions_checkouts_to_the_earlier_ones(
+    home: KioskHome,
+) -> None:
+    """During a session the count is the spool's at the card scan plus the session's own
+    checkouts (the spool is not read again per item): the card scanned again mid-session
+    must not count the session's checkouts twice."""
+    home.write_config(max_items_per_patron=4)
+    home.import_standard_snapshot(built_at=BUILT)
+    first = headless(home, [patron(1), item(1)])
+    assert_clean_exit(first)
+
+    second = headless(home, [patron(1), item(2), patron(1), item(3), item(4), item(5)])
+    assert_clean_exit(second)
+    assert [e["item"] for e in second.named("item_checked_out")] == [item(2), item(3), item(4)]
+    assert second.named("item_refused") == [
+        {"event": "item_refused", "item": item(5), "reason": "patron_limit"}
+    ]
+    assert [r["item"] for r in spool_rows(home)] == [item(1), item(2), item(3), item(4)]
+
+
 # Items that are refused, scans that are rejected ------------------------------------------
 
 

@@ -274,6 +274,44 @@ def test_settings_set_get_and_clear(spool: Spool) -> None:
     assert spool.setting("special_due_date") is None
 
 
+def test_settings_are_read_again_only_after_a_change(data_dir: Path, spool: Spool) -> None:
+    """The kiosk reads the staff settings at every scan: the answer is kept, and read again
+    when this spool changed a setting or another connection (a `kiosk staff` command, here a
+    second Spool and a plain sqlite3 connection) committed anything."""
+    statements: list[str] = []
+
+    @event.listens_for(spool._engine, "checkout")
+    def _trace(dbapi_conn: sqlite3.Connection, _record: Any, _proxy: Any) -> None:
+        dbapi_conn.set_trace_callback(statements.append)
+
+    keys = ("paused", "special_due_date")
+    reads = lambda: sum("FROM settings" in s for s in statements)  # noqa: E731
+    assert spool.settings(keys) == {}
+    assert spool.settings(keys) == {}
+    assert reads() == 1  # the second answer was the kept one
+
+    spool.set_setting("paused", "Back at noon")  # this spool
+    assert spool.settings(keys) == {"paused": "Back at noon"}
+    assert spool.settings(keys)["paused"] == "Back at noon"
+    assert reads() == 2
+
+    other = Spool.open(data_dir)  # another connection, as another process has
+    try:
+        other.set_setting("special_due_date", "2026-12-24")
+    finally:
+        other.close()
+    assert spool.settings(keys) == {"paused": "Back at noon", "special_due_date": "2026-12-24"}
+    with direct(spool.path) as conn:
+        conn.execute("DELETE FROM settings WHERE key = 'paused'")
+    assert spool.settings(keys) == {"special_due_date": "2026-12-24"}
+    assert reads() == 4
+
+    spool.record_checkout(request(1), KIOSK_ID, TZ)  # a checkout changes no setting
+    assert spool.settings(keys) == {"special_due_date": "2026-12-24"}
+    assert spool.settings(("paused",)) == {}  # other keys: read, not taken from the kept answer
+    assert reads() == 5
+
+
 def test_probe_writes_on_a_healthy_spool(spool: Spool) -> None:
     assert spool.setting("last_probe") is None
     spool.probe()
