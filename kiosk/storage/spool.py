@@ -29,7 +29,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.domain.station import CheckoutRequest
 from kiosk.errors import PeriodNotHandedOver, SpoolDamagedError, StorageError
-from kiosk.storage.db import plain_error, sqlite_engine
+from kiosk.storage.db import driver_connection, plain_error, sqlite_engine
 from kiosk.storage.files import atomic_write_bytes, private_dir
 
 SPOOL_FILE = "spool.db"
@@ -159,21 +159,6 @@ def _insert_checkout(
         ),
     )
     return int(seq)
-
-
-@contextmanager
-def _driver(engine: Engine) -> Iterator[tuple[sqlite3.Connection, dict[Any, Any]]]:
-    """The pooled SQLite connection itself, and the pool's notes on it (kept as long as the
-    connection lives), for the calls made at every scan. SQLAlchemy's execution layer costs
-    about 90 µs a transaction here, as much as the commit's fsync; the pool, its events (the
-    full-disk fault) and the connection's settings are the same as for every other call."""
-    proxy = engine.raw_connection()
-    try:
-        db = proxy.driver_connection
-        assert isinstance(db, sqlite3.Connection)
-        yield db, proxy.info
-    finally:
-        proxy.close()  # back to the pool (which rolls back anything left open)
 
 
 @contextmanager
@@ -365,7 +350,7 @@ class Spool:
         txn_id = str(uuid.uuid4())
         occurred = request.occurred_at.astimezone(tz).isoformat(timespec="milliseconds")
         try:
-            with _driver(self._engine) as (db, _), _immediate(db):
+            with driver_connection(self._engine) as (db, _), _immediate(db):
                 seq = _insert_checkout(db, txn_id, kiosk_id, occurred, request)
         except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
             free = free_bytes(self.path.parent)
@@ -399,7 +384,7 @@ class Spool:
         try:
             # A checkout as the next one will be, rolled back: the table, its indexes and the
             # counter take it (a spool whose structure was damaged does not).
-            with _driver(self._engine) as (db, _):
+            with driver_connection(self._engine) as (db, _):
                 db.execute("BEGIN IMMEDIATE")
                 try:
                     _insert_checkout(db, str(uuid.uuid4()), "probe", "2000-01-01", trial)
@@ -479,7 +464,7 @@ class Spool:
         and they seldom change: the answer is kept with the connection and read again only
         when the database changed under it (PRAGMA data_version: a commit by any other
         connection, such as a `kiosk staff` command) or this object changed a setting."""
-        with _driver(self._engine) as (db, notes):
+        with driver_connection(self._engine) as (db, notes):
             (version,) = db.execute("PRAGMA data_version").fetchone()
             stamp = (version, self._settings_changes, keys)
             kept = notes.get("settings")
