@@ -9,10 +9,8 @@ Real SQLite files; the raw connections are opened with sqlite3 to see what is on
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,6 +21,7 @@ from kiosk.domain.station import CheckoutRequest
 from kiosk.errors import PeriodNotHandedOver
 from kiosk.storage.spool import MIGRATIONS, Spool, StoredCheckout
 from tests.conftest import item, patron
+from tests.storage.conftest import direct
 
 TZ = ZoneInfo("America/New_York")
 KIOSK_ID = "TEST-SC01"
@@ -51,30 +50,6 @@ def hand_over(spool: Spool, stored: list[StoredCheckout], when: datetime) -> Non
 
 def txn_ids(stored: list[StoredCheckout]) -> list[str]:
     return [s.txn_id for s in stored]
-
-
-@contextlib.contextmanager
-def direct(path: Path) -> Iterator[sqlite3.Connection]:
-    """A second, independent connection in autocommit mode."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def spool(data_dir: Path) -> Iterator[Spool]:
-    s = Spool.open(data_dir, create=True)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def archived_spool(spool: Spool) -> tuple[list[StoredCheckout], list[StoredCheckout]]:

@@ -4,12 +4,10 @@ what is really on disk."""
 
 from __future__ import annotations
 
-import contextlib
 import random
 import sqlite3
 import subprocess
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from kiosk.errors import KioskError, SpoolDamagedError, StorageError
 from kiosk.storage.db import sqlite_engine
 from kiosk.storage.spool import Spool
 from tests.conftest import KioskHome, item, patron
+from tests.storage.conftest import direct
 
 TZ = ZoneInfo("America/New_York")
 KIOSK_ID = "TEST-SC01"
@@ -47,30 +46,6 @@ def request(
         special_due=special_due,
         occurred_at=occurred_at or T0 + timedelta(seconds=n),
     )
-
-
-@contextlib.contextmanager
-def direct(path: Path) -> Iterator[sqlite3.Connection]:
-    """A second, independent connection in autocommit mode."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def spool(data_dir: Path) -> Iterator[Spool]:
-    s = Spool.open(data_dir, create=True)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 # Recording ---------------------------------------------------------------------------------

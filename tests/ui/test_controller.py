@@ -13,7 +13,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,12 +33,11 @@ from kiosk.ui.controller import KioskController
 from kiosk.ui.launch import build_controller
 from kiosk.ui.sounds import RecordingPlayer
 from tests.conftest import KioskHome, item, patron
+from tests.ui.wedge import WAIT_SECONDS, Wedge
 
 START = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # Monday 10:00 in New York
 BUILT = "2026-11-23T06:00:00-05:00"  # the snapshot: four hours before START
 DUE = "2026-12-14"  # 21 days later, a Monday
-WAIT_SECONDS = 10.0  # a guard against a hung engine, not a timing assumption
-KEY_GAP = 0.005  # a scanner types a key every 5 ms (the wedge's own clock, not the kiosk's)
 
 ANA = patron(1)  # "Rivera, Ana" in the standard snapshot
 BLOCKED = patron(4)
@@ -71,7 +69,7 @@ class JammedPrinter:
 
 
 @dataclass
-class Station:
+class Station(Wedge):
     controller: KioskController
     clock: ManualClock
     printer: Printer | None
@@ -82,27 +80,12 @@ class Station:
     keys_at: float = 1000.0
     shown: list[ScreenView] = field(default_factory=list)
 
-    def scan(self, text: str, gap: float = KEY_GAP) -> None:
-        """Type `text` and Enter, `gap` seconds apart (fast: a scanner; slow: a person)."""
-        for char in text:
-            self.keys_at += gap
-            self.controller.key(char, self.keys_at)
-        self.keys_at += gap
-        self.controller.enter(self.keys_at)
-        self.keys_at += 1.0
-
-    def pump_until(self, condition: Callable[[ScreenView], bool], what: str) -> ScreenView:
-        give_up = time.monotonic() + WAIT_SECONDS
-        while True:
-            shown = self.controller.pump()
-            if condition(shown):
-                return shown
-            if time.monotonic() > give_up:
-                pytest.fail(f"no {what} within {WAIT_SECONDS} s; the screen shows {shown}")
-            threading.Event().wait(0.01)
-
     def screen(self, screen: Screen) -> ScreenView:
-        return self.pump_until(lambda v: v.screen is screen, screen.value)
+        shown = self.pump_until(
+            lambda v: isinstance(v, ScreenView) and v.screen is screen, screen.value
+        )
+        assert isinstance(shown, ScreenView)
+        return shown
 
     def checkouts(self) -> list[tuple[str, str, str, int]]:
         """(patron, item, due date, seq) of every checkout in data/spool.db, oldest first."""

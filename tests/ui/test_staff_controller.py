@@ -34,11 +34,10 @@ from kiosk.ui.controller import KioskController
 from kiosk.ui.launch import build_controller
 from kiosk.ui.sounds import RecordingPlayer
 from tests.conftest import KioskHome, item, patron
+from tests.ui.wedge import WAIT_SECONDS, Shown, Wedge
 
 START = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # Monday 10:00 in New York
 BUILT = "2026-11-23T06:00:00-05:00"
-WAIT_SECONDS = 10.0  # a guard against a hung thread, not a timing assumption
-KEY_GAP = 0.005
 IDLE_SECONDS = 60
 LOCKOUT_MINUTES = 15
 
@@ -48,11 +47,9 @@ STAFF_CARD = "STAFF-QX7-ALPHA"
 ANA = patron(1)
 NO_CARD_FIRST = "Please scan your library card first."
 
-Shown = ScreenView | StaffScreenView
-
 
 @dataclass
-class Station:
+class Station(Wedge):
     controller: KioskController
     clock: ManualClock
     printer: ReceiptPrinter | None
@@ -63,25 +60,6 @@ class Station:
     @property
     def staff(self) -> StaffState:
         return self.controller.staff_state
-
-    def scan(self, text: str) -> None:
-        """A keyboard-wedge scanner: the code in one fast burst, then Enter."""
-        for char in text:
-            self.keys_at += KEY_GAP
-            self.controller.key(char, self.keys_at)
-        self.keys_at += KEY_GAP
-        self.controller.enter(self.keys_at)
-        self.keys_at += 1.0
-
-    def pump_until(self, condition: Callable[[Shown], bool], what: str) -> Shown:
-        give_up = time.monotonic() + WAIT_SECONDS
-        while True:
-            shown = self.controller.pump()
-            if condition(shown):
-                return shown
-            if time.monotonic() > give_up:
-                pytest.fail(f"no {what} within {WAIT_SECONDS} s; the screen shows {shown}")
-            threading.Event().wait(0.01)
 
     def patron_screen(self, screen: Screen) -> ScreenView:
         shown = self.pump_until(
