@@ -7,6 +7,7 @@ checkout that was not handed over. A missing or damaged spool is never silently 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sqlite3
@@ -247,8 +248,11 @@ class Spool:
         self._engine = engine
         self.path = path
         self.spool_id = spool_id
-        # Bumped by every change this object makes to the settings: with SQLite's data_version
-        # (which moves when another connection commits) it says when a cached read is stale.
+        # Moved on by every change this object makes to the settings: with SQLite's
+        # data_version (which moves when another connection commits) it says when a kept
+        # read is stale. Each value is new (next() on a count is atomic), so two threads
+        # changing settings at once cannot bring it back to a value a read was kept under.
+        self._settings_counter = itertools.count(1)
         self._settings_changes = 0
 
     # Opening -----------------------------------------------------------------------------
@@ -437,11 +441,11 @@ class Spool:
     def _changing_settings(self) -> Iterator[None]:
         """Around every write to the settings table: a kept read (`settings`) is stale after
         it. Counted before and after, so a read made in between is not kept either."""
-        self._settings_changes += 1
+        self._settings_changes = next(self._settings_counter)
         try:
             yield
         finally:
-            self._settings_changes += 1
+            self._settings_changes = next(self._settings_counter)
 
     def set_setting(self, key: str, value: str | None) -> None:
         with self._changing_settings(), self._engine.begin() as conn:
