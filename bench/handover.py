@@ -38,23 +38,12 @@ from zoneinfo import ZoneInfo
 from bench.common import Figure, alternate, median
 from bench.patrons import card
 from kiosk import demo
+from kiosk.exports.formats import COLUMNS, FORMATS
 
 KIOSK_ID = "DEMO-SC01"
 TZ = ZoneInfo("America/New_York")
 T0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 PATRONS = 1_000
-COLUMNS = (
-    "txn_id",
-    "kiosk_id",
-    "seq",
-    "occurred_at",
-    "patron",
-    "item",
-    "due_date",
-    "special_due",
-    "session_id",
-)
-FORMATS = ("koc", "csv", "jsonl", "evergreen")
 
 
 # The spool ----------------------------------------------------------------------------------

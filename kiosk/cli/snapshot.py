@@ -120,21 +120,35 @@ def import_(
             allow_shrink=allow_shrink,
             progress=progress,
         )
+    _imported(
+        state,
+        file,
+        report,
+        "snapshot.import",
+        {"patrons": str(report.info.rows), "mode": report.info.mode.value},
+    )
+
+
+def _imported(
+    state: State, file: Path, report: ImportReport, action: str, counted: dict[str, str]
+) -> None:
+    """After an import was swapped in: say so, audit it, then its bad rows and what is
+    active now."""
     click.echo(f"Imported {report.info.contents} from {file}.")
+    info = report.info
     audit(
         state,
-        "snapshot.import",
+        action,
         {
-            "source": report.info.source,
-            "sha256": report.info.sha256,
-            "patrons": str(report.info.rows),
-            "mode": report.info.mode.value,
-            "built_at": report.info.built_at.isoformat(timespec="seconds"),
+            "source": info.source,
+            "sha256": info.sha256,
+            **counted,
+            "built_at": info.built_at.isoformat(timespec="seconds"),
             "bad_rows": str(report.counts.bad_rows),
         },
     )
     _report_rows(report)
-    _print_info(report.info, config.tz)
+    _print_info(info, state.config.tz)
 
 
 def _max_bad(state: State, given: float | None) -> float:
@@ -242,20 +256,7 @@ def import_items(
             allow_shrink=allow_shrink,
             progress=progress,
         )
-    click.echo(f"Imported {report.info.contents} from {file}.")
-    audit(
-        state,
-        "snapshot.import_items",
-        {
-            "source": report.info.source,
-            "sha256": report.info.sha256,
-            "items": str(report.info.rows),
-            "built_at": report.info.built_at.isoformat(timespec="seconds"),
-            "bad_rows": str(report.counts.bad_rows),
-        },
-    )
-    _report_rows(report)
-    _print_info(report.info, config.tz)
+    _imported(state, file, report, "snapshot.import_items", {"items": str(report.info.rows)})
 
 
 @group.command("rollback-items")

@@ -8,10 +8,7 @@ from __future__ import annotations
 import json
 import os
 import pty
-import queue
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 import tty
@@ -21,69 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import KioskHome, item, kiosk_env, patron
-
-CLOCK = "2026-11-23T10:00:00-05:00"
-WAIT = 20.0  # seconds: a bound on waiting for the kiosk, never an expected duration
-
-
-class Kiosk:
-    def __init__(self, home: KioskHome) -> None:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "kiosk",
-                "--config",
-                str(home.config_path),
-                "--log-level",
-                "INFO",
-                "run",
-                "--headless",
-                "--clock",
-                CLOCK,
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=kiosk_env(),
-        )
-        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
-        self._stderr: list[bytes] = []
-        threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self._read_err, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.events.put(json.loads(line))
-
-    def _read_err(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self._stderr.append(line)
-
-    def stderr(self) -> str:
-        return b"".join(self._stderr).decode("utf-8", "replace")
-
-    def next(self, name: str) -> dict[str, Any]:
-        """The next event, which must be `name`."""
-        try:
-            event = self.events.get(timeout=WAIT)
-        except queue.Empty:
-            raise AssertionError(f"no {name} event; stderr:\n{self.stderr()}") from None
-        assert event["event"] == name, (event, self.stderr())
-        return event
-
-    def press_done(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(b"@done\n")
-        self.proc.stdin.flush()
-
-    def close(self) -> int:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        return self.proc.wait(timeout=WAIT)
+from tests.conftest import KioskHome, item, patron
+from tests.e2e.live import WAIT, LiveKiosk
 
 
 class PtyScanner:
@@ -161,7 +97,7 @@ mode = "always"
 """
     )
     home.import_standard_snapshot(built_at="2026-11-23T06:00:00-05:00")
-    kiosk = Kiosk(home)
+    kiosk = LiveKiosk(home, log_level="INFO")
     try:
         assert kiosk.next("ready")["patrons"] == 8
         wait_for_status(
@@ -174,7 +110,7 @@ mode = "always"
         for n in (1, 2):
             device.scan(item(n))
             assert kiosk.next("item_checked_out")["item"] == item(n)
-        kiosk.press_done()
+        kiosk.send("@done")
         first = kiosk.next("session_ended")
         assert kiosk.next("receipt_printed")["session_id"] == first["session_id"]
 
@@ -186,7 +122,7 @@ mode = "always"
         garbage = b"\x1b[2J\xff\r\n"  # a scanner misread: rejected, never a checkout
         device.send(garbage)
         assert kiosk.next("scan_rejected")["reason"] == "unrecognised"
-        kiosk.press_done()
+        kiosk.send("@done")
         second = kiosk.next("session_ended")
         failed = kiosk.next("receipt_failed")
         assert failed["session_id"] == second["session_id"]
@@ -210,7 +146,7 @@ mode = "always"
         assert shown.returncode == 0, shown.stderr
         assert "scanner desk scanner: NOT CONNECTED" in shown.stdout
         assert "printer fake: paper_out" in shown.stdout
-        assert kiosk.close() == 0, kiosk.stderr()
+        assert kiosk.finish() == 0, kiosk.stderr()
     finally:
         if kiosk.proc.poll() is None:
             kiosk.proc.kill()

@@ -28,13 +28,28 @@ def receive(sock: socket.socket, until: float) -> list[str]:
     return messages
 
 
+def listen(folder: Path) -> tuple[str, socket.socket]:
+    """A socket where systemd would listen ($NOTIFY_SOCKET): its address, and the socket."""
+    address = str(folder / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(address)
+    return address, sock
+
+
+def until_ready(sock: socket.socket) -> list[str]:
+    """The messages received up to READY=1 (or until LIMIT runs out without one)."""
+    messages: list[str] = []
+    deadline = time.monotonic() + LIMIT
+    while not any(m.startswith("READY=1") for m in messages) and time.monotonic() < deadline:
+        messages += receive(sock, time.monotonic() + 0.2)
+    return messages
+
+
 def test_ready_comes_after_the_engine_and_the_watchdog_is_fed(
     home: KioskHome, tmp_path: Path
 ) -> None:
     home.import_standard_snapshot()
-    address = str(tmp_path / "notify.sock")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(address)
+    address, sock = listen(tmp_path)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -55,10 +70,7 @@ def test_ready_comes_after_the_engine_and_the_watchdog_is_fed(
     try:
         assert proc.stdout is not None and proc.stdin is not None
         first_event = proc.stdout.readline().decode()
-        messages: list[str] = []
-        deadline = time.monotonic() + LIMIT
-        while not any(m.startswith("READY=1") for m in messages) and time.monotonic() < deadline:
-            messages += receive(sock, time.monotonic() + 0.2)
+        messages = until_ready(sock)
         ready = [m for m in messages if m.startswith("READY=1")]
         assert ready, messages
         assert '"event": "ready"' in first_event  # the engine answered before READY went out
@@ -89,9 +101,7 @@ def test_the_offscreen_app_is_ready_once_a_frame_of_its_first_screen_is_drawn(
     # READY=1 is what systemd (and `make bench`) take as the kiosk being up: it must not come
     # before the screen shows the station, and the log says which frame it was.
     home.import_standard_snapshot()
-    address = str(tmp_path / "notify.sock")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(address)
+    address, sock = listen(tmp_path)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -109,10 +119,7 @@ def test_the_offscreen_app_is_ready_once_a_frame_of_its_first_screen_is_drawn(
         env=kiosk_env({"NOTIFY_SOCKET": address}),
     )
     try:
-        messages: list[str] = []
-        deadline = time.monotonic() + LIMIT
-        while not any(m.startswith("READY=1") for m in messages) and time.monotonic() < deadline:
-            messages += receive(sock, time.monotonic() + 0.2)
+        messages = until_ready(sock)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=LIMIT)
     finally:

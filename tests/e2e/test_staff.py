@@ -3,63 +3,11 @@ resuming it, and a special due date for every checkout from then on. Each is aud
 
 from __future__ import annotations
 
-import json
-import queue
 import subprocess
-import sys
-import threading
-from typing import Any
 
 from kiosk.storage.audit import AuditLog
-from tests.conftest import KioskHome, item, kiosk_env, patron
-
-CLOCK = "2026-11-23T10:00:00-05:00"  # Monday; due normally 2026-12-14
-WAIT = 20.0
-
-
-class LiveKiosk:
-    def __init__(self, home: KioskHome, *, log_level: str = "WARNING") -> None:
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "kiosk",
-                "--config",
-                str(home.config_path),
-                "--log-level",
-                log_level,
-                "run",
-                "--headless",
-                "--clock",
-                CLOCK,
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=kiosk_env(),
-        )
-        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.events.put(json.loads(line))
-
-    def send(self, *lines: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("".join(f"{line}\n" for line in lines).encode())
-        self.proc.stdin.flush()
-
-    def next(self, name: str) -> dict[str, Any]:
-        event = self.events.get(timeout=WAIT)
-        assert event["event"] == name, event
-        return event
-
-    def finish(self) -> int:
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        return self.proc.wait(timeout=WAIT)
+from tests.conftest import KioskHome, item, patron
+from tests.e2e.live import LiveKiosk
 
 
 def staff(home: KioskHome, *args: str) -> subprocess.CompletedProcess[str]:

@@ -1,16 +1,19 @@
-"""What the spool tests share: a new spool in a temporary data folder, and a second, plain
-sqlite3 connection to see what is really on disk."""
+"""What the storage tests share: a new spool in a temporary data folder, a second, plain
+sqlite3 connection to see what is really on disk, and the check that a refused import left
+a swapped store (patron or item snapshots) exactly as it was."""
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from kiosk.errors import SnapshotError
 from kiosk.storage.spool import Spool
+from kiosk.storage.swap import SwappedStore
 
 
 @contextlib.contextmanager
@@ -35,3 +38,18 @@ def spool(data_dir: Path) -> Iterator[Spool]:
         yield s
     finally:
         s.close()
+
+
+def refused_unchanged(store: SwappedStore, attempt: Callable[[], object]) -> str:
+    """`attempt` (an import into `store`) is refused with SnapshotError, and the store's
+    current file and folder are as they were: its message."""
+
+    def files() -> list[str]:
+        return sorted(p.name for p in store.folder.glob("*")) if store.folder.exists() else []
+
+    before, listed = store.current(), files()
+    with pytest.raises(SnapshotError) as caught:
+        attempt()
+    assert store.current() == before
+    assert files() == listed
+    return str(caught.value)

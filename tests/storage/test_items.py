@@ -12,10 +12,11 @@ import pytest
 
 from kiosk.domain.barcodes import BarcodeRule, CheckDigit
 from kiosk.domain.items import ItemRecord
-from kiosk.errors import InputFileError, NoSnapshotError, SnapshotError
+from kiosk.errors import InputFileError, NoSnapshotError
 from kiosk.storage.items import ItemStore
 from kiosk.storage.snapshot import ImportReport, SnapshotStore
 from tests.conftest import KioskHome, item, patron, standard_csv
+from tests.storage.conftest import refused_unchanged
 
 RULE = BarcodeRule(prefix="3", length=14, check_digit=CheckDigit.LUHN)
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -50,22 +51,7 @@ class Items:
             reader.close()
 
     def refused(self, content: str | bytes, **options: object) -> str:
-        before = self.store.current()
-        files = (
-            sorted(p.name for p in self.store.folder.glob("*"))
-            if self.store.folder.exists()
-            else []
-        )
-        with pytest.raises(SnapshotError) as caught:
-            self.load(content, **options)
-        assert self.store.current() == before
-        after = (
-            sorted(p.name for p in self.store.folder.glob("*"))
-            if self.store.folder.exists()
-            else []
-        )
-        assert after == files
-        return str(caught.value)
+        return refused_unchanged(self.store, lambda: self.load(content, **options))
 
 
 @pytest.fixture

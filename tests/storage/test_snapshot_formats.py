@@ -15,10 +15,10 @@ import pytest
 from kiosk.domain.barcodes import BarcodeRule, CheckDigit
 from kiosk.domain.ils_files import PatronFileFormat, PatronFileKind, PatronLayout
 from kiosk.domain.patrons import PatronRecord, PatronStatus, SnapshotMode
-from kiosk.errors import SnapshotError
 from kiosk.storage import swap, textfile
 from kiosk.storage.snapshot import ImportReport, SnapshotStore
 from tests.conftest import KioskHome, patron, standard_csv
+from tests.storage.conftest import refused_unchanged
 
 RULE = BarcodeRule(prefix="2", length=14, check_digit=CheckDigit.LUHN)
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -93,22 +93,7 @@ class Store:
 
     def refused(self, content: str, file_format: PatronFileFormat, **options: object) -> str:
         """Importing this is refused and the current snapshot stays as it was."""
-        before = self.store.current()
-        files = (
-            sorted(p.name for p in self.store.folder.glob("*"))
-            if self.store.folder.exists()
-            else []
-        )
-        with pytest.raises(SnapshotError) as caught:
-            self.load(content, file_format, **options)
-        assert self.store.current() == before
-        after = (
-            sorted(p.name for p in self.store.folder.glob("*"))
-            if self.store.folder.exists()
-            else []
-        )
-        assert after == files
-        return str(caught.value)
+        return refused_unchanged(self.store, lambda: self.load(content, file_format, **options))
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ from typing import Protocol
 
 import pytest
 
-from hardware.printer import FakePrinter, PrinterState, ReceiptPrinter
+from hardware.printer import FakePrinter, ReceiptPrinter
 from hardware.receipt import Document
 from kiosk.cli.run import build_runtime
 from kiosk.config import load_config
@@ -33,7 +32,7 @@ from kiosk.ui.controller import KioskController
 from kiosk.ui.launch import build_controller
 from kiosk.ui.sounds import RecordingPlayer
 from tests.conftest import KioskHome, item, patron
-from tests.ui.wedge import WAIT_SECONDS, Wedge
+from tests.ui.wedge import WAIT_SECONDS, JammedPrinter, Wedge
 
 START = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # Monday 10:00 in New York
 BUILT = "2026-11-23T06:00:00-05:00"  # the snapshot: four hours before START
@@ -47,25 +46,6 @@ FAILED_TEXT = "The receipt could not be printed. Your items are checked out all 
 
 class Printer(ReceiptPrinter, Protocol):
     printed: list[Document]
-
-
-class JammedPrinter:
-    """Takes a job and does not answer until the test lets it go (a paper jam)."""
-
-    name = "jammed"
-
-    def __init__(self) -> None:
-        self.printed: list[Document] = []
-        self.started = threading.Event()
-        self.release = threading.Event()
-
-    def print_document(self, document: Document) -> None:
-        self.started.set()
-        self.release.wait(3 * WAIT_SECONDS)
-        self.printed.append(document)
-
-    def status(self) -> PrinterState:
-        return PrinterState.UNKNOWN
 
 
 @dataclass

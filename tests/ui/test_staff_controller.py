@@ -20,8 +20,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hardware.printer import FakePrinter, PrinterState, ReceiptPrinter
-from hardware.receipt import Document
+from hardware.printer import FakePrinter, ReceiptPrinter
 from kiosk.cli.run import build_runtime
 from kiosk.config import load_config
 from kiosk.domain.staff import hash_secret
@@ -34,7 +33,7 @@ from kiosk.ui.controller import KioskController
 from kiosk.ui.launch import build_controller
 from kiosk.ui.sounds import RecordingPlayer
 from tests.conftest import KioskHome, item, patron
-from tests.ui.wedge import WAIT_SECONDS, Shown, Wedge
+from tests.ui.wedge import WAIT_SECONDS, JammedPrinter, Shown, Wedge
 
 START = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # Monday 10:00 in New York
 BUILT = "2026-11-23T06:00:00-05:00"
@@ -125,25 +124,6 @@ class Station(Wedge):
 
 
 MakeStation = Callable[..., Station]
-
-
-class JammedPrinter:
-    """Takes a job and does not answer until the test lets it go (a paper jam)."""
-
-    name = "jammed"
-
-    def __init__(self) -> None:
-        self.printed: list[Document] = []
-        self.started = threading.Event()
-        self.release = threading.Event()
-
-    def print_document(self, document: Document) -> None:
-        self.started.set()
-        self.release.wait(3 * WAIT_SECONDS)
-        self.printed.append(document)
-
-    def status(self) -> PrinterState:
-        return PrinterState.UNKNOWN
 
 
 def staff_toml(*, printer: bool, staff: bool, roots: str) -> str:

@@ -1,6 +1,6 @@
-"""Driving a KioskController as the window does, for the controller tests: keys typed as a
-keyboard-wedge scanner types them (a fast burst on the wedge's own clock, then Enter), and
-`pump()` polled, with a bound, until the expected view appears."""
+"""What the controller tests share: driving a KioskController as the window does (keys typed
+as a keyboard-wedge scanner types them, a fast burst on the wedge's own clock, then Enter;
+`pump()` polled, with a bound, until the expected view appears), and a jammed printer."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
+from hardware.printer import PrinterState
+from hardware.receipt import Document
 from kiosk.presenter.presenter import ScreenView
 from kiosk.presenter.staff import StaffScreenView
 from kiosk.ui.controller import KioskController
@@ -44,3 +46,22 @@ class Wedge:
             if time.monotonic() > give_up:
                 pytest.fail(f"no {what} within {WAIT_SECONDS} s; the screen shows {shown}")
             threading.Event().wait(0.01)
+
+
+class JammedPrinter:
+    """Takes a job and does not answer until the test lets it go (a paper jam)."""
+
+    name = "jammed"
+
+    def __init__(self) -> None:
+        self.printed: list[Document] = []
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def print_document(self, document: Document) -> None:
+        self.started.set()
+        self.release.wait(3 * WAIT_SECONDS)
+        self.printed.append(document)
+
+    def status(self) -> PrinterState:
+        return PrinterState.UNKNOWN
