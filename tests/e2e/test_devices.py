@@ -19,7 +19,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import KioskHome, item, patron
-from tests.e2e.live import WAIT, LiveKiosk
+from tests.e2e.live import LiveKiosk
+from tests.e2e.test_headless import CLOCK
+
+WAIT = 20.0  # seconds: a bound on waiting for the kiosk, never an expected duration
 
 
 class PtyScanner:
@@ -97,7 +100,7 @@ mode = "always"
 """
     )
     home.import_standard_snapshot(built_at="2026-11-23T06:00:00-05:00")
-    kiosk = LiveKiosk(home, log_level="INFO")
+    kiosk = LiveKiosk(home, "--clock", CLOCK, log_level="INFO")
     try:
         assert kiosk.next("ready")["patrons"] == 8
         wait_for_status(
@@ -146,11 +149,9 @@ mode = "always"
         assert shown.returncode == 0, shown.stderr
         assert "scanner desk scanner: NOT CONNECTED" in shown.stdout
         assert "printer fake: paper_out" in shown.stdout
-        assert kiosk.finish() == 0, kiosk.stderr()
+        assert kiosk.finish()[0] == 0, kiosk.stderr()
     finally:
-        if kiosk.proc.poll() is None:
-            kiosk.proc.kill()
-            kiosk.proc.wait()
+        kiosk.stop()
 
     with sqlite3.connect(home.data_dir / "spool.db") as spool:
         rows = spool.execute("SELECT patron, item FROM checkouts ORDER BY seq").fetchall()

@@ -8,13 +8,8 @@ never a sleep.
 
 from __future__ import annotations
 
-import json
-import queue
 import sqlite3
 import stat
-import subprocess
-import sys
-import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,28 +18,15 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import STANDARD_PATRONS, KioskHome, item, kiosk_env, patron
+from tests.conftest import STANDARD_PATRONS, KioskHome, item, patron
+from tests.e2e.live import LiveKiosk, parse_events
 
 CLOCK = "2026-11-23T10:00:00-05:00"  # a Monday; 21 days later is Monday 2026-12-14
 BUILT = "2026-11-23T06:00:00-05:00"  # four hours before CLOCK
 DUE = "2026-12-14"
-EVENT_WAIT_SECONDS = 30  # a guard against a hung kiosk, not a timing assumption
 
 
 # Helpers -----------------------------------------------------------------------------------
-
-
-def parse_events(stdout: str) -> list[dict[str, Any]]:
-    """One JSON object a line; every line must be one, with an `event` field."""
-    lines = stdout.split("\n")  # not splitlines(): it also splits on U+2028 and friends
-    assert lines[-1] == "", f"the last line has no line end: {lines[-1]!r}"
-    events = []
-    for line in lines[:-1]:
-        event = json.loads(line)
-        assert isinstance(event, dict), line
-        assert "event" in event, line
-        events.append(event)
-    return events
 
 
 @dataclass
@@ -117,78 +99,6 @@ def control_characters(text: str) -> list[str]:
 
 def wrong_check_digit(code: str) -> str:
     return code[:-1] + str((int(code[-1]) + 1) % 10)
-
-
-class LiveKiosk:
-    """`kiosk run --headless` kept running, for what one stdin written up front cannot do:
-    act on the kiosk's folder between two scans. Events are read as they come."""
-
-    def __init__(self, home: KioskHome, *args: str, env: dict[str, str] | None = None) -> None:
-        self._stderr_path = home.root / f"stderr-{id(self)}.log"
-        self._stderr = self._stderr_path.open("wb")
-        command = [sys.executable, "-m", "kiosk", "--config", str(home.config_path), "run"]
-        self.proc = subprocess.Popen(
-            [*command, "--headless", *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            env=kiosk_env(env),
-        )
-        self._lines: queue.Queue[bytes | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._pump, daemon=True)
-        self._reader.start()
-
-    def _pump(self) -> None:
-        assert self.proc.stdout is not None
-        for raw in self.proc.stdout:
-            self._lines.put(raw)
-        self._lines.put(None)
-
-    def send(self, *lines: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("".join(f"{line}\n" for line in lines).encode())
-        self.proc.stdin.flush()
-
-    def next_event(self) -> dict[str, Any]:
-        try:
-            raw = self._lines.get(timeout=EVENT_WAIT_SECONDS)
-        except queue.Empty:
-            raise AssertionError(f"no event within {EVENT_WAIT_SECONDS} s") from None
-        if raw is None:
-            raise AssertionError(f"the kiosk ended early: {self.stderr()}")
-        return parse_events(raw.decode())[0]
-
-    def events_until(self, name: str) -> list[dict[str, Any]]:
-        """Events up to and including the next one called `name`."""
-        seen = [self.next_event()]
-        while seen[-1]["event"] != name:
-            seen.append(self.next_event())
-        return seen
-
-    def finish(self) -> tuple[int, list[dict[str, Any]]]:
-        """Close stdin (end of input); the exit code and the events still to come."""
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        code = self.proc.wait(timeout=EVENT_WAIT_SECONDS)
-        self._reader.join(timeout=EVENT_WAIT_SECONDS)
-        rest = []
-        while (raw := self._lines.get_nowait()) is not None:
-            rest.append(parse_events(raw.decode())[0])
-        return code, rest
-
-    def stderr(self) -> str:
-        self._stderr.flush()
-        return self._stderr_path.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self._reader.join(timeout=EVENT_WAIT_SECONDS)
-        for pipe in (self.proc.stdin, self.proc.stdout):
-            if pipe is not None and not pipe.closed:
-                pipe.close()
-        self._stderr.close()
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import KioskHome, item, patron
+from tests.e2e.live import LiveKiosk
 from tests.e2e.test_headless import (
     CLOCK,
     DUE,
-    LiveKiosk,
     assert_clean_exit,
     assert_spool_matches,
     headless,

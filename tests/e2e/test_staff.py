@@ -8,6 +8,7 @@ import subprocess
 from kiosk.storage.audit import AuditLog
 from tests.conftest import KioskHome, item, patron
 from tests.e2e.live import LiveKiosk
+from tests.e2e.test_headless import CLOCK
 
 
 def staff(home: KioskHome, *args: str) -> subprocess.CompletedProcess[str]:
@@ -20,7 +21,7 @@ def test_pause_waits_for_the_patron_then_resume_brings_the_station_back(
     home: KioskHome,
 ) -> None:
     home.import_standard_snapshot(built_at="2026-11-23T06:00:00-05:00")
-    kiosk = LiveKiosk(home)
+    kiosk = LiveKiosk(home, "--clock", CLOCK, log_level="WARNING")
     try:
         kiosk.next("ready")
         kiosk.send(patron(1))
@@ -42,10 +43,9 @@ def test_pause_waits_for_the_patron_then_resume_brings_the_station_back(
         kiosk.send(patron(8))
         assert kiosk.next("ready")["patrons"] == 8
         assert kiosk.next("patron_accepted")["patron"] == patron(8)
-        assert kiosk.finish() == 0
+        assert kiosk.finish()[0] == 0
     finally:
-        if kiosk.proc.poll() is None:
-            kiosk.proc.kill()
+        kiosk.stop()
     actions = [e.action for e in AuditLog(home.data_dir).entries()]
     assert "staff.pause" in actions and "staff.resume" in actions
     assert actions.index("staff.pause") < actions.index("service.out")
@@ -55,7 +55,7 @@ def test_a_special_due_date_applies_from_the_next_checkout_until_cleared(
     home: KioskHome,
 ) -> None:
     home.import_standard_snapshot(built_at="2026-11-23T06:00:00-05:00")
-    kiosk = LiveKiosk(home)
+    kiosk = LiveKiosk(home, "--clock", CLOCK, log_level="WARNING")
     try:
         kiosk.next("ready")
         kiosk.send(patron(1), item(1))
@@ -72,10 +72,9 @@ def test_a_special_due_date_applies_from_the_next_checkout_until_cleared(
         kiosk.send(item(3))
         back = kiosk.next("item_checked_out")
         assert (back["due_date"], back["special_due"]) == ("2026-12-14", False)
-        assert kiosk.finish() == 0
+        assert kiosk.finish()[0] == 0
     finally:
-        if kiosk.proc.poll() is None:
-            kiosk.proc.kill()
+        kiosk.stop()
     status = home.kiosk("status")
     assert "Special due date" not in status.stdout  # cleared
 

@@ -11,7 +11,9 @@ from contextlib import contextmanager
 from kiosk.domain.staff import hash_secret
 from kiosk.storage.spool import Spool
 from tests.conftest import KioskHome, item, patron
-from tests.e2e.test_staff import LiveKiosk, staff
+from tests.e2e.live import LiveKiosk
+from tests.e2e.test_headless import CLOCK
+from tests.e2e.test_staff import staff
 
 BUILT_AT = "2026-11-23T06:00:00-05:00"  # four hours before the kiosk's clock
 CARD = "STAFF-QX7-ALPHA"  # letters too: the log's digit masking would not hide it
@@ -25,13 +27,11 @@ def with_staff_card(home: KioskHome) -> None:
 
 @contextmanager
 def live(home: KioskHome, *, log_level: str = "WARNING") -> Iterator[LiveKiosk]:
-    kiosk = LiveKiosk(home, log_level=log_level)
+    kiosk = LiveKiosk(home, "--clock", CLOCK, log_level=log_level)
     try:
         yield kiosk
     finally:
-        if kiosk.proc.poll() is None:
-            kiosk.proc.kill()
-            kiosk.proc.wait()
+        kiosk.stop()
 
 
 def stored(home: KioskHome) -> list[tuple[str, str]]:
@@ -56,9 +56,8 @@ def test_a_staff_card_at_the_welcome_screen_opens_the_pin_pad_and_is_not_logged(
         assert kiosk.next("staff_card") == {"event": "staff_card"}  # not patron_refused
         kiosk.send(patron(1))  # the next event after the card is the patron's
         kiosk.next("patron_accepted")
-        assert kiosk.finish() == 0
-        assert kiosk.proc.stderr is not None
-        log = kiosk.proc.stderr.read().decode("utf-8", "replace")
+        assert kiosk.finish()[0] == 0
+        log = kiosk.stderr()
     assert "a staff card was scanned" in log  # the log was on, and saw the scan
     assert CARD not in log
     assert CARD not in (home.data_dir / "audit.log").read_text(encoding="utf-8")
@@ -72,7 +71,7 @@ def test_a_staff_card_reaches_the_pin_pad_while_the_station_is_out_of_service(
         assert kiosk.next("out_of_service")["reason"] == "no_snapshot"
         kiosk.send(CARD)
         kiosk.next("staff_card")
-        assert kiosk.finish() == 0
+        assert kiosk.finish()[0] == 0
 
 
 def test_a_staff_card_during_a_session_is_an_ordinary_scan(home: KioskHome) -> None:
@@ -89,7 +88,7 @@ def test_a_staff_card_during_a_session_is_an_ordinary_scan(home: KioskHome) -> N
         assert kiosk.next("item_checked_out")["item"] == item(1)
         kiosk.send("@done")
         assert kiosk.next("session_ended")["reason"] == "done"
-        assert kiosk.finish() == 0
+        assert kiosk.finish()[0] == 0
 
 
 # Clearing a session -----------------------------------------------------------------------
@@ -115,7 +114,7 @@ def test_clear_session_ends_the_open_session_and_keeps_its_checkouts(home: Kiosk
         }
         kiosk.send(patron(8))  # the station is back at Welcome for the next patron
         kiosk.next("patron_accepted")
-        assert kiosk.finish() == 0
+        assert kiosk.finish()[0] == 0
     assert stored(home) == [(patron(1), item(1)), (patron(1), item(2))]
     audit = (home.data_dir / "audit.log").read_text(encoding="utf-8")
     assert '"staff.clear_session"' in audit
@@ -132,5 +131,5 @@ def test_a_clear_request_from_before_the_start_is_not_replayed(home: KioskHome) 
         staff(home, "clear-session")  # a new request still works
         kiosk.send("@advance 0")
         assert kiosk.next("session_ended")["reason"] == "cleared"
-        assert kiosk.finish() == 0
+        assert kiosk.finish()[0] == 0
     assert stored(home) == [(patron(1), item(1))]

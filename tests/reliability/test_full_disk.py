@@ -25,7 +25,8 @@ import pytest
 from kiosk.domain.staff import hash_secret
 from kiosk.storage.db import FAULT_MAX_PAGES_ENV
 from tests.conftest import KioskHome, item, patron
-from tests.e2e.test_headless import LiveKiosk, spool_rows
+from tests.e2e.live import LiveKiosk
+from tests.e2e.test_headless import spool_rows
 from tests.reliability import torture
 
 DISK_MB = 8

@@ -19,7 +19,8 @@ from random import Random
 from typing import Any
 
 from tests.conftest import KioskHome, item, patron
-from tests.e2e.test_headless import LiveKiosk, spool_rows
+from tests.e2e.live import LiveKiosk
+from tests.e2e.test_headless import spool_rows
 from tests.reliability import torture
 
 SEED = 20261124
