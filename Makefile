@@ -6,13 +6,27 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian packages the kiosk and its tests need (checked with dpkg, installed when missing).
-DEBS   := tzdata libmtdev1 libusb-1.0-0 xvfb xdotool
+# Debian packages (checked with dpkg, installed when missing). What the kiosk needs on a
+# minimal Debian 12 or Raspberry Pi OS: the GL/EGL/GBM libraries SDL2 opens at run time (for
+# KMS/DRM, X11 and the offscreen renderer), the touchscreen library, libusb for USB printers,
+# and a compiler with the Python and kernel headers, because evdev builds from source (no
+# prebuilt wheel for ARM boards).
+KIOSK_DEBS := tzdata libmtdev1 libusb-1.0-0 libgl1 libegl1 libgl1-mesa-dri libgbm1 \
+              gcc libc6-dev python3-dev linux-libc-dev
+# What the tests add: a virtual X screen and keyboard, and the appliance test's Debian
+# builder and container (tests/appliance/test_boot.py boots a real systemd).
+TEST_DEBS  := xvfb xdotool mmdebstrap systemd-container
 DEMO   := .demo
+# The kiosk alone (what an appliance installs), and the kiosk with its test tools.
+KIOSK_STAMP := $(VENV)/.installed-kiosk
 
-.PHONY: test demo lint pytest clean debs i18n screenshots catalogues
+.PHONY: test demo lint pytest clean debs install-debs i18n screenshots catalogues venv
 
 test: lint pytest
+
+# What README's "Installing a kiosk" runs: the venv with the kiosk and its Debian packages,
+# no test tools, and the compiled catalogues.
+venv: $(KIOSK_STAMP) catalogues
 
 demo: $(STAMP) catalogues
 	@rm -rf $(DEMO)
@@ -79,6 +93,9 @@ torture: $(STAMP) catalogues
 	exit $$status
 
 debs:
+	@$(MAKE) --no-print-directory DEBS="$(KIOSK_DEBS) $(TEST_DEBS)" install-debs
+
+install-debs:
 	@if ! command -v dpkg-query >/dev/null 2>&1; then \
 	  echo "Not a Debian system: make sure these are installed: $(DEBS) python3-venv"; exit 0; fi; \
 	missing=""; \
@@ -93,16 +110,21 @@ debs:
 	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-$(STAMP): pyproject.toml
-	@$(MAKE) --no-print-directory debs
+$(KIOSK_STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory DEBS="$(KIOSK_DEBS)" install-debs
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(STAMP): $(KIOSK_STAMP)
+	@$(MAKE) --no-print-directory debs
 	$(BIN)/pip install -q -e '.[test]'
 	@touch $@
 
 # The translations: compiled catalogues are built from the .po files (never committed).
 MO := $(patsubst %.po,%.mo,$(wildcard kiosk/locale/*/LC_MESSAGES/kiosk.po))
-%.mo: %.po | $(STAMP)
+%.mo: %.po | $(KIOSK_STAMP)
 	@$(BIN)/pybabel -q compile -D kiosk -d kiosk/locale
 catalogues: $(MO)
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import os
 import pwd
-import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
@@ -18,7 +17,7 @@ from kiosk.config import load_config
 from kiosk.errors import KioskError, StorageError
 from kiosk.runtime.fetch import fetch_snapshot
 from kiosk.runtime.staff import StaffDesk
-from kiosk.storage.backup import backup_spool
+from kiosk.storage.backup import NothingToBackUp, backup_spool
 from kiosk.storage.files import atomic_write_bytes
 from kiosk.storage.signing import generate_key, sign
 
@@ -34,6 +33,7 @@ UNITS = (
 )
 SYSUSERS = 'u kiosk - "Library self-checkout kiosk" /var/lib/kiosk /usr/sbin/nologin\n'
 TMPFILES = "d /var/lib/kiosk 0700 kiosk kiosk -\n"
+SUBSYSTEMS = ("tty", "input", "usb", "usbmisc")  # what the udev rules give the kiosk
 
 
 # The morning snapshot --------------------------------------------------------------------------
@@ -120,13 +120,17 @@ def backup(state: State, folder: Path | None, keep: int | None) -> None:
     target = folder or config.backup.folder
     if target is None:
         raise click.UsageError("give --to FOLDER or set backup.folder in the config")
-    made = backup_spool(
-        config.data_dir,
-        target,
-        kiosk_id=config.kiosk.id,
-        now=utc_now().astimezone(config.tz),
-        keep=keep or config.backup.keep,
-    )
+    try:
+        made = backup_spool(
+            config.data_dir,
+            target,
+            kiosk_id=config.kiosk.id,
+            now=utc_now().astimezone(config.tz),
+            keep=keep or config.backup.keep,
+        )
+    except NothingToBackUp as exc:
+        click.echo(f"{str(exc)[0].upper()}{str(exc)[1:]}.")
+        return
     audit(
         state, "spool.backup", {"path": str(made.path), "checkouts": made.checkouts}, actor="timer"
     )
@@ -145,28 +149,40 @@ def backup(state: State, folder: Path | None, keep: int | None) -> None:
 # The display session ---------------------------------------------------------------------------
 
 
+DRM = Path("/dev/dri")
+
+
+class NoScreen(KioskError):
+    exit_code = os.EX_UNAVAILABLE  # 69
+
+
 def session_command(
-    config_path: Path, *, which: Callable[[str], str | None] = shutil.which
-) -> tuple[str, list[str], dict[str, str]]:
-    """(program, argv, environment to add) for the display session: cage around this very
-    installation's `kiosk run` (whatever else is on PATH), or `kiosk run` on KMS/DRM."""
+    config_path: Path, environ: Mapping[str, str], *, dri: Path = DRM
+) -> tuple[list[str], dict[str, str]]:
+    """(argv, environment to add) for the display session: this very installation's `kiosk
+    run` (whatever else is on PATH), drawing on the console's KMS/DRM display. An
+    SDL_VIDEODRIVER already set (a drop-in, a test) is kept as it is."""
     run = [sys.executable, "-m", "kiosk", "--config", str(config_path), "run"]
-    cage = which("cage")
-    if cage:
-        return cage, [cage, "-s", "--", *run], {}  # -s: staff may still switch VT
-    return sys.executable, run, {"SDL_VIDEODRIVER": "kmsdrm"}
+    if environ.get("SDL_VIDEODRIVER"):
+        return run, {}
+    if not any(dri.glob("card*")):
+        raise NoScreen(
+            f"no graphics card to draw the kiosk on ({dri} has no card*): check that the "
+            "screen's graphics driver is loaded (a KMS driver: vc4 on a Raspberry Pi, i915, "
+            "amdgpu, virtio-gpu in a VM)"
+        )
+    return run, {"SDL_VIDEODRIVER": "kmsdrm"}
 
 
 @click.command("session")
 @click.pass_obj
 def session(state: State) -> None:
-    """What kiosk.service starts: the cage Wayland kiosk compositor around `kiosk run`, or the
-    kiosk straight on the console's KMS/DRM display when cage is not installed. The session
-    replaces itself (exec), so the service's main process is the one that lends."""
-    program, argv, env = session_command(state.config_path)
-    for key, value in env.items():
-        os.environ.setdefault(key, value)
-    os.execv(program, argv)  # noqa: S606 (no shell on purpose)
+    """What kiosk.service starts: the kiosk straight on the console's KMS/DRM display (no
+    compositor, no login session). It replaces itself (exec), so the service's main process
+    is the one that lends, tells systemd it is ready and feeds the watchdog."""
+    argv, env = session_command(state.config_path, os.environ)
+    os.environ.update(env)
+    os.execv(argv[0], argv)  # noqa: S606 (no shell on purpose)
 
 
 # Installing ------------------------------------------------------------------------------------
@@ -294,7 +310,7 @@ def install(root: Path, bindir: Path | None, enable: bool) -> None:
         return
     _run(["systemd-tmpfiles", "--create", "/usr/lib/tmpfiles.d/kiosk.conf"])
     _run(["systemctl", "daemon-reload"])
-    _run(["udevadm", "control", "--reload"])
+    _reload_udev()
     try:
         load_config(Path("/etc/kiosk/kiosk.toml"))
     except KioskError as exc:
@@ -308,6 +324,20 @@ def install(root: Path, bindir: Path | None, enable: bool) -> None:
         click.echo(
             f"Next: edit /etc/kiosk/kiosk.toml, then systemctl enable --now {' '.join(units)}"
         )
+
+
+UDEV_CONTROL = Path("/run/udev/control")  # udevd's socket: there while udevd runs
+
+
+def _reload_udev(control: Path = UDEV_CONTROL) -> None:
+    """Apply the device rules now, to what is plugged in too; where udevd is not running (a
+    container, a system being set up in a chroot), they apply from the next boot."""
+    if not control.exists():
+        click.echo("udev is not running here: the device rules apply from the next boot.")
+        return
+    _run(["udevadm", "control", "--reload"])
+    _run(["udevadm", "trigger", "--action=change", *(f"--subsystem-match={s}" for s in SUBSYSTEMS)])
+    click.echo("udev reloaded: the device rules apply to what is plugged in now.")
 
 
 def _run(command: list[str], input: str | None = None) -> None:

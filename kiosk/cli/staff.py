@@ -116,12 +116,14 @@ def _add_hash(state: State, key: str, secret: str, *, share_salt: bool) -> int:
 @click.pass_obj
 def add_pin(state: State) -> None:
     """Add a staff PIN (4 to 12 digits). Only a salted scrypt hash goes into the config."""
+    state.keep_root = True  # the config is root's: written as root, the rest as the kiosk
     pin = click.prompt("New staff PIN", hide_input=True, confirmation_prompt="Again")
     if not PIN_PATTERN.match(pin):
         raise click.BadParameter("a PIN is 4 to 12 digits")
     if _weak(pin):
         raise click.BadParameter("that PIN is the first anyone would try: choose another")
     count = _add_hash(state, "pins", pin, share_salt=False)
+    state.act_as_data_owner()
     _desk(state).record("staff.pin_added", {"pins": count})
     click.echo(f"PIN added to {state.config_path} ({count} PINs). Restart the kiosk to use it.")
 
@@ -130,12 +132,14 @@ def add_pin(state: State) -> None:
 @click.pass_obj
 def add_card(state: State) -> None:
     """Add a staff card: scanning it at the Welcome screen opens the PIN pad."""
+    state.keep_root = True
     card = click.prompt("Scan or type the staff card", hide_input=True).strip()
     if not re.fullmatch(r"[ -~]{4,64}", card):
         raise click.BadParameter("a card number is 4 to 64 plain characters")
     if not state.config.staff.pins:
         raise click.UsageError("add a PIN first (kiosk staff add-pin): a card opens the PIN pad")
     count = _add_hash(state, "cards", card, share_salt=True)
+    state.act_as_data_owner()
     _desk(state).record("staff.card_added", {"cards": count})
     click.echo(f"Staff card added to {state.config_path} ({count} cards). Restart the kiosk.")
 

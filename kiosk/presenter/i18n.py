@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import gettext
+import io
+import os
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 from babel.dates import format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from babel.numbers import format_currency
+
+from kiosk.errors import KioskError
 
 DOMAIN = "kiosk"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
@@ -22,8 +28,10 @@ DAY_PATTERNS = {"en": "EEEE, MMMM d", "es": "EEEE, d 'de' MMMM"}
 SHORT_DAY_PATTERNS = {"en": "MMMM d", "es": "d 'de' MMMM"}
 
 
-class MissingCatalogue(RuntimeError):
-    pass
+class MissingCatalogue(KioskError):
+    """A language the config asks for has no catalogue: the installation is incomplete."""
+
+    exit_code = os.EX_SOFTWARE  # 70
 
 
 @dataclass(frozen=True)
@@ -59,13 +67,31 @@ def load_language(code: str, locale_dir: Path = LOCALE_DIR) -> Language:
     if code == SOURCE_LANGUAGE:
         return Language(code, gettext.NullTranslations())
     try:
-        translations = gettext.translation(DOMAIN, locale_dir, languages=[code])
-    except FileNotFoundError as exc:
-        raise MissingCatalogue(
-            f"no compiled catalogue for language {code!r} in {locale_dir} "
-            "(run `make i18n` to compile it)"
-        ) from exc
+        translations: gettext.NullTranslations = gettext.translation(
+            DOMAIN, locale_dir, languages=[code]
+        )
+    except FileNotFoundError:
+        # An installation without compiled catalogues (a wheel built without `make`, a
+        # checkout before `make catalogues`): compile the source catalogue in memory.
+        translations = _compile(code, locale_dir)
     return Language(code, translations)
+
+
+def _compile(code: str, locale_dir: Path) -> gettext.GNUTranslations:
+    source = locale_dir / code / "LC_MESSAGES" / f"{DOMAIN}.po"
+    try:
+        with source.open("rb") as po:
+            catalog = read_po(po, locale=code, domain=DOMAIN)
+    except OSError as exc:
+        raise MissingCatalogue(
+            f"the {NATIVE_NAMES.get(code, code)} ({code}) screens cannot be shown: "
+            f"there is no catalogue {source} ({exc.strerror or exc}); reinstall the kiosk, "
+            "or remove the language from display.languages"
+        ) from exc
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
 
 
 def N_(message: str) -> str:

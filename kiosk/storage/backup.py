@@ -28,12 +28,18 @@ class Backup:
     removed: tuple[Path, ...]  # older backups beyond `keep`
 
 
+class NothingToBackUp(StorageError):
+    """No spool yet: a kiosk that has not lent anything. Not a failure of the backup."""
+
+
 def backup_spool(
     data_dir: Path, folder: Path, *, kiosk_id: str, now: datetime, keep: int
 ) -> Backup:
     source_path = data_dir / SPOOL_FILE
     if not source_path.exists():
-        raise StorageError(f"there is no spool at {source_path} to back up")
+        raise NothingToBackUp(
+            f"nothing to back up yet: this kiosk has not lent anything (no spool at {source_path})"
+        )
     try:
         private_dir(folder)
     except OSError as exc:

@@ -39,3 +39,14 @@ def prepare(kivy_home: Path, *, offscreen: bool = False) -> None:
             "no display to open the kiosk on (DISPLAY and WAYLAND_DISPLAY are not set); "
             "run it with --headless, or start it from the kiosk's display session"
         )
+
+
+def seal(kivy_home: Path) -> None:
+    """Kivy copies its icons into KIVY_HOME with the modes they have in the package (0755,
+    0644): inside the kiosk's data folder nothing is for others to read."""
+    for path in (kivy_home, *kivy_home.rglob("*")):
+        if path.is_symlink():
+            continue
+        private = 0o700 if path.is_dir() else 0o600
+        if path.stat().st_mode & 0o777 != private:
+            path.chmod(private)

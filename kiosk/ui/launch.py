@@ -54,9 +54,11 @@ def build_controller(
 
 def build_app(config: KioskConfig, runtime: StationRuntime, clock: Clock, *, silent: bool = False):  # type: ignore[no-untyped-def]
     """The Kivy app for this config. Kivy is imported here, after the window is configured."""
+    from kiosk.ui.env import seal
     from kiosk.ui.window import configure_window
 
     configure_window(config)  # before anything imports kivy.core.window
+    seal(config.data_dir / "kivy")  # Kivy has been imported: its files are in place
 
     from kiosk.ui.app import KioskApp
     from kiosk.ui.sounds import KivyPlayer

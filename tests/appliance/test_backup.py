@@ -20,7 +20,7 @@ import kiosk.storage.backup as backup_module
 from kiosk.domain.station import CheckoutRequest
 from kiosk.errors import StorageError
 from kiosk.storage.audit import AuditLog
-from kiosk.storage.backup import Backup, backup_spool
+from kiosk.storage.backup import Backup, NothingToBackUp, backup_spool
 from kiosk.storage.spool import SPOOL_FILE, Spool
 from tests.conftest import KioskHome, item, patron
 
@@ -231,10 +231,24 @@ def test_a_backup_folder_that_is_a_file_is_a_clear_storage_error(tmp_path: Path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backups", "data"]
 
 
-def test_no_spool_to_back_up_is_a_storage_error(tmp_path: Path) -> None:
-    with pytest.raises(StorageError, match="there is no spool at"):
+def test_no_spool_to_back_up_says_so_and_makes_nothing(tmp_path: Path) -> None:
+    with pytest.raises(NothingToBackUp, match="nothing to back up yet"):
         backup_spool(tmp_path / "data", tmp_path / "backups", kiosk_id=KIOSK_ID, now=T0, keep=3)
     assert not (tmp_path / "backups").exists()
+
+
+def test_the_hourly_backup_of_a_kiosk_that_has_not_lent_yet_succeeds(
+    home: KioskHome, tmp_path: Path
+) -> None:
+    """The timer runs from the first hour on: a station that has not lent is not a failure."""
+    folder = tmp_path / "backups"
+    result = home.kiosk("spool", "backup", "--to", str(folder))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "Nothing to back up yet: this kiosk has not lent anything "
+        f"(no spool at {home.data_dir / SPOOL_FILE}).\n"
+    )
+    assert not folder.exists()
 
 
 # The command the timer runs --------------------------------------------------------------

@@ -1,7 +1,7 @@
 """`kiosk session`, what kiosk.service starts, as far as it runs without a screen: it
-replaces itself with the cage compositor around `kiosk run`, or with `kiosk run` straight
-on KMS/DRM when cage is not installed. Fake `cage` and `kiosk` commands on PATH record how
-they were started."""
+replaces itself with this installation's `kiosk run` on the console's KMS/DRM display, keeps
+a video driver set from outside, and says in one line when there is no graphics card.
+(tests/appliance/test_boot.py runs it under a real systemd.)"""
 
 from __future__ import annotations
 
@@ -11,41 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.cli.appliance import session_command
-
-RECORDER = """#!/bin/sh
-# Records how it was started: one argument a line, then SDL_VIDEODRIVER.
-{{
-  for arg in "$0" "$@"; do printf '%s\\n' "$arg"; done
-  printf 'SDL_VIDEODRIVER=%s\\n' "${{SDL_VIDEODRIVER-<unset>}}"
-}} > '{out}'
-"""
-
-
-def fake(folder: Path, name: str, out: Path) -> Path:
-    folder.mkdir(exist_ok=True)
-    path = folder / name
-    path.write_text(RECORDER.format(out=out), encoding="utf-8")
-    path.chmod(0o755)
-    return path
-
-
-def session(config: Path, path: Path) -> subprocess.CompletedProcess[str]:
-    """`kiosk session` with only `path` on PATH, in a clean environment like systemd's."""
-    env = {"PATH": str(path), "PYTHONUNBUFFERED": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "kiosk", "--config", str(config), "session"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
-
-
-def recorded(out: Path) -> tuple[list[str], str]:
-    lines = out.read_text(encoding="utf-8").splitlines()
-    return lines[:-1], lines[-1]
+from kiosk.cli.appliance import NoScreen, session_command
 
 
 @pytest.fixture
@@ -54,63 +20,63 @@ def config(tmp_path: Path) -> Path:
     return tmp_path / "kiosk.toml"
 
 
-def test_without_cage_the_kiosk_runs_straight_on_kms(config: Path) -> None:
-    program, argv, env = session_command(config, which=lambda name: None)
-    assert program == sys.executable
+@pytest.fixture
+def dri(tmp_path: Path) -> Path:
+    folder = tmp_path / "dri"
+    folder.mkdir()
+    (folder / "card0").touch()
+    return folder
+
+
+def test_the_kiosk_runs_straight_on_kms(config: Path, dri: Path) -> None:
+    argv, env = session_command(config, {}, dri=dri)
     assert argv == [sys.executable, "-m", "kiosk", "--config", str(config), "run"]
     assert env == {"SDL_VIDEODRIVER": "kmsdrm"}
 
 
-def test_the_kiosk_run_is_this_installation_not_whatever_is_on_path(config: Path) -> None:
-    found: list[str] = []
-
-    def which(name: str) -> str | None:
-        found.append(name)
-        return None
-
-    _program, argv, _ = session_command(config, which=which)
-    assert found == ["cage"]  # `kiosk` is never looked up on PATH
-    assert argv[:3] == [sys.executable, "-m", "kiosk"]
+def test_a_video_driver_set_from_outside_is_kept(config: Path, tmp_path: Path) -> None:
+    """A drop-in (the container test's offscreen renderer) needs no graphics card."""
+    argv, env = session_command(config, {"SDL_VIDEODRIVER": "offscreen"}, dri=tmp_path / "no")
+    assert argv[-1] == "run"
+    assert env == {}
 
 
-def test_with_cage_the_kiosk_runs_inside_the_compositor(tmp_path: Path, config: Path) -> None:
-    bin_ = tmp_path / "bin"
-    out = tmp_path / "started.txt"
-    cage = fake(bin_, "cage", out)
-    result = session(config, bin_)
-    assert result.returncode == 0, result.stderr
-    argv, driver = recorded(out)
-    assert argv == [
-        str(cage),
-        "-s",
-        "--",
-        sys.executable,
-        "-m",
-        "kiosk",
-        "--config",
-        str(config),
-        "run",
-    ]
-    assert driver == "SDL_VIDEODRIVER=<unset>"  # under cage SDL finds Wayland itself
+def test_no_graphics_card_is_one_clear_error(config: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "dri"
+    empty.mkdir()
+    (empty / "renderD128").touch()  # a render node alone cannot show a screen
+    with pytest.raises(NoScreen, match=r"no graphics card .* has no card\*"):
+        session_command(config, {}, dri=empty)
 
 
-def test_the_session_replaces_itself_so_systemd_watches_the_kiosk(
-    tmp_path: Path, config: Path
-) -> None:
-    """exec, not a child: the process systemd started becomes cage (or the kiosk), so the
-    service's main process is the one that lends, and its exit is the service's exit."""
-    bin_ = tmp_path / "bin"
-    out = tmp_path / "pid.txt"
-    cage = bin_ / "cage"
-    bin_.mkdir()
-    cage.write_text(f"#!/bin/sh\necho $$ > '{out}'\n", encoding="utf-8")
-    cage.chmod(0o755)
+def test_the_session_replaces_itself_so_systemd_watches_the_kiosk(tmp_path: Path) -> None:
+    """exec, not a child: the process systemd started becomes `kiosk run`, so the service's
+    main process is the one that lends, and its exit is the service's exit. Here `kiosk run`
+    has no config to read: its one-line error and exit code come from the same process."""
+    config = tmp_path / "missing.toml"
     proc = subprocess.Popen(
         [sys.executable, "-m", "kiosk", "--config", str(config), "session"],
-        env={"PATH": str(bin_)},
+        env={"PATH": "/usr/bin:/bin", "SDL_VIDEODRIVER": "offscreen"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        text=True,
     )
     _, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 0, stderr
-    assert out.read_text(encoding="utf-8").strip() == str(proc.pid)
+    assert proc.returncode == 78, stderr
+    assert stderr.startswith(f"kiosk: the config file {config} ")
+    assert stderr.count("\n") == 1
+
+
+def test_session_without_a_graphics_card_exits_69(tmp_path: Path) -> None:
+    if any(Path("/dev/dri").glob("card*")):
+        pytest.skip("this machine has a graphics card")  # the unit test above covers it
+    result = subprocess.run(
+        [sys.executable, "-m", "kiosk", "--config", str(tmp_path / "k.toml"), "session"],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 69, result.stderr
+    assert result.stderr.startswith("kiosk: no graphics card to draw the kiosk on")
