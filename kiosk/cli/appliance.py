@@ -3,6 +3,7 @@ morning snapshot fetch (and signing it where it is built), and spool backups."""
 
 from __future__ import annotations
 
+import logging
 import os
 import pwd
 import subprocess
@@ -157,12 +158,13 @@ class NoScreen(KioskError):
 
 
 def session_command(
-    config_path: Path, environ: Mapping[str, str], *, dri: Path = DRM
+    config_path: Path, environ: Mapping[str, str], *, log_level: str = "WARNING", dri: Path = DRM
 ) -> tuple[list[str], dict[str, str]]:
     """(argv, environment to add) for the display session: this very installation's `kiosk
     run` (whatever else is on PATH), drawing on the console's KMS/DRM display. An
     SDL_VIDEODRIVER already set (a drop-in, a test) is kept as it is."""
-    run = [sys.executable, "-m", "kiosk", "--config", str(config_path), "run"]
+    run = [sys.executable, "-m", "kiosk", "--config", str(config_path)]
+    run += ["--log-level", log_level, "run"]
     if environ.get("SDL_VIDEODRIVER"):
         return run, {}
     if not any(dri.glob("card*")):
@@ -180,7 +182,8 @@ def session(state: State) -> None:
     """What kiosk.service starts: the kiosk straight on the console's KMS/DRM display (no
     compositor, no login session). It replaces itself (exec), so the service's main process
     is the one that lends, tells systemd it is ready and feeds the watchdog."""
-    argv, env = session_command(state.config_path, os.environ)
+    level = logging.getLevelName(logging.getLogger().level)
+    argv, env = session_command(state.config_path, os.environ, log_level=level)
     os.environ.update(env)
     os.execv(argv[0], argv)  # noqa: S606 (no shell on purpose)
 
@@ -314,15 +317,18 @@ def install(root: Path, bindir: Path | None, enable: bool) -> None:
     try:
         load_config(Path("/etc/kiosk/kiosk.toml"))
     except KioskError as exc:
+        if enable:  # asked to start a kiosk whose config is wrong: say what is wrong, exit 78
+            raise
         click.echo(f"Now edit /etc/kiosk/kiosk.toml: {exc}", err=True)
         return
     units = ["kiosk.service", "kiosk-snapshot.timer", "kiosk-backup.timer"]
     if enable:
         _run(["systemctl", "enable", "--now", *units])
-        click.echo("The kiosk is enabled and started.")
+        click.echo(f"Enabled and started: {', '.join(units)}.")
     else:
         click.echo(
-            f"Next: edit /etc/kiosk/kiosk.toml, then systemctl enable --now {' '.join(units)}"
+            "Next: edit /etc/kiosk/kiosk.toml, then run `kiosk install --enable` again "
+            "(it opens backup.folder to the backup unit, then enables and starts the kiosk)"
         )
 
 

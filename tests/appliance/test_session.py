@@ -30,8 +30,16 @@ def dri(tmp_path: Path) -> Path:
 
 def test_the_kiosk_runs_straight_on_kms(config: Path, dri: Path) -> None:
     argv, env = session_command(config, {}, dri=dri)
-    assert argv == [sys.executable, "-m", "kiosk", "--config", str(config), "run"]
+    assert argv == [
+        *(sys.executable, "-m", "kiosk", "--config", str(config)),
+        *("--log-level", "WARNING", "run"),
+    ]
     assert env == {"SDL_VIDEODRIVER": "kmsdrm"}
+
+
+def test_the_log_level_is_passed_on(config: Path, dri: Path) -> None:
+    argv, _ = session_command(config, {}, log_level="INFO", dri=dri)
+    assert argv[-3:] == ["--log-level", "INFO", "run"]
 
 
 def test_a_video_driver_set_from_outside_is_kept(config: Path, tmp_path: Path) -> None:

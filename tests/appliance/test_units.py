@@ -133,10 +133,20 @@ def test_the_kiosk_service_is_a_watched_notify_service_running_locked_down() -> 
         "Service.NoNewPrivileges": "yes",
         "Service.PrivateTmp": "yes",
         "Service.ProtectHome": "yes",
-        "Service.ExecStart": "@BINDIR@/kiosk session",
+        "Service.ExecStart": "@BINDIR@/kiosk --log-level INFO session",
+        # The process systemd started is the one that lends: only it may say READY=1.
+        "Service.NotifyAccess": "main",
+        # tty1 is handed over from the login prompt by the unit itself.
+        "Unit.Conflicts": "getty@tty1.service",
+        "Service.TTYPath": "/dev/tty1",
+        "Service.ConfigurationDirectoryMode": "0750",  # what `kiosk install` makes /etc/kiosk
     }
     for key, value in expected.items():
         assert keys.get(key) == [value], key
+    assert "getty@tty1.service" in keys["Unit.After"][0].split()
+    # A PAM login session would move the kiosk out of its own unit (into session-N.scope):
+    # READY=1 ignored, no watchdog, `systemctl stop` leaving it running.
+    assert "Service.PAMName" not in keys
     [watchdog] = keys["Service.WatchdogSec"]
     assert watchdog.isdigit() and int(watchdog) > 0
 
