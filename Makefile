@@ -8,10 +8,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages (checked with dpkg, installed when missing). What the kiosk needs on a
 # minimal Debian 12 or Raspberry Pi OS: the GL/EGL/GBM libraries SDL2 opens at run time (for
-# KMS/DRM, X11 and the offscreen renderer), the touchscreen library, libusb for USB printers,
-# and a compiler with the Python and kernel headers, because evdev builds from source (no
+# KMS/DRM, X11 and the offscreen renderer) and ALSA (sound), the touchscreen library, libusb
+# for USB printers, and a compiler with the Python and kernel headers, because evdev builds from source (no
 # prebuilt wheel for ARM boards).
-KIOSK_DEBS := tzdata libmtdev1 libusb-1.0-0 libgl1 libegl1 libgl1-mesa-dri libgbm1 \
+KIOSK_DEBS := tzdata libmtdev1 libusb-1.0-0 libasound2 libgl1 libegl1 libgl1-mesa-dri libgbm1 \
               gcc libc6-dev python3-dev linux-libc-dev
 # What the tests add: a virtual X screen and keyboard, and the appliance test's Debian
 # builder and container (tests/appliance/test_boot.py boots a real systemd).

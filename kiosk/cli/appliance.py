@@ -315,7 +315,7 @@ def install(root: Path, bindir: Path | None, enable: bool) -> None:
     _run(["systemctl", "daemon-reload"])
     _reload_udev()
     try:
-        load_config(Path("/etc/kiosk/kiosk.toml"))
+        config = load_config(Path("/etc/kiosk/kiosk.toml"))
     except KioskError as exc:
         if enable:  # asked to start a kiosk whose config is wrong: say what is wrong, exit 78
             raise
@@ -323,12 +323,29 @@ def install(root: Path, bindir: Path | None, enable: bool) -> None:
         return
     units = ["kiosk.service", "kiosk-snapshot.timer", "kiosk-backup.timer"]
     if enable:
+        if config.snapshot.source or config.snapshot.url:
+            _first_snapshot()
         _run(["systemctl", "enable", "--now", *units])
         click.echo(f"Enabled and started: {', '.join(units)}.")
     else:
         click.echo(
             "Next: edit /etc/kiosk/kiosk.toml, then run `kiosk install --enable` again "
             "(it opens backup.folder to the backup unit, then enables and starts the kiosk)"
+        )
+
+
+def _first_snapshot() -> None:
+    """A new station lends from the start, not from tomorrow's 06:15 fetch: fetch once now
+    (as the timer would). If that fails the kiosk still starts, out of service until a
+    snapshot arrives, and staff are told where to look."""
+    done = subprocess.run(["systemctl", "start", "kiosk-snapshot.service"], check=False)
+    if done.returncode == 0:
+        click.echo("Fetched the first patron snapshot (kiosk-snapshot.service).")
+    else:
+        click.echo(
+            "Warning: the first patron snapshot could not be fetched: the kiosk stays out of "
+            "service until one is imported (journalctl -u kiosk-snapshot says why).",
+            err=True,
         )
 
 

@@ -5,8 +5,10 @@ last N. The kiosk keeps lending meanwhile: the copy reads a snapshot of the data
 from __future__ import annotations
 
 import os
+import pwd
 import re
 import sqlite3
+import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +30,28 @@ class Backup:
     removed: tuple[Path, ...]  # older backups beyond `keep`
 
 
+def not_ours(folder: Path) -> str:
+    """Why this user cannot write a folder, in words staff can act on."""
+    me = _user(os.geteuid())
+    try:
+        st = folder.stat()
+    except FileNotFoundError:
+        return f"it does not exist, and {me} cannot create it"
+    except OSError as exc:
+        return f"{me} cannot reach it ({exc.strerror or exc})"
+    return (
+        f"it belongs to {_user(st.st_uid)} (mode {stat.S_IMODE(st.st_mode):04o}) and the kiosk "
+        f"runs as {me}: give it to the kiosk (chown {me}: {folder}) or mount the share for it"
+    )
+
+
+def _user(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
 class NothingToBackUp(StorageError):
     """No spool yet: a kiosk that has not lent anything. Not a failure of the backup."""
 
@@ -42,6 +66,9 @@ def backup_spool(
         )
     try:
         private_dir(folder)
+    except PermissionError as exc:
+        why = not_ours(folder)
+        raise StorageError(f"the backup folder {folder} cannot be used: {why}") from exc
     except OSError as exc:
         raise StorageError(
             f"the backup folder {folder} cannot be used: {exc.strerror or exc}"

@@ -20,8 +20,12 @@ def prepare(kivy_home: Path, *, offscreen: bool = False) -> None:
     for screenshots and tests."""
     if "kivy" in __import__("sys").modules:
         return
-    kivy_home.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.environ.setdefault("KIVY_HOME", str(kivy_home))
+    # Every Kivy setting the kiosk needs is set in code (kiosk.ui.window): Kivy reads and
+    # writes no config.ini and copies no icons into the data folder (a first start would
+    # otherwise log "Older configuration version detected" and leave 0644 files there).
+    os.environ["KIVY_NO_CONFIG"] = "1"
+    seal(kivy_home)  # a folder left by an older version of the kiosk
     os.environ["KIVY_NO_ARGS"] = "1"  # our command line is ours, not Kivy's
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")  # Kivy logs through our masked handler
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
@@ -42,8 +46,10 @@ def prepare(kivy_home: Path, *, offscreen: bool = False) -> None:
 
 
 def seal(kivy_home: Path) -> None:
-    """Kivy copies its icons into KIVY_HOME with the modes they have in the package (0755,
+    """Kivy copied its icons into KIVY_HOME with the modes they have in the package (0755,
     0644): inside the kiosk's data folder nothing is for others to read."""
+    if not kivy_home.is_dir():
+        return
     for path in (kivy_home, *kivy_home.rglob("*")):
         if path.is_symlink():
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from hardware.printer import ReceiptPrinter
@@ -16,7 +17,15 @@ from kiosk.runtime.staff_jobs import StaffJobs
 from kiosk.runtime.station import StationRuntime
 from kiosk.runtime.worker import EngineWorker
 from kiosk.ui.controller import KioskController
-from kiosk.ui.sounds import SilentPlayer, SoundPlayer, sound_files
+from kiosk.ui.sounds import (
+    SOUND_DEVICES,
+    SilentPlayer,
+    SoundPlayer,
+    has_playback_device,
+    sound_files,
+)
+
+log = logging.getLogger(__name__)
 
 
 def build_controller(
@@ -54,21 +63,26 @@ def build_controller(
 
 def build_app(config: KioskConfig, runtime: StationRuntime, clock: Clock, *, silent: bool = False):  # type: ignore[no-untyped-def]
     """The Kivy app for this config. Kivy is imported here, after the window is configured."""
-    from kiosk.ui.env import seal
     from kiosk.ui.window import configure_window
 
     configure_window(config)  # before anything imports kivy.core.window
-    seal(config.data_dir / "kivy")  # Kivy has been imported: its files are in place
 
     from kiosk.ui.app import KioskApp
     from kiosk.ui.sounds import KivyPlayer
 
     sounds: SoundPlayer = SilentPlayer()
     if config.sounds.enabled and not silent:
-        files = sound_files(
-            config.data_dir / "sounds", config.sounds.success, config.sounds.problem
-        )
-        sounds = KivyPlayer(files)
+        if has_playback_device():
+            files = sound_files(
+                config.data_dir / "sounds", config.sounds.success, config.sounds.problem
+            )
+            sounds = KivyPlayer(files)
+        else:
+            log.warning(
+                "no sound output device here (%s has no playback device): the kiosk stays "
+                "silent (set sounds.enabled = false if the station has no speaker)",
+                SOUND_DEVICES,
+            )
     status = DeviceStatus(config.data_dir)
     status.watch_errors()
     controller = build_controller(

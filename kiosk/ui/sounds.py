@@ -10,6 +10,13 @@ from kiosk.presenter.presenter import Sound
 from kiosk.ui.tones import write_tone
 
 log = logging.getLogger(__name__)
+SOUND_DEVICES = Path("/dev/snd")  # ALSA: pcmC<card>D<device>p is a playback device
+
+
+def has_playback_device(folder: Path = SOUND_DEVICES) -> bool:
+    """Whether the machine has anywhere to play a sound (without one, SDL's audio logs a
+    failure for every sound at every start)."""
+    return any(folder.glob("pcmC*D*p"))
 
 
 class SoundPlayer(Protocol):

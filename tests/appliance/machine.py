@@ -33,7 +33,9 @@ REPO = Path(__file__).resolve().parents[2]
 def missing_tools() -> list[str]:
     """What this machine lacks to build and boot the image (root, and Debian's packages that
     `make test` installs: mmdebstrap, systemd-container)."""
-    missing = [t for t in ("mmdebstrap", "systemd-nspawn", "unshare", "nsenter") if not shutil.which(t)]
+    missing = [
+        t for t in ("mmdebstrap", "systemd-nspawn", "unshare", "nsenter") if not shutil.which(t)
+    ]
     if os.geteuid() != 0:
         missing.append("root")
     return missing
@@ -174,15 +176,20 @@ class Container:
                 pids = children.read_text().split()
             except FileNotFoundError:
                 pids = []
-            if pids:
+            if pids and _comm(int(pids[0])) == "systemd":  # exec'd: namespaces in place
                 self.leader = int(pids[0])
             elif self.proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"the container did not start: {self.log.read_text()[-2000:]}")
             else:
                 time.sleep(0.05)
-        state = self.run("systemctl is-system-running --wait", timeout=timeout).stdout.strip()
-        if state not in ("running", "degraded"):
-            raise AssertionError(f"the container's systemd is {state!r}")
+        state = ""
+        while state not in ("running", "degraded"):
+            # Until systemd's own socket is up, systemctl cannot answer at all.
+            state = self.run("systemctl is-system-running --wait", timeout=timeout).stdout.strip()
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the container's systemd is {state!r}")
+            if state not in ("running", "degraded"):
+                time.sleep(0.2)
 
     def run(self, script: str, *, input: str | None = None, timeout: float = 900) -> Result:
         """A shell command inside, as root, with a clean environment (as after a login)."""
@@ -221,6 +228,13 @@ class Container:
                 self.proc.wait(30)
         self.proc = None
         self.leader = 0
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 @contextmanager
