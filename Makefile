@@ -92,6 +92,15 @@ torture: $(STAMP) catalogues
 	  --exit-status $$status; \
 	exit $$status
 
+# The screen the container test cannot show: the README's install booted as a QEMU VM with a
+# virtual GPU, its console saved once the kiosk is up (docs/appliance/). About ten minutes
+# (software emulation); run it whenever the display stack changes. Not part of `make test`.
+VM_DEBS := qemu-system-x86 e2fsprogs mmdebstrap systemd-container
+.PHONY: appliance-vm
+appliance-vm: $(STAMP) catalogues
+	@$(MAKE) --no-print-directory DEBS="$(VM_DEBS)" install-debs
+	$(BIN)/python -m tests.appliance.vm docs/appliance
+
 debs:
 	@$(MAKE) --no-print-directory DEBS="$(KIOSK_DEBS) $(TEST_DEBS)" install-debs
 

@@ -27,18 +27,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.appliance.machine import (
-    CACHE,
-    REPO,
-    Container,
-    image,
-    missing_tools,
-    pip_settings,
-    readme_install_steps,
-    repository_snapshot,
-    unpack,
+from tests.appliance.machine import CACHE, Container, missing_tools
+from tests.appliance.station import (
+    KIOSK,
+    boot_to_ready,
+    install_by_readme,
+    prepare_root,
+    station_config,
 )
-from tests.conftest import STANDARD_PATRONS, item, patron, standard_csv
+from tests.conftest import STANDARD_PATRONS, item, patron
 
 pytestmark = [
     pytest.mark.slow,
@@ -48,20 +45,7 @@ pytestmark = [
     ),
 ]
 
-KIOSK = "/opt/kiosk/.venv/bin/kiosk --config /etc/kiosk/kiosk.toml"
-PIN = "8642"
 UNITS = ("kiosk.service", "kiosk-backup.service", "kiosk-snapshot.service")
-# The drop-in standing in for the console and the GPU a container does not have.
-CONTAINER_DROPIN = """\
-# The appliance test's container has no GPU and no console: the kiosk draws with SDL's
-# offscreen driver (software OpenGL) and reads no terminal. Everything else is the unit.
-[Service]
-Environment=SDL_VIDEODRIVER=offscreen
-StandardInput=null
-TTYReset=no
-TTYVHangup=no
-TTYVTDisallocate=no
-"""
 
 
 class ScannerServer:
@@ -101,22 +85,6 @@ class ScannerServer:
         self.listener.close()
 
 
-def station_config(scanner_port: int) -> str:
-    """The README's `editor` step: the shipped example with this station's settings."""
-    example = (REPO / "systemd/kiosk.toml.example").read_text(encoding="utf-8")
-    example = example.replace('source = "/mnt/ils/patrons.csv"', 'source = "/srv/ils/patrons.csv"')
-    assert 'source = "/srv/ils/patrons.csv"' in example
-    return (
-        example
-        + f"""
-[[scanners]]
-type = "serial"
-name = "desk scanner"
-url = "socket://127.0.0.1:{scanner_port}"
-"""
-    ).replace("[backup]\n", '[backup]\nfolder = "/srv/backups"\n', 1)
-
-
 @pytest.fixture(scope="module")
 def scanner() -> Iterator[ScannerServer]:
     server = ScannerServer()
@@ -129,47 +97,13 @@ def station(tmp_path_factory: pytest.TempPathFactory, scanner: ScannerServer) ->
     """A fresh Debian 12 installed as README.md says, then rebooted: the kiosk comes up at
     boot. Yields what the install and the boot showed."""
     work = tmp_path_factory.mktemp("appliance")
-    log = work / "build.log"
     root = work / "root"
-    unpack(image(log), root)
-    repository_snapshot(root / "srv/kiosk.git")
-    pip_settings(root)
-    (root / "srv/ils").mkdir(parents=True)
-    (root / "srv/ils/patrons.csv").write_text(standard_csv(), encoding="utf-8")
-    (root / "srv/ils/patrons.csv").chmod(0o644)
-    (root / "srv/test").mkdir()
-    (root / "srv/test/kiosk.toml").write_text(station_config(scanner.port), encoding="utf-8")
-    dropin = root / "etc/systemd/system/kiosk.service.d"
-
-    facts: dict = {"steps": []}
+    prepare_root(root, station_config(scanner.port), work / "build.log")
+    facts: dict = {}
     container = Container(root, work / "container.log")
     container.boot()
     try:
-        steps = readme_install_steps(REPO / "README.md")
-        for step in steps:
-            command, given = step, None
-            if "<this repository>" in step:
-                command = step.replace("<this repository>", "/srv/kiosk.git")
-            if step.startswith("editor "):
-                # Staff edit the config the installer made (same file, same owner and mode),
-                # and make the backup folder it names the kiosk's, as its comment says.
-                command = (
-                    f"cat /srv/test/kiosk.toml > {step.split()[1]}"
-                    " && install -d -o kiosk -g kiosk -m 700 /srv/backups"
-                )
-            if "add-pin" in step:
-                given = f"{PIN}\n{PIN}\n"
-            if step == steps[-1]:
-                dropin.mkdir(parents=True, exist_ok=True)
-                (dropin / "container.conf").write_text(CONTAINER_DROPIN, encoding="utf-8")
-            result = container.run(f"cd /opt/kiosk 2>/dev/null; {command}", input=given)
-            facts["steps"].append((step, result))
-            result.check()
-        container.wait_for(
-            "kiosk.service to be active after the install",
-            lambda: container.show("kiosk.service", "ActiveState")["ActiveState"] == "active",
-            timeout=120,
-        )
+        facts["steps"] = install_by_readme(container)
         # The station as a library would leave it: powered off, then on again.
         container.poweroff()
         container.boot()
@@ -184,15 +118,6 @@ def station(tmp_path_factory: pytest.TempPathFactory, scanner: ScannerServer) ->
         yield facts
     finally:
         container.poweroff()
-
-
-def boot_to_ready(container: Container) -> float:
-    """From systemd's start in the container to kiosk.service active (READY=1 accepted)."""
-    manager = container.show("", "UserspaceTimestampMonotonic")
-    unit = container.show("kiosk.service", "ActiveEnterTimestampMonotonic")
-    return (
-        int(unit["ActiveEnterTimestampMonotonic"]) - int(manager["UserspaceTimestampMonotonic"])
-    ) / 1e6
 
 
 def record(values: dict) -> None:

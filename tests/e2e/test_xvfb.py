@@ -236,7 +236,21 @@ class Station:
 
 @pytest.fixture
 def station(home: KioskHome, xserver: XServer, tmp_path: Path) -> Iterator[Station]:
-    home.write_config(extra=DISPLAY_CONFIG)
+    yield from start_station(home, xserver, tmp_path, DISPLAY_CONFIG)
+
+
+@pytest.fixture
+def auto_station(home: KioskHome, xserver: XServer, tmp_path: Path) -> Iterator[Station]:
+    """The shipped default (fullscreen = "auto"), on an X server with no window manager."""
+    auto = DISPLAY_CONFIG.replace('fullscreen = "borderless"', 'fullscreen = "auto"')
+    auto = auto.replace(f"width = {WIDTH}", "width = 800").replace(f"height = {HEIGHT}", "")
+    yield from start_station(home, xserver, tmp_path, auto)
+
+
+def start_station(
+    home: KioskHome, xserver: XServer, tmp_path: Path, display_config: str
+) -> Iterator[Station]:
+    home.write_config(extra=display_config)
     home.import_standard_snapshot()
     stderr_path = tmp_path / "kiosk.stderr"
     with stderr_path.open("wb") as stderr:
@@ -441,3 +455,17 @@ def test_a_long_item_list_is_not_drawn_over_the_message(station: Station, tmp_pa
         f"item lines drawn over centred text (due-date rows, text rows): {overlaps}; "
         f"screenshot: {shot}"
     )
+
+
+def test_on_x_with_no_window_manager_the_default_fills_the_screen(
+    auto_station: Station, tmp_path: Path
+) -> None:
+    """`fullscreen = "auto"` under a bare X server: the window covers the screen (checked in
+    ready()) and the layout fits it: the heading is drawn near the top of the screen, and
+    the background reaches every corner (no black border from an 800x600 window)."""
+    welcome_path = ready(auto_station, tmp_path)
+    image = Image.open(welcome_path).convert("RGB")
+    heading = colour_bands(image.crop((0, 0, WIDTH, HEIGHT // 3)), TEXT)
+    assert heading, f"no heading in the top third of the screen: {welcome_path}"
+    for corner in ((0, 0), (WIDTH - 1, 0), (0, HEIGHT - 1), (WIDTH - 1, HEIGHT - 1)):
+        assert image.getpixel(corner) == BACKGROUND, (corner, welcome_path)
