@@ -23,7 +23,15 @@ from kiosk.storage.files import atomic_write_bytes
 from kiosk.storage.signing import generate_key, sign
 
 REPO = Path(__file__).resolve().parents[2]
-SYSTEMD = REPO / "systemd"
+# In a checkout, the project's own folder; from an installed wheel, its data files.
+SYSTEMD = next(
+    (
+        folder
+        for folder in (REPO / "systemd", Path(sys.prefix) / "share/offline-kiosk/systemd")
+        if (folder / "kiosk.service").exists()
+    ),
+    REPO / "systemd",
+)
 UNITS = (
     "kiosk.service",
     "kiosk-snapshot.service",
@@ -215,7 +223,10 @@ def install_files(root: Path, bindir: Path) -> list[str]:
     """Lay the appliance's files out under `root` ("/" for real). Safe to run again: files
     are rewritten only when they differ, and an existing config is never touched."""
     if not (SYSTEMD / "kiosk.service").exists():
-        raise KioskError(f"the unit files are not at {SYSTEMD}: run this from the kiosk's folder")
+        raise KioskError(
+            f"the unit files are not at {SYSTEMD}: this installation of the kiosk is "
+            "incomplete (run it from the kiosk's folder, or reinstall it)"
+        )
     changed: list[str] = []
     for name in UNITS:
         text = (SYSTEMD / name).read_text(encoding="utf-8").replace("@BINDIR@", str(bindir))
