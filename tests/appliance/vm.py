@@ -38,7 +38,9 @@ Type=oneshot
 ExecStart=/bin/sh -c 'until systemctl is-active -q kiosk.service; do sleep 1; done; \
 echo "KIOSK-ACTIVE $(systemctl show -p UserspaceTimestampMonotonic --value) \
 $(systemctl show -p ActiveEnterTimestampMonotonic --value kiosk.service) \
-$(systemctl show -p StatusText --value kiosk.service)" > /dev/ttyS0'
+$(systemctl show -p StatusText --value kiosk.service)" > /dev/ttyS0; \
+sleep 30; journalctl -u kiosk.service -p warning --no-pager -o cat | sed "s/^/KIOSK-WARNING /" \
+> /dev/ttyS0; echo KIOSK-JOURNAL-END > /dev/ttyS0'
 
 [Install]
 WantedBy=multi-user.target
@@ -57,7 +59,10 @@ class Monitor:
         self.sock.settimeout(5)
         data = b""
         while not data.endswith(b"(qemu) "):
-            data += self.sock.recv(4096)
+            chunk = self.sock.recv(4096)
+            if not chunk:  # QEMU closed the monitor (after `quit`)
+                break
+            data += chunk
         return data.decode(errors="replace")
 
     def command(self, text: str) -> str:
@@ -140,10 +145,17 @@ def boot(work: Path, disk: Path, out: Path, timeout: float) -> dict[str, object]
         facts["vm_qemu_start_to_active_s"] = round(time.monotonic() - started, 1)
         facts["vm_status"] = status.strip()
         time.sleep(3)
-        facts["welcome"] = str(monitor.screendump(out / "vm-welcome.png"))
+        facts["welcome"] = monitor.screendump(out / "vm-welcome.png").name
         monitor.type(patron(1))  # a card in the snapshot: the checkout screen greets Ana
         time.sleep(20)
-        facts["checkout"] = str(monitor.screendump(out / "vm-after-card.png"))
+        facts["checkout"] = monitor.screendump(out / "vm-after-card.png").name
+        while "KIOSK-JOURNAL-END" not in serial.read_text(errors="replace"):
+            if time.monotonic() - started > timeout:
+                break
+            time.sleep(2)
+        facts["kiosk_journal_warnings"] = re.findall(
+            r"KIOSK-WARNING (.*)", serial.read_text(errors="replace")
+        )
         monitor.command("quit")
     finally:
         if qemu.poll() is None:
