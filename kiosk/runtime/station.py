@@ -257,7 +257,11 @@ class StationRuntime:
                 ServiceUp(info.rows, info.built_at, availability.stale, deny)
             )
         if availability.detail != self._logged_problem:
-            log.warning("out of service: %s", availability.detail)
+            if availability.reason is OutOfServiceReason.PAUSED:  # staff meant it: no alarm
+                detail = f" ({availability.detail})" if availability.detail else ""
+                log.info("out of service: paused by staff%s", detail)
+            else:
+                log.warning("out of service: %s", availability.detail)
             self._logged_problem = availability.detail
         return events + self._feed(ServiceDown(availability.reason, availability.detail))
 
