@@ -248,9 +248,7 @@ def test_sigkill_restarts_the_kiosk_with_every_confirmed_checkout(
     assert spool_items(container) == [*confirmed, item(5)]
 
 
-def test_a_frozen_kiosk_is_restarted_by_the_watchdog(
-    station: dict, scanner: ScannerServer
-) -> None:
+def test_a_frozen_kiosk_is_restarted_by_the_watchdog(station: dict, scanner: ScannerServer) -> None:
     container: Container = station["container"]
     connections = scanner.connections
     pid = main_pid(container)
