@@ -18,7 +18,7 @@ from pathlib import Path
 
 from kiosk.errors import ExportError
 from kiosk.exports.formats import FORMATS, render
-from kiosk.storage.files import atomic_writer
+from kiosk.storage.files import atomic_writer, fsync_dir
 from kiosk.storage.spool import ExportRecord, Spool, SpooledCheckout
 
 EXTENSIONS = {"koc": "koc", "csv": "csv", "jsonl": "jsonl", "evergreen": "xacts"}
@@ -122,6 +122,7 @@ def write_bundle(
     written: list[WrittenFile] = []
     try:
         folder.mkdir(parents=False, exist_ok=False)
+        fsync_dir(drive)  # the new folder's entry on the drive: durable before anything counts
     except FileExistsError as exc:
         raise ExportError(f"{folder} already exists: try again in a second") from exc
     except OSError as exc:
@@ -157,6 +158,8 @@ def write_bundle(
                 "nothing was marked as handed over"
             ) from exc
         raise ExportError(f"an export file did not read back: {exc}") from exc
+    # Each file was flushed with its folder entry (atomic_writer); the hand-over is recorded
+    # only now, once everything on the drive would survive a power cut or a pulled stick.
     txn_ids = [c.txn_id for c in chosen]
     for file in written[:-1]:
         spool.record_export(file.fmt, str(file.path), file.sha256, txn_ids, now)

@@ -21,6 +21,25 @@ class ExportResult:
     earlier_exports: tuple[ExportRecord, ...] = ()  # the exports that already held some
 
 
+def refuse_unsafe_target(out: Path) -> None:
+    """An export never replaces a file (it may be the only copy of checkouts the spool now
+    counts as handed over) and never makes a folder (a drive that is not mounted would get
+    the file on the kiosk's own disk instead)."""
+    if out.exists() or out.is_symlink():
+        raise ExportError(
+            f"{out} exists already: it may hold checkouts not imported yet. Import it into "
+            "the library system and move it away, or give another --out name; nothing was "
+            "exported"
+        )
+    if out.parent.exists() and not out.parent.is_dir():
+        raise ExportError(f"{out.parent} is not a folder; nothing was exported")
+    if not out.parent.is_dir():
+        raise ExportError(
+            f"the folder {out.parent} does not exist (is the drive plugged in and mounted?); "
+            "nothing was exported"
+        )
+
+
 def export_spool(
     spool: Spool,
     fmt: str,
@@ -39,6 +58,7 @@ def export_spool(
     """
     if fmt not in RENDERERS:
         raise ExportError(f"unknown export format {fmt!r} (use {', '.join(RENDERERS)})")
+    refuse_unsafe_target(out)
     chosen: list[SpooledCheckout] = list(spool.checkouts(pending_only=not include_all))
     pending_total = sum(1 for c in chosen if c.handed_over_at is None)
     if not chosen:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kiosk.errors import StorageError
 from kiosk.storage.audit import AUDIT_FILE
-from kiosk.storage.files import fsync_dir, private_dir
+from kiosk.storage.files import atomic_write_bytes, fsync_dir, private_dir
 from kiosk.storage.spool import SPOOL_FILE
 
 STAMP = "%Y%m%dT%H%M%SZ"
@@ -107,9 +107,8 @@ def backup_spool(
             f"the backup could not be written to {folder}: {exc.strerror or exc}"
         ) from exc
     audit = data_dir / AUDIT_FILE
-    if audit.exists():  # the audit trail travels with it (small, append-only)
-        (folder / f"{stem}.audit.log").write_bytes(audit.read_bytes())
-        (folder / f"{stem}.audit.log").chmod(0o600)
+    if audit.exists():  # the audit trail travels with it (small, append-only), durably
+        atomic_write_bytes(folder / f"{stem}.audit.log", audit.read_bytes(), mode=0o600)
     # Only this kiosk's own backups (another kiosk's id may start with this one's).
     mine = re.compile(rf"spool-{re.escape(kiosk_id)}-(\d{{8}}T\d{{6}}Z)\.db")
     ours = sorted(

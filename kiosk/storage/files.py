@@ -14,11 +14,32 @@ PRIVATE_FILE = 0o600
 
 
 def private_dir(path: Path) -> Path:
-    """Create `path` (and parents) readable only by this user; tighten it if it exists."""
-    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    """Create `path` (and parents) readable only by this user, each new folder made durable
+    in its parent; tighten it if it exists."""
+    durable_dirs(path, PRIVATE_DIR)
     if path.stat().st_mode & 0o077:
         path.chmod(PRIVATE_DIR)
     return path
+
+
+def durable_dirs(path: Path, mode: int = PRIVATE_DIR) -> list[Path]:
+    """Make `path` and any missing parents, and flush each new folder's entry into its
+    parent (a folder made but not flushed can vanish at a power cut, with everything the
+    command then wrote and reported done inside it). Returns the folders it made."""
+    missing = []
+    folder = path
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    made = []
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=mode)
+        except FileExistsError:
+            continue  # made meanwhile by another process: that one flushes it
+        fsync_dir(folder.parent)
+        made.append(folder)
+    return made
 
 
 def fsync_dir(path: Path) -> None:
@@ -44,7 +65,7 @@ def atomic_writer(path: Path, mode: int = PRIVATE_FILE) -> Iterator[IO[bytes]]:
     The data goes to a temporary file in the same folder, is flushed to disk, renamed over the
     target, and the folder entry is flushed too. On any error the temporary file is removed.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    durable_dirs(path.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
     try:

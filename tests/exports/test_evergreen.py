@@ -243,6 +243,7 @@ def spool_with_an_october_checkout(tmp_path: Path) -> Spool:
 def test_a_spool_export_uses_the_library_s_zone_across_daylight_saving(tmp_path: Path) -> None:
     spool = spool_with_an_october_checkout(tmp_path)
     out = tmp_path / "out" / "pending.xacts"
+    out.parent.mkdir()
     try:
         result = export_spool(
             spool, "evergreen", out, include_all=False, now=datetime.now(UTC), tz=TZ

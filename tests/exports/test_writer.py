@@ -186,7 +186,7 @@ def test_an_unwritable_destination_is_an_export_error(spool: Spool, tmp_path: Pa
     not_a_folder = tmp_path / "regular-file"
     not_a_folder.write_text("I am a file", encoding="utf-8")
 
-    with pytest.raises(ExportError, match="could not be written"):
+    with pytest.raises(ExportError, match="regular-file is not a folder; nothing was exported"):
         export_spool(spool, "koc", not_a_folder / "kiosk.koc", include_all=False, now=NOW)
 
     assert not_a_folder.read_text(encoding="utf-8") == "I am a file"
@@ -249,6 +249,7 @@ def spool_two_checkouts(home: KioskHome) -> None:
 def test_cli_export_writes_the_koc_file_and_hands_over(home: KioskHome) -> None:
     spool_two_checkouts(home)
     out = home.root / "usb" / "kiosk.koc"
+    out.parent.mkdir()
 
     blocked = home.kiosk("spool", "export", "--format", "koc", "--out", str(home.config_path / "x"))
     assert blocked.returncode == 73  # EX_CANTCREAT
@@ -304,3 +305,43 @@ def test_cli_spool_commands_without_a_spool_exit_74(home: KioskHome) -> None:
     assert result.returncode == 74  # EX_IOERR
     assert "no spool yet" in result.stderr
     assert not (home.data_dir / "spool.db").exists()
+
+
+def test_an_export_never_replaces_a_file(spool: Spool, out_dir: Path) -> None:
+    """Day two's export to day one's path would leave only day two on the drive while the
+    spool counts both as handed over: it is refused, and nothing changes."""
+    out = out_dir / "kiosk.koc"
+    out.write_text("yesterday's export, not imported yet\n", encoding="utf-8")
+    with pytest.raises(ExportError) as refused:
+        export_spool(spool, "koc", out, include_all=False, now=NOW)
+    assert str(refused.value) == (
+        f"{out} exists already: it may hold checkouts not imported yet. Import it into the "
+        "library system and move it away, or give another --out name; nothing was exported"
+    )
+    assert out.read_text(encoding="utf-8") == "yesterday's export, not imported yet\n"
+    assert_nothing_handed_over(spool)
+
+
+def test_an_export_into_a_missing_folder_makes_none(spool: Spool, tmp_path: Path) -> None:
+    """An unmounted USB mount point must not become a folder on the kiosk's own disk."""
+    out = tmp_path / "media" / "usb" / "kiosk.koc"
+    with pytest.raises(ExportError, match=r"does not exist \(is the drive plugged in"):
+        export_spool(spool, "koc", out, include_all=False, now=NOW)
+    assert not (tmp_path / "media").exists()
+    assert_nothing_handed_over(spool)
+
+
+def test_the_cli_refuses_a_second_export_to_the_same_path(home: KioskHome) -> None:
+    spool_two_checkouts(home)
+    out = home.root / "kiosk.koc"
+    first = home.kiosk("spool", "export", "--format", "koc", "--out", str(out))
+    assert first.returncode == 0, first.stderr
+    day_one = out.read_bytes()
+    again = home.kiosk("spool", "export", "--all", "--format", "koc", "--out", str(out))
+    assert again.returncode == 73
+    assert again.stderr == (
+        f"kiosk: {out} exists already: it may hold checkouts not imported yet. Import it into "
+        "the library system and move it away, or give another --out name; nothing was "
+        "exported\n"
+    )
+    assert out.read_bytes() == day_one
