@@ -41,6 +41,11 @@ class StorageError(KioskError):
     exit_code = os.EX_IOERR  # 74
 
 
+class DiskFullError(StorageError):
+    """The disk holding the data folder is full: nothing is damaged, freeing space is all
+    that is needed (never restore a backup for this: it would lose checkouts)."""
+
+
 class SpoolDamagedError(StorageError):
     """The spool database failed its integrity check or is missing; never start a new one."""
 

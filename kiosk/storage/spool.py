@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.domain.station import CheckoutRequest
-from kiosk.errors import PeriodNotHandedOver, SpoolDamagedError, StorageError
+from kiosk.errors import DiskFullError, PeriodNotHandedOver, SpoolDamagedError, StorageError
 from kiosk.storage.db import driver_connection, plain_error, sqlite_engine
 from kiosk.storage.files import atomic_write_bytes, private_dir
 
@@ -39,7 +39,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # After the spool could not be written, lending resumes only with this much room on the disk
 # and inside the database: a few thousand checkouts, not one.
 MIN_ROOM_BYTES = 1 << 20
-KEEP_IT = "the kiosk will not use it. Keep the file for recovery and restore the last backup."
+KEEP_IT = (
+    "the kiosk will not use it. Keep the file for recovery: restoring the last backup brings "
+    "back the checkouts up to that backup; those made after it are lost unless they are "
+    "recovered from this file."
+)
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,19 @@ def free_bytes(folder: Path) -> int | None:
     return found.f_bavail * found.f_frsize
 
 
+def refuse_full_disk(path: Path, exc: BaseException) -> None:
+    """An I/O error on a disk with no room left is the full disk, not damage: SQLite cannot
+    even open a spool read-only when it must make its shared-memory file. Say so, with the
+    free space, instead of advising a restore that would lose checkouts."""
+    free = free_bytes(path.parent)
+    if free is not None and free < MIN_ROOM_BYTES:
+        raise DiskFullError(
+            f"the disk holding {path.parent} is full ({free // 1024:,} KB free): free some space "
+            f"there (lending needs {MIN_ROOM_BYTES // 2**20} MB). The spool is not damaged and "
+            "no checkout is lost"
+        ) from exc
+
+
 def one_line(text: object, limit: int = 200) -> str:
     """SQLite's words on a damaged file, for a screen and a log line: its reports can span
     lines (a garbled schema is quoted whole)."""
@@ -201,6 +218,7 @@ def _inspect(path: Path, expected_id: str | None, *, thorough: bool) -> None:
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     except sqlite3.Error as exc:
+        refuse_full_disk(path, exc)
         raise SpoolDamagedError(f"the spool {path} cannot be opened: {one_line(exc)}") from exc
     try:
         rows = [one_line(r[0]) for r in conn.execute(f"PRAGMA {check}")]
@@ -210,6 +228,8 @@ def _inspect(path: Path, expected_id: str | None, *, thorough: bool) -> None:
             row = conn.execute("SELECT value FROM spool_info WHERE key = 'spool_id'").fetchone()
             found_id = None if row is None else str(row[0])
     except (sqlite3.Error, UnicodeDecodeError) as exc:  # the damage may garble the report too
+        if isinstance(exc, sqlite3.Error):
+            refuse_full_disk(path, exc)
         reason = one_line(exc) if isinstance(exc, sqlite3.Error) else "its report is garbled"
         raise SpoolDamagedError(f"the spool {path} is damaged ({reason}); {KEEP_IT}") from exc
     finally:

@@ -10,6 +10,7 @@ switch, so both ways are exercised wherever mounting is allowed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -268,3 +269,35 @@ def lend_until_full_then_free(kiosk: LiveKiosk, disk: SmallDisk) -> Outcome:
         detail=detail,
         back_after=back_after,
     )
+
+
+def test_a_full_disk_is_called_full_never_damage(tmp_path: Path) -> None:
+    """With the disk full to the last byte and the kiosk stopped, SQLite cannot open the spool
+    even to read it (its shared-memory file cannot be made). Every command says the disk is
+    full and how much is free; none calls the spool damaged or advises restoring a backup,
+    which would lose the checkouts made since. Freeing space is all it takes."""
+    with small_disk(tmp_path, "tmpfs") as disk:
+        if disk.kind != "tmpfs":
+            pytest.skip("a tmpfs cannot be mounted here (root can): the page limit has no disk")
+        home = KioskHome(tmp_path, tmp_path / "kiosk.toml", disk.data_dir)
+        home.write_config()
+        home.import_standard_snapshot()
+        lent = home.kiosk("run", "--headless", input=f"{patron(1)}\n{item(1)}\n@done\n")
+        assert lent.returncode == 0, lent.stderr
+        assert disk.filler is not None
+        with disk.filler.open("wb") as filler:  # every last byte
+            with contextlib.suppress(OSError):
+                while True:
+                    filler.write(b"\0" * 65536)
+                    filler.flush()
+        for command in (["status"], ["spool", "info"], ["spool", "list"], ["staff", "pause"]):
+            result = home.kiosk(*command)
+            said = result.stdout + result.stderr
+            assert f"the disk holding {disk.data_dir} is full (0 KB free)" in said, (command, said)
+            assert "is damaged" not in said and "restore" not in said, (command, said)
+            assert "The spool is not damaged and no checkout is lost" in said
+            assert "Traceback" not in said
+        disk.free()
+        listed = home.kiosk("spool", "list", "--unmask")
+        assert listed.returncode == 0, listed.stderr
+        assert item(1) in listed.stdout
