@@ -285,11 +285,10 @@ def test_a_full_disk_is_called_full_never_damage(tmp_path: Path) -> None:
         lent = home.kiosk("run", "--headless", input=f"{patron(1)}\n{item(1)}\n@done\n")
         assert lent.returncode == 0, lent.stderr
         assert disk.filler is not None
-        with disk.filler.open("wb") as filler:  # every last byte
-            with contextlib.suppress(OSError):
-                while True:
-                    filler.write(b"\0" * 65536)
-                    filler.flush()
+        with disk.filler.open("wb") as filler, contextlib.suppress(OSError):  # every byte
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
         for command in (["status"], ["spool", "info"], ["spool", "list"], ["staff", "pause"]):
             result = home.kiosk(*command)
             said = result.stdout + result.stderr
