@@ -108,12 +108,18 @@ def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
             log.error("%s", exc)
             problem = str(exc)
     cards = config.staff.card_hashes()
+    snapshots, items = SnapshotStore(config.data_dir), ItemStore(config.data_dir)
+    for store in (snapshots, items):
+        try:
+            store.remove_stale_builds()  # an import killed mid-way leaves one behind
+        except OSError as exc:
+            log.error("stale snapshot builds in %s: %s", store.folder, exc.strerror or exc)
     return StationRuntime(
         rules=config.station_rules(),
         barcode_rules=config.barcode_rules(),
         limits=config.snapshot.limits(),
-        snapshots=SnapshotStore(config.data_dir),
-        items=ItemStore(config.data_dir),
+        snapshots=snapshots,
+        items=items,
         spool=spool,
         spool_problem=problem,
         clock=clock,

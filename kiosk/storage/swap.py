@@ -9,9 +9,13 @@ the pointer. A refused file leaves the current list untouched.
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
+import logging
+import os
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +31,7 @@ from kiosk.storage.files import atomic_write_bytes, fsync_file, private_dir
 from kiosk.storage.textfile import SourceFile, scan_source, text_of
 
 SCHEMA_VERSION = 1
+log = logging.getLogger(__name__)
 POINTER = "current.json"
 # Rows read, checked and stored at a time. Small, so that a batch's objects are gone before
 # CPython's garbage collector promotes them and then scans them again and again: 2,000 rows
@@ -182,10 +187,43 @@ class SwappedStore:
         allow_shrink: bool,
         progress: Progress | None,
     ) -> ImportReport:
+        private_dir(self.folder)
+        # One import at a time in a folder: it swaps the one pointer, and while it holds the
+        # lock every build file there not its own is a leftover of an import cut short.
+        with _folder_lock(self.folder, wait=True):
+            _remove_stale_builds(self.folder)
+            return self._import_locked(
+                source,
+                recipe,
+                built_at=built_at,
+                now=now,
+                max_bad_percent=max_bad_percent,
+                allow_shrink=allow_shrink,
+                progress=progress,
+            )
+
+    def remove_stale_builds(self) -> list[Path]:
+        """Remove build files left by an import that was killed (a 2-million-patron build is
+        about 50 MB), unless an import is running now: then it leaves everything alone."""
+        if not self.folder.is_dir():
+            return []
+        with _folder_lock(self.folder, wait=False) as locked:
+            return _remove_stale_builds(self.folder) if locked else []
+
+    def _import_locked(
+        self,
+        source: Path,
+        recipe: Recipe[R],
+        *,
+        built_at: datetime | None,
+        now: datetime,
+        max_bad_percent: float,
+        allow_shrink: bool,
+        progress: Progress | None,
+    ) -> ImportReport:
         scanned = scan_source(source)
         if built_at is None:
             built_at = datetime.fromtimestamp(source.stat().st_mtime, UTC)
-        private_dir(self.folder)
         stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")
         target = self.folder / f"{self.prefix}-{stamp}-{scanned.sha256[:8]}.db"
         building = target.with_suffix(".building")
@@ -231,6 +269,37 @@ class SwappedStore:
         for path in self.folder.glob(f"{self.prefix}-*.db"):
             if path.name not in keep:
                 path.unlink(missing_ok=True)
+
+
+@contextmanager
+def _folder_lock(folder: Path, *, wait: bool) -> Iterator[bool]:
+    """An exclusive lock on the folder's imports: flock on the folder itself (no file of
+    its own, and SQLite's locks on the build files are never touched). Yields whether it was
+    taken; the kernel releases it if the process dies."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+def _remove_stale_builds(folder: Path) -> list[Path]:
+    removed = []
+    for path in sorted(folder.glob("*.building")):
+        size = path.stat().st_size
+        path.unlink(missing_ok=True)
+        removed.append(path)
+        log.warning(
+            "removed %s (%.1f MB), left by a snapshot import that was cut short",
+            path.name,
+            size / 1e6,
+        )
+    return removed
 
 
 def _build(

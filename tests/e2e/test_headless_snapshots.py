@@ -286,3 +286,18 @@ def test_an_item_snapshot_is_picked_up_and_a_damaged_one_never_stops_lending(
         assert log.count("item snapshot cannot be read") == 1  # logged once, not per scan
     finally:
         kiosk.stop()
+
+
+def test_the_kiosk_removes_a_build_left_by_a_killed_import_when_it_starts(
+    home: KioskHome,
+) -> None:
+    home.import_standard_snapshot()
+    stale = home.data_dir / "snapshots" / "snapshot-20261201T000000000000-deadbeef.building"
+    stale.write_bytes(b"\0" * 65536)
+    result = home.kiosk("--log-level", "WARNING", "run", "--headless", input="@done\n")
+    assert result.returncode == 0, result.stderr
+    assert not stale.exists()
+    # (the log masks long digit runs, the file's time stamp too)
+    assert "-deadbeef.building (0.1 MB), left by a snapshot import that was cut short" in (
+        result.stderr
+    )

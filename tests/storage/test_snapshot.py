@@ -679,3 +679,29 @@ def test_cli_import_reports_bad_rows_with_line_numbers(home: KioskHome) -> None:
     assert "Imported 9 patrons" in result.stdout
     assert "1 bad rows were skipped" in result.stderr
     assert "line 11: has 2 fields" in result.stderr  # header + 9 rows before it
+
+
+def test_a_build_left_by_a_killed_import_is_removed_by_the_next_import(snaps: Snapshots) -> None:
+    snaps.store.folder.mkdir(parents=True)
+    stale = snaps.store.folder / "snapshot-20261201T000000000000-deadbeef.building"
+    stale.write_bytes(b"\0" * 4096)  # what a SIGKILL mid-import leaves
+    snaps.import_text(rows_csv([1, 2]))
+    assert snaps.leftovers() == []
+
+
+def test_stale_builds_are_never_removed_while_an_import_runs(snaps: Snapshots) -> None:
+    """The running import holds the folder's lock: its build file is not stale."""
+    import fcntl
+
+    snaps.store.folder.mkdir(parents=True)
+    building = snaps.store.folder / "snapshot-20261201T000000000000-deadbeef.building"
+    building.write_bytes(b"being written")
+    running = os.open(snaps.store.folder, os.O_RDONLY | os.O_DIRECTORY)  # another process's
+    try:
+        fcntl.flock(running, fcntl.LOCK_EX)
+        assert snaps.store.remove_stale_builds() == []
+        assert building.exists()
+    finally:
+        os.close(running)
+    assert snaps.store.remove_stale_builds() == [building]
+    assert not building.exists()
