@@ -27,7 +27,7 @@ from kiosk.domain.patrons import PatronPolicy, PatronStatus, SnapshotMode
 from kiosk.domain.service import SnapshotLimits
 from kiosk.domain.staff import SecretHash, parse_hash
 from kiosk.domain.station import StationRules
-from kiosk.errors import ConfigError
+from kiosk.errors import ConfigError, SettingError
 from kiosk.presenter.presenter import Settings
 
 DEFAULT_CONFIG_PATH = Path("/etc/kiosk/kiosk.toml")
@@ -573,9 +573,9 @@ class Sip2Section(_Model):
             try:
                 return self.login_password_file.read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise ConfigError(
-                    str(self.login_password_file),
-                    [f"sip2.login_password_file cannot be read: {exc.strerror or exc}"],
+                raise SettingError(
+                    f"sip2.login_password_file {self.login_password_file} cannot be read: "
+                    f"{exc.strerror or exc}"
                 ) from exc
         return self.login_password
 
@@ -722,6 +722,9 @@ def _resolve_paths(config: KioskConfig, base: Path) -> KioskConfig:
     snapshot = config.snapshot
     if (source := resolved(snapshot.source)) is not None:
         snapshot = snapshot.model_copy(update={"source": source})
+    printer = config.printer
+    if (printer_path := resolved(printer.path)) is not None:
+        printer = printer.model_copy(update={"path": printer_path})
     backup = config.backup
     if (folder := resolved(backup.folder)) is not None:
         backup = backup.model_copy(update={"folder": folder})
@@ -738,6 +741,7 @@ def _resolve_paths(config: KioskConfig, base: Path) -> KioskConfig:
             "snapshot": snapshot,
             "sip2": sip2,
             "backup": backup,
+            "printer": printer,
         }
     )
 

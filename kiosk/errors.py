@@ -21,6 +21,13 @@ class ConfigError(KioskError):
         super().__init__(f"{path}: " + "; ".join(problems))
 
 
+class SettingError(KioskError):
+    """A setting names something that cannot be used (a file that cannot be read): the
+    config file itself is fine."""
+
+    exit_code = os.EX_CONFIG  # 78
+
+
 class SnapshotError(KioskError):
     """A snapshot file was refused; the current snapshot stays active."""
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from kiosk.cli.paths import refuse_unusable_data_folder
 from kiosk.config import KioskConfig, load_config
 from kiosk.errors import KioskError, StorageError
 from kiosk.storage.audit import AuditLog
@@ -25,6 +26,8 @@ class State:
         # A command that must write root's files (the config) first sets this, and calls
         # act_as_data_owner() itself once that is done.
         self.keep_root = False
+        # `config check` lists the data folder's problem with the others instead.
+        self.check_data_folder = True
 
     @property
     def config(self) -> KioskConfig:
@@ -32,6 +35,8 @@ class State:
             self._config = load_config(self.config_path)
             if not self.keep_root:
                 self.act_as_data_owner()
+            if self.check_data_folder:
+                refuse_unusable_data_folder(self._config.data_dir)
         return self._config
 
     def act_as_data_owner(self) -> None:

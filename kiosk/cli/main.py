@@ -12,6 +12,7 @@ import click
 from kiosk import __version__
 from kiosk.cli import appliance, audit, demo, hardware, run, snapshot, spool, staff, status, upload
 from kiosk.cli.common import State
+from kiosk.cli.paths import path_problems
 from kiosk.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, default_config_path, load_config
 from kiosk.errors import ConfigError, KioskError
 from kiosk.logs import setup_logging
@@ -49,8 +50,16 @@ def config_group() -> None:
 @config_group.command("check")
 @click.pass_obj
 def config_check(state: State) -> None:
-    """Validate the config file; exit 78 and list every problem if it is wrong."""
-    config = load_config(state.config_path)
+    """Validate the config file and the paths it names (as the kiosk's user); exit 78 and
+    list every problem if it is wrong."""
+    state.check_data_folder = False
+    config = state.config  # as root: read, then checked as the data folder's owner
+    problems = path_problems(config)
+    for problem in problems:
+        click.echo(f"  {'-' if problem.fatal else 'warning:'} {problem}", err=True)
+    if any(p.fatal for p in problems):
+        click.echo(f"kiosk: {state.config_path} names paths the kiosk cannot use.", err=True)
+        sys.exit(os.EX_CONFIG)
     click.echo(
         f"{state.config_path}: OK (kiosk {config.kiosk.id} at {config.kiosk.library}"
         f"{', ' + config.kiosk.branch if config.kiosk.branch else ''}; data in {config.data_dir})"
@@ -100,3 +109,8 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except OSError as exc:  # a file or folder the kiosk met as it was: one line, not a trace
+        where = f" ({exc.filename})" if exc.filename else ""
+        click.echo(f"kiosk: {exc.strerror or exc}{where}", err=True)
+        logging.getLogger("kiosk").debug("details", exc_info=True)
+        sys.exit(os.EX_IOERR)

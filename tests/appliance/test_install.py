@@ -82,7 +82,7 @@ def test_install_lays_out_every_file_with_its_mode(root: Path) -> None:
         assert "@BINDIR@" not in text, name
         expected = (SYSTEMD / name).read_text(encoding="utf-8").replace("@BINDIR@", str(bindir))
         assert text == expected, name
-    assert f"ExecStart={bindir}/kiosk session\n" in (
+    assert f"ExecStart={bindir}/kiosk --log-level INFO session\n" in (
         root / "etc/systemd/system/kiosk.service"
     ).read_text(encoding="utf-8")
 
@@ -202,7 +202,9 @@ def test_bindir_defaults_to_the_folder_of_the_kiosk_command_that_runs(root: Path
     )
     assert result.returncode == 0, result.stderr
     keys = unit_keys(root / "etc/systemd/system/kiosk.service")
-    assert keys["Service.ExecStart"] == [f"{command.resolve().parent}/kiosk session"]
+    assert keys["Service.ExecStart"] == [
+        f"{command.resolve().parent}/kiosk --log-level INFO session"
+    ]
 
 
 def test_the_backup_folder_from_the_config_is_made_writable_for_the_backup_service(
