@@ -13,7 +13,7 @@ from kiosk import __version__
 from kiosk.cli import appliance, audit, demo, hardware, run, snapshot, spool, staff, status, upload
 from kiosk.cli.common import State
 from kiosk.cli.paths import path_problems
-from kiosk.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, default_config_path, load_config
+from kiosk.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, default_config_path
 from kiosk.errors import ConfigError, KioskError
 from kiosk.logs import setup_logging
 
