@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ def private_dir(path: Path) -> Path:
     """Create `path` (and parents) readable only by this user, each new folder made durable
     in its parent; tighten it if it exists."""
     durable_dirs(path, PRIVATE_DIR)
+    if not path.is_dir():  # as mkdir says it (a file is in the way): never chmod the file
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(path))
     if path.stat().st_mode & 0o077:
         path.chmod(PRIVATE_DIR)
     return path

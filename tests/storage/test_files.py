@@ -57,3 +57,13 @@ def test_an_atomic_write_into_a_new_folder_flushes_the_folder_then_the_file(
     atomic_write_bytes(target, b"entry\n")
     assert target.read_bytes() == b"entry\n"
     assert flushed == [tmp_path, tmp_path / "backups"]  # the folder's entry, then the file's
+
+
+def test_a_file_in_the_way_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    in_the_way = tmp_path / "backups"
+    in_the_way.write_text("mine\n", encoding="utf-8")
+    in_the_way.chmod(0o644)
+    with pytest.raises(FileExistsError):
+        private_dir(in_the_way)
+    assert in_the_way.read_text(encoding="utf-8") == "mine\n"
+    assert stat.S_IMODE(in_the_way.stat().st_mode) == 0o644
