@@ -45,6 +45,9 @@ class KioskSection(_Model):
     timezone: str
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"  # ISO 4217, for fines
     data_dir: Path = Path("/var/lib/kiosk")
+    # Written by `kiosk spool init` (kiosk install --enable runs it): the spool this kiosk was
+    # set up with. A data folder that lost it is then refused, never given an empty spool.
+    spool_id: Annotated[str, Field(pattern=r"^[0-9a-f-]{36}$")] | None = None
 
     @field_validator("timezone")
     @classmethod

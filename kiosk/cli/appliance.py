@@ -136,6 +136,7 @@ def backup(state: State, folder: Path | None, keep: int | None) -> None:
             kiosk_id=config.kiosk.id,
             now=utc_now().astimezone(config.tz),
             keep=keep or config.backup.keep,
+            anchor=config.kiosk.spool_id,
         )
     except NothingToBackUp as exc:
         click.echo(f"{str(exc)[0].upper()}{str(exc)[1:]}.")
@@ -334,6 +335,9 @@ def install(root: Path, bindir: Path | None, enable: bool) -> None:
         return
     units = ["kiosk.service", "kiosk-snapshot.timer", "kiosk-backup.timer"]
     if enable:
+        # The spool, made as the kiosk and named in the config: from now on a data folder
+        # that loses it is refused, never given an empty spool.
+        _run([sys.executable, "-m", "kiosk", "--config", "/etc/kiosk/kiosk.toml", "spool", "init"])
         if config.snapshot.source or config.snapshot.url:
             _first_snapshot()
         _run(["systemctl", "enable", "--now", *units])

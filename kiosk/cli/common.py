@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pwd
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,41 @@ class State:
 
     def act_as_data_owner(self) -> None:
         act_as_owner_of(self.config.data_dir)
+
+
+def in_data_owner_process(data_dir: Path, work: Callable[[], str]) -> str:
+    """Run `work` as the owner of the data folder and return what it returned, while this
+    process stays root (it has root's files to write afterwards, such as the config): in a
+    forked child that switches user. Not root, or root's own folder: run it here."""
+    if os.geteuid() != 0 or not data_dir.exists() or data_dir.stat().st_uid == 0:
+        return work()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns to the caller
+        status = 1
+        try:
+            os.close(read)
+            act_as_owner_of(data_dir)
+            result = "ok:" + work()
+            status = 0
+        except KioskError as exc:
+            result = f"error:{exc.exit_code}:{exc}"
+        except BaseException as exc:
+            result = f"error:1:{type(exc).__name__}: {exc}"
+        finally:
+            with contextlib.suppress(BaseException):
+                os.write(write, result.encode("utf-8"))
+            os._exit(status)
+    os.close(write)
+    with os.fdopen(read, encoding="utf-8") as pipe:
+        said = pipe.read()
+    os.waitpid(pid, 0)
+    if said.startswith("ok:"):
+        return said[3:]
+    _, code, message = [*said.split(":", 2), "", ""][:3] if said else ["", "1", ""]
+    error = KioskError(message or "the command ended without a word")
+    error.exit_code = int(code) if code.isdigit() else 1
+    raise error
 
 
 class WrongUser(KioskError):

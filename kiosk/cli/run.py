@@ -94,7 +94,9 @@ def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
     problem: str | None = None
     try:
         # At start the whole spool is checked, indexes too: a damaged one is never used.
-        spool = Spool.open(config.data_dir, create=True, thorough=True)
+        spool = Spool.open(
+            config.data_dir, create=True, thorough=True, anchor=config.kiosk.spool_id
+        )
     except StorageError as exc:
         log.error("%s", exc)
         problem = str(exc)

@@ -9,20 +9,61 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import click
 from rich.console import Console
 from rich.table import Table
+from tomlkit.toml_document import TOMLDocument
 
-from kiosk.cli.common import State, audit, utc_now
+from kiosk.cli.common import State, audit, in_data_owner_process, utc_now
+from kiosk.cli.config_file import edit_config, table
 from kiosk.domain.barcodes import mask
 from kiosk.errors import ExportError, InputFileError
 from kiosk.exports.formats import FORMATS, render
 from kiosk.exports.merge import merge_exports, parse_export
 from kiosk.exports.writer import export_spool
 from kiosk.storage.files import atomic_writer
-from kiosk.storage.spool import Spool
+from kiosk.storage.spool import SPOOL_FILE, Spool
 
 
 @click.group("spool")
 def group() -> None:
     """The checkouts made while the library system was down."""
+
+
+@group.command("init")
+@click.pass_obj
+def init(state: State) -> None:
+    """Set this kiosk's spool up: create it (or take the one already in the data folder) and
+    write its id into the config (kiosk.spool_id). From then on a data folder that lost its
+    spool, or a disk not mounted, is refused instead of given an empty spool. `kiosk install
+    --enable` runs this."""
+    state.keep_root = True  # the config is root's: the spool itself is made as its owner
+    config = state.config
+    data_dir, anchor = config.data_dir, config.kiosk.spool_id
+
+    def open_spool() -> str:
+        existed = (data_dir / SPOOL_FILE).exists()
+        spool = Spool.open(data_dir, create=anchor is None, anchor=anchor)
+        try:
+            spool_id = spool.spool_id
+        finally:
+            spool.close()
+        if anchor is None:
+            action = "spool.adopted" if existed else "spool.created"
+            audit(state, action, {"spool_id": spool_id, "path": str(data_dir / SPOOL_FILE)})
+        return f"{'existed' if existed else 'new'} {spool_id}"
+
+    found, spool_id = in_data_owner_process(data_dir, open_spool).split()
+    if anchor is not None:
+        click.echo(f"This kiosk's spool is set up already: {data_dir / SPOOL_FILE} (id {anchor}).")
+        return
+
+    def record(document: TOMLDocument) -> None:
+        table(document, state.config_path, "kiosk")["spool_id"] = spool_id
+
+    edit_config(state.config_path, record)
+    made = "Created a new" if found == "new" else "Took the existing"
+    click.echo(
+        f"{made} spool {data_dir / SPOOL_FILE} (id {spool_id}); its id is now kiosk.spool_id "
+        f"in {state.config_path}: a lost or unmounted data folder is refused from now on."
+    )
 
 
 @group.command("list")
@@ -32,7 +73,7 @@ def group() -> None:
 def list_(state: State, pending: bool, unmask: bool) -> None:
     """Show the checkouts in the spool, oldest first."""
     config = state.config
-    spool = Spool.open(config.data_dir)
+    spool = Spool.open(config.data_dir, anchor=config.kiosk.spool_id)
     try:
         table = Table(title=f"Checkouts at {config.kiosk.id}")
         for column in ("seq", "when (local)", "patron", "item", "due", "handed over"):
@@ -80,7 +121,7 @@ def export(state: State, fmt: str, out: Path, include_all: bool) -> None:
 
     Nothing is deleted: the spool remembers what was exported, when and how.
     """
-    spool = Spool.open(state.config.data_dir)
+    spool = Spool.open(state.config.data_dir, anchor=state.config.kiosk.spool_id)
     try:
         result = export_spool(
             spool, fmt, out, include_all=include_all, now=utc_now(), tz=state.config.tz
@@ -124,7 +165,7 @@ def export(state: State, fmt: str, out: Path, include_all: bool) -> None:
 @click.pass_obj
 def info(state: State) -> None:
     """Count the checkouts, and show the last export."""
-    spool = Spool.open(state.config.data_dir)
+    spool = Spool.open(state.config.data_dir, anchor=state.config.kiosk.spool_id)
     try:
         summary = spool.summary()
     finally:

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import click
 import tomlkit
-from tomlkit.items import Array, Table
+from tomlkit.items import Array
+from tomlkit.toml_document import TOMLDocument
 
 from kiosk.cli.common import State, utc_now
-from kiosk.config import parse_config
+from kiosk.cli.config_file import edit_config, table
 from kiosk.domain.staff import PIN_PATTERN, SALT_BYTES, hash_secret, parse_hash
 from kiosk.errors import ConfigError, KioskError, PeriodNotHandedOver
 from kiosk.exports.drives import folder_as_drive
 from kiosk.runtime.staff import Outcome, StaffDesk
 from kiosk.runtime.station import CLEAR_SESSION_SETTING
-from kiosk.storage.files import atomic_write_bytes
 from kiosk.storage.spool import Spool
 
 
@@ -63,53 +63,27 @@ def _add_hash(state: State, key: str, secret: str, *, share_salt: bool) -> int:
     """Append a salted hash of `secret` to [staff].<key> in the config file, keeping its
     comments and layout; the new file is validated before it replaces the old one."""
     path = state.config_path
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(str(path), [f"cannot be read: {exc}"], whole_file=True) from exc
-    document = tomlkit.parse(text)
-    staff = document.get("staff")
-    if staff is None:
-        staff = tomlkit.table()
-        document["staff"] = staff
-    if not isinstance(staff, Table):
-        raise ConfigError(str(path), ["staff: must be a table"])
-    entries = staff.get(key)
-    if entries is None:
-        entries = tomlkit.array()
-        entries.multiline(True)
-        staff[key] = entries
-    if not isinstance(entries, Array):
-        raise ConfigError(str(path), [f"staff.{key}: must be a list"])
-    salt = os.urandom(SALT_BYTES)
-    if share_salt and len(entries):
-        # Cards share one salt, so a scan costs one derivation however many cards there are.
-        salt = parse_hash(str(entries[0])).salt
-    hashed = hash_secret(secret, salt).text()
-    if any(str(e) == hashed for e in entries):
-        raise click.UsageError(f"that {key[:-1]} is already in {path}")
-    entries.append(hashed)
-    new_text = tomlkit.dumps(document)
-    parse_config(new_text, str(path), base_dir=path.parent.resolve())  # refuse a broken file
-    before = path.stat()
-    try:
-        atomic_write_bytes(path, new_text.encode("utf-8"), mode=before.st_mode & 0o777)
-    except PermissionError as exc:
-        raise ConfigError(
-            str(path), ["cannot be written: run this as the user who owns it (sudo)"]
-        ) from exc
-    # The new file belongs to whoever ran this (root, with sudo): give it back to the config's
-    # owner and group, or the kiosk may no longer be able to read its config.
-    if (before.st_uid, before.st_gid) != (os.getuid(), os.getgid()):
-        try:
-            os.chown(path, before.st_uid, before.st_gid)
-        except PermissionError:
-            click.echo(
-                f"Warning: {path} now belongs to you, not to uid {before.st_uid} gid "
-                f"{before.st_gid}: check that the kiosk can still read it.",
-                err=True,
-            )
-    return len(entries)
+
+    def add(document: TOMLDocument) -> int:
+        staff = table(document, path, "staff")
+        entries = staff.get(key)
+        if entries is None:
+            entries = tomlkit.array()
+            entries.multiline(True)
+            staff[key] = entries
+        if not isinstance(entries, Array):
+            raise ConfigError(str(path), [f"staff.{key}: must be a list"])
+        salt = os.urandom(SALT_BYTES)
+        if share_salt and len(entries):
+            # Cards share one salt, so a scan costs one derivation however many cards.
+            salt = parse_hash(str(entries[0])).salt
+        hashed = hash_secret(secret, salt).text()
+        if any(str(e) == hashed for e in entries):
+            raise click.UsageError(f"that {key[:-1]} is already in {path}")
+        entries.append(hashed)
+        return len(entries)
+
+    return edit_config(path, add)
 
 
 @group.command("add-pin")
@@ -202,7 +176,7 @@ def resume(state: State) -> None:
 @click.pass_obj
 def clear_session(state: State) -> None:
     """End the session a patron left open (its checkouts are stored already)."""
-    spool = Spool.open(state.config.data_dir, create=True)
+    spool = Spool.open(state.config.data_dir, create=True, anchor=state.config.kiosk.spool_id)
     try:
         spool.set_setting(CLEAR_SESSION_SETTING, utc_now().isoformat())
     finally:

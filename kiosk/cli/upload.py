@@ -115,7 +115,7 @@ def report(state: State, out: Path | None) -> None:
     """The upload report for this period, as it stands now: what the ILS accepted, refused,
     and what is still to send."""
     config = state.config
-    spool = Spool.open(config.data_dir)
+    spool = Spool.open(config.data_dir, anchor=config.kiosk.spool_id)
     try:
         made = current_report(spool, config, utc_now().astimezone(config.tz))
     finally:

@@ -116,7 +116,7 @@ class StaffDesk:
 
     @contextmanager
     def _spool(self, *, create: bool = False) -> Iterator[Spool]:
-        spool = Spool.open(self.config.data_dir, create=create)
+        spool = Spool.open(self.config.data_dir, create=create, anchor=self.config.kiosk.spool_id)
         try:
             yield spool
         finally:

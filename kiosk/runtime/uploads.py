@@ -88,7 +88,7 @@ def run_upload(
     def local() -> datetime:  # the library's local time: SIP2 dates are local
         return now().astimezone(config.tz)
 
-    spool = Spool.open(config.data_dir)
+    spool = Spool.open(config.data_dir, anchor=config.kiosk.spool_id)
     try:
         run, tally = upload(
             spool,
@@ -144,7 +144,7 @@ class UploadWatcher:
         self._stop.set()
 
     def _waiting(self) -> int:
-        spool = Spool.open(self.config.data_dir)
+        spool = Spool.open(self.config.data_dir, anchor=self.config.kiosk.spool_id)
         try:
             return spool.to_send_count()
         finally:

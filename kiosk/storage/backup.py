@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kiosk.errors import StorageError
+from kiosk.errors import SpoolDamagedError, StorageError
 from kiosk.storage.audit import AUDIT_FILE
 from kiosk.storage.files import atomic_write_bytes, fsync_dir, private_dir
 from kiosk.storage.spool import SPOOL_FILE
@@ -57,9 +57,21 @@ class NothingToBackUp(StorageError):
 
 
 def backup_spool(
-    data_dir: Path, folder: Path, *, kiosk_id: str, now: datetime, keep: int
+    data_dir: Path,
+    folder: Path,
+    *,
+    kiosk_id: str,
+    now: datetime,
+    keep: int,
+    anchor: str | None = None,
 ) -> Backup:
     source_path = data_dir / SPOOL_FILE
+    if not source_path.exists() and anchor is not None:
+        raise SpoolDamagedError(
+            f"the spool {source_path} is missing, but this kiosk was set up with one "
+            f"(kiosk.spool_id = {anchor}): is the data folder's disk mounted? Nothing was "
+            "backed up, and no backup was removed"
+        )
     if not source_path.exists():
         raise NothingToBackUp(
             f"nothing to back up yet: this kiosk has not lent anything (no spool at {source_path})"

@@ -285,6 +285,7 @@ class Spool:
         create: bool = False,
         migrations: Path = MIGRATIONS,
         thorough: bool = False,
+        anchor: str | None = None,
     ) -> Spool:
         """Open the spool in `data_dir`, migrating its schema to this version if needed.
 
@@ -294,10 +295,28 @@ class Spool:
         thorough: check every index against its table (integrity_check), not only the pages
         (quick_check): what the kiosk does when it starts. It takes longer on a large spool
         (about 0.2 s per 100,000 checkouts on the development machine).
+        anchor: the spool id the config names (kiosk.spool_id, set by `kiosk spool init`),
+        kept outside the data folder: with it, a missing spool is never made anew.
         """
         path = data_dir / SPOOL_FILE
         marker = data_dir / MARKER_FILE
         expected_id = marker.read_text(encoding="utf-8").strip() if marker.exists() else None
+        if anchor is not None:
+            # The config says which spool this kiosk was set up with: a data folder that
+            # vanished (its marker with it) or holds another spool never passes for new.
+            if expected_id is not None and expected_id != anchor:
+                raise SpoolDamagedError(
+                    f"the spool in {data_dir} (id {expected_id}) is not the one this kiosk was "
+                    f"set up with (kiosk.spool_id = {anchor}). Put the right data folder back."
+                )
+            if not path.exists():
+                raise SpoolDamagedError(
+                    f"the spool {path} is missing, but this kiosk was set up with one "
+                    f"(kiosk.spool_id = {anchor}): is the data folder's disk mounted? Its "
+                    "checkouts may not have been handed over: restore it, or a backup. The "
+                    "kiosk will not start an empty spool in its place."
+                )
+            expected_id = anchor
         if not path.exists():
             if expected_id is not None:
                 raise SpoolDamagedError(
