@@ -186,6 +186,7 @@ def test_the_readme_install_runs_as_written_on_a_minimal_debian(station: dict) -
         first_install.stdout
     )
     enable = outputs[".venv/bin/kiosk install --enable"]
+    assert "Created a new spool /var/lib/kiosk/spool.db" in enable.stdout
     assert "Fetched the first patron snapshot (kiosk-snapshot.service)." in enable.stdout
     assert "Enabled and started: kiosk.service, kiosk-snapshot.timer, kiosk-backup.timer." in (
         enable.stdout
