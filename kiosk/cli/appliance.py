@@ -19,7 +19,7 @@ from kiosk.errors import KioskError, StorageError
 from kiosk.runtime.fetch import fetch_snapshot
 from kiosk.runtime.staff import StaffDesk
 from kiosk.storage.backup import NothingToBackUp, backup_spool
-from kiosk.storage.files import atomic_write_bytes
+from kiosk.storage.files import atomic_write_bytes, durable_dirs, fsync_dir
 from kiosk.storage.signing import generate_key, sign
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,7 +61,7 @@ def keygen(out: Path) -> None:
     if path.exists():
         raise click.UsageError(f"{path} exists already: a new key would orphan the old one")
     pem, public = generate_key()
-    out.mkdir(parents=True, exist_ok=True)
+    durable_dirs(out)
     atomic_write_bytes(path, pem, mode=0o600)
     click.echo(f"Private key: {path} (keep it secret).")
     click.echo("Put this in each kiosk's config, in [snapshot]:")
@@ -210,6 +210,7 @@ def _dirs(path: Path) -> None:
     for folder in reversed(missing):
         folder.mkdir()
         folder.chmod(0o755)
+        fsync_dir(folder.parent)  # a unit or rule written into it must not vanish with it
 
 
 def _write(path: Path, data: str, mode: int, changed: list[str]) -> None:

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from kiosk.errors import SnapshotError
+from kiosk.storage.files import atomic_write_bytes
 
 CONTEXT = b"offline-kiosk patron snapshot v1\n"
 SUFFIX = ".sig"
@@ -52,7 +53,9 @@ def sign(path: Path, private_pem: bytes) -> Path:
         )
     signature = private.sign(_digest(path))
     out = path.with_name(path.name + SUFFIX)
-    out.write_text(base64.b64encode(signature).decode() + "\n", encoding="ascii")
+    # Public, like the file it signs; flushed, so a power cut cannot leave a signature file
+    # that is empty (which every kiosk would refuse, with the snapshot).
+    atomic_write_bytes(out, base64.b64encode(signature) + b"\n", mode=0o644)
     return out
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from kiosk.presenter.presenter import Sound
+from kiosk.storage.files import private_dir
 from kiosk.ui.tones import write_tone
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ class KivyPlayer:
 
 def sound_files(folder: Path, success: Path | None, problem: Path | None) -> dict[Sound, Path]:
     """The configured WAV files, or the built-in tones written to `folder`."""
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(folder)
     files = {}
     for sound, configured in ((Sound.SUCCESS, success), (Sound.PROBLEM, problem)):
         files[sound] = configured or write_tone(folder / f"{sound.value}.wav", sound.value)
