@@ -13,9 +13,10 @@ STAMP  := $(VENV)/.installed
 # prebuilt wheel for ARM boards).
 KIOSK_DEBS := tzdata libmtdev1 libusb-1.0-0 libasound2 libgl1 libegl1 libgl1-mesa-dri libgbm1 \
               gcc libc6-dev python3-dev linux-libc-dev
-# What the tests add: a virtual X screen and keyboard, and the appliance test's Debian
-# builder and container (tests/appliance/test_boot.py boots a real systemd).
-TEST_DEBS  := xvfb xdotool mmdebstrap systemd-container
+# What the tests add: a virtual X screen and keyboard, the appliance test's Debian builder
+# and container (tests/appliance/test_boot.py boots a real systemd), and FUSE for the
+# power-loss filesystem (tests/reliability/powerfs.py).
+TEST_DEBS  := xvfb xdotool mmdebstrap systemd-container fuse3
 DEMO   := .demo
 # The kiosk alone (what an appliance installs), and the kiosk with its test tools.
 KIOSK_STAMP := $(VENV)/.installed-kiosk

@@ -20,6 +20,9 @@ Mode = Literal["durable", "bulk", "readonly"]
 # file moves the limit for the next transaction and deleting it lifts it). It is never set on
 # a kiosk; `make torture` sets it where it may not mount a small filesystem.
 FAULT_MAX_PAGES_ENV = "KIOSK_FAULT_MAX_PAGES_FILE"
+# For the power-loss test only, to prove it can see lost checkouts: the spool's commits are
+# no longer on disk when they return (synchronous=NORMAL). Never set on a station.
+FAULT_WEAK_SYNC_ENV = "KIOSK_FAULT_WEAK_SYNC"
 NO_PAGE_LIMIT = 4294967294  # SQLite's own largest max_page_count
 
 
@@ -70,7 +73,8 @@ def sqlite_engine(path: Path, *, mode: Mode = "durable") -> Engine:
         cursor.execute("PRAGMA foreign_keys = ON")
         if mode == "durable":
             cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = FULL")
+            weak = os.environ.get(FAULT_WEAK_SYNC_ENV) == "1"
+            cursor.execute(f"PRAGMA synchronous = {'NORMAL' if weak else 'FULL'}")
         elif mode == "bulk":
             cursor.execute("PRAGMA journal_mode = OFF")
             cursor.execute("PRAGMA synchronous = OFF")

@@ -40,6 +40,13 @@ DECISIONS = """\
   `item_checked_out` printed so far is in it exactly once, and no sequence number repeats. A
   checkout that was stored but not yet printed when the kiosk died may be in the spool
   (the patron was not told; it is counted, never lost).
+- **Power cuts** (tests/reliability/test_power_loss.py): the kiosk's config and data on a
+  FUSE filesystem (tests/reliability/powerfs.py) that keeps only what was made durable (file
+  data by fsync of the file, folder entries by fsync of the folder) and fails every operation
+  once the power is cut. Cuts at random moments and at a chosen write or fsync while lending;
+  every announced checkout is in the spool once afterwards and the spool passes
+  `integrity_check`. The same run at `synchronous=NORMAL` (a test-only switch) must lose
+  checkouts, and does. A cut right after each writing command finds what it reported.
 - **Full disk** (tests/reliability/test_full_disk.py): the data folder on a small tmpfs where
   the test may mount one, else (and always as a second case) the spool's page limit through
   the kiosk's fault switch `KIOSK_FAULT_MAX_PAGES_FILE`. The checkout that cannot be stored is
@@ -73,6 +80,9 @@ DECISIONS = """\
 # failed before it could write one (or did not run), and the report says so.
 EXPECTED = (
     "Power loss",
+    "Power loss while lending (powerfs)",
+    "Power loss, durability weakened on purpose",
+    "A cut right after each writing command",
     "Full disk (tmpfs)",
     "Full disk (page limit)",
     "Damaged snapshot file (unsigned CSV)",
