@@ -87,22 +87,26 @@ class PowerFS(fuse.Operations):
         self.cut = False
         self.cut_after = cut_after
         self.counted = 0  # writes and fsyncs, for --cut-after
+        self.first_refused = ""
 
     # Power ----------------------------------------------------------------------------------
 
     def power_cut(self, *_: Any) -> None:
         self.cut = True
 
-    def _alive(self) -> None:
+    def _alive(self, op: str = "", path: str = "") -> None:
         if self.cut:
+            if not self.first_refused:  # what the cut interrupted, for the report
+                self.first_refused = f"{op} {path}"
+                print(f"powerfs: cut; first refused: {op} {path}", file=sys.stderr, flush=True)
             raise fuse.FuseOSError(errno.EIO)
 
-    def _count(self) -> None:
-        self._alive()
+    def _count(self, op: str = "", path: str = "") -> None:
+        self._alive(op, path)
         self.counted += 1
         if self.cut_after is not None and self.counted >= self.cut_after:
             self.cut = True
-            raise fuse.FuseOSError(errno.EIO)
+            self._alive(op, path)
 
     # Lookups --------------------------------------------------------------------------------
 
@@ -136,7 +140,7 @@ class PowerFS(fuse.Operations):
     # Operations -----------------------------------------------------------------------------
 
     def getattr(self, path: str, fh: int | None = None) -> dict[str, Any]:
-        self._alive()
+        self._alive("getattr", path)
         node = self.nodes[self._lookup(path)]
         size = 4096 if node.is_dir else len(node.data)
         return {
@@ -152,34 +156,34 @@ class PowerFS(fuse.Operations):
         }
 
     def readdir(self, path: str, fh: int) -> list[str]:
-        self._alive()
+        self._alive("readdir", path)
         return [".", "..", *self.nodes[self._lookup(path)].entries]
 
     def mkdir(self, path: str, mode: int) -> None:
-        self._count()
+        self._count("mkdir", path)
         self._new(path, stat.S_IFDIR | (mode & 0o7777))
 
     def create(self, path: str, mode: int, fi: Any = None) -> int:
-        self._count()
+        self._count("create", path)
         return self._new(path, stat.S_IFREG | (mode & 0o7777))
 
     def open(self, path: str, flags: int) -> int:
-        self._alive()
+        self._alive("open", path)
         number = self._lookup(path)
         if flags & os.O_TRUNC:
             self.nodes[number].data.clear()
         return number
 
     def opendir(self, path: str) -> int:
-        self._alive()
+        self._alive("opendir", path)
         return self._lookup(path)
 
     def read(self, path: str, size: int, offset: int, fh: int) -> bytes:
-        self._alive()
+        self._alive("read", path)
         return bytes(self.nodes[fh].data[offset : offset + size])
 
     def write(self, path: str, data: bytes, offset: int, fh: int) -> int:
-        self._count()
+        self._count("write", path)
         node = self.nodes[fh]
         if offset > len(node.data):
             node.data.extend(b"\0" * (offset - len(node.data)))
@@ -188,7 +192,7 @@ class PowerFS(fuse.Operations):
         return len(data)
 
     def truncate(self, path: str, length: int, fh: int | None = None) -> None:
-        self._count()
+        self._count("truncate", path)
         node = self.nodes[fh if fh else self._lookup(path)]
         if length < len(node.data):
             del node.data[length:]
@@ -196,24 +200,24 @@ class PowerFS(fuse.Operations):
             node.data.extend(b"\0" * (length - len(node.data)))
 
     def fsync(self, path: str, datasync: int, fh: int) -> None:
-        self._count()
+        self._count("fsync", path)
         node = self.nodes[fh]
         node.durable = bytes(node.data)
 
     def fsyncdir(self, path: str, datasync: int, fh: int) -> None:
-        self._count()
+        self._count("fsyncdir", path)
         node = self.nodes[fh]
         node.durable_entries = dict(node.entries)
 
     def unlink(self, path: str) -> None:
-        self._count()
+        self._count("unlink", path)
         parent, name = self._parent(path)
         if name not in parent.entries:
             raise fuse.FuseOSError(errno.ENOENT)
         del parent.entries[name]
 
     def rmdir(self, path: str) -> None:
-        self._count()
+        self._count("rmdir", path)
         parent, name = self._parent(path)
         number = parent.entries.get(name)
         if number is None:
@@ -223,7 +227,7 @@ class PowerFS(fuse.Operations):
         del parent.entries[name]
 
     def rename(self, old: str, new: str) -> None:
-        self._count()
+        self._count("rename", old)
         source, old_name = self._parent(old)
         target, new_name = self._parent(new)
         number = source.entries.get(old_name)
@@ -236,12 +240,12 @@ class PowerFS(fuse.Operations):
         target.entries[new_name] = number
 
     def chmod(self, path: str, mode: int) -> None:
-        self._count()
+        self._count("chmod", path)
         node = self.nodes[self._lookup(path)]
         node.mode = (node.mode & ~0o7777) | (mode & 0o7777)
 
     def chown(self, path: str, uid: int, gid: int) -> None:
-        self._count()
+        self._count("chown", path)
         node = self.nodes[self._lookup(path)]
         node.uid = node.uid if uid == -1 else uid
         node.gid = node.gid if gid == -1 else gid

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -204,7 +205,37 @@ def lending_cycles(
         txns = spool_txns(home)
         lost += sum(1 for txn in announced if txn not in txns)
         repeated += len(txns) - len(set(txns))
-    return {"announced": len(announced), "lost": lost, "repeated": repeated, "targeted": targeted}
+    return {
+        "announced": len(announced),
+        "lost": lost,
+        "repeated": repeated,
+        "targeted": targeted,
+        "interrupted": interrupted(disk, cycles),
+    }
+
+
+def interrupted(disk: PowerDisk, cycles: int) -> dict[str, int]:
+    """What the cuts interrupted: the first operation the dead disk refused, by kind."""
+    kinds: dict[str, int] = {}
+    refused = re.findall(r"powerfs: cut; first refused: (\w+) (\S*)", disk.log.read_text())
+    for op, path in refused:
+        name = path.rsplit("/", 1)[-1]
+        if name.endswith("-wal"):
+            what = "the spool's WAL"
+        elif name.endswith("-shm"):
+            what = "the spool's shared memory"
+        elif name.startswith("spool.db"):
+            what = "the spool"
+        elif name.startswith("audit.log"):
+            what = "the audit trail"
+        else:
+            what = name or "the data folder"
+        key = f"{op} of {what}"
+        kinds[key] = kinds.get(key, 0) + 1
+    quiet = cycles - len(refused)
+    if quiet > 0:
+        kinds["nothing (the kiosk was between writes)"] = quiet
+    return dict(sorted(kinds.items(), key=lambda kv: -kv[1]))
 
 
 def test_power_cuts_while_lending_lose_no_confirmed_checkout(disk: PowerDisk) -> None:
@@ -229,6 +260,7 @@ def test_power_cuts_while_lending_lose_no_confirmed_checkout(disk: PowerDisk) ->
         f"every cut; the spool passed integrity_check every time",
         seconds=round(time.monotonic() - started, 1),
         targeted_cuts=counts["targeted"],
+        interrupted=counts["interrupted"],
     )
 
 
