@@ -47,3 +47,10 @@ def verify(state: State) -> None:
             f"{broken.problem}. The {good} entries before it check out."
         )
     click.echo(f"The audit trail checks out: {good} entries, each following the one before.")
+    for entry in trail.entries():
+        if entry.action == "audit.repaired":  # a torn line (a power cut), kept aside
+            click.echo(
+                f"  Entry #{entry.seq} ({entry.at}): a damaged last line of "
+                f"{entry.details.get('damaged_bytes')} bytes was moved to "
+                f"{entry.details.get('kept_in')} and the trail went on."
+            )
