@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from kiosk.storage.db import FAULT_WEAK_SYNC_ENV
-from tests.conftest import KioskHome, item, patron, standard_csv
+from tests.conftest import KioskHome, item, kiosk_env, patron, standard_csv
 from tests.e2e.live import LiveKiosk
 from tests.reliability import torture
 
@@ -136,6 +136,9 @@ def new_home(disk: PowerDisk, *, snapshot: bool = True) -> KioskHome:
     home = KioskHome(outside, inside / "kiosk.toml", inside / "data")
     home.write_config()
     flushed(home.config_path, disk)
+    (inside / "exports").mkdir()
+    (inside / "exports" / ".drive").write_text("a drive\n", encoding="utf-8")
+    flushed(inside / "exports" / ".drive", disk)
     if snapshot:
         home.import_standard_snapshot()
     return home
@@ -168,8 +171,9 @@ def lending_cycles(
     """`cycles` power cuts while lending; returns the counts."""
     env = {FAULT_WEAK_SYNC_ENV: "1"} if weak else {}
     announced: dict[str, str] = {}
-    lost = repeated = targeted = 0
+    lost = repeated = targeted = broken = 0
     serial = 0
+    alongside_done = {"export": 0, "import": 0}
     for cycle in range(cycles):
         cut_after = None
         if cycle % 2 == 1:  # a targeted cut: at a chosen write or fsync of this boot
@@ -177,6 +181,7 @@ def lending_cycles(
             targeted += 1
         disk.power_back(cut_after)
         kiosk = LiveKiosk(home, env=env)
+        side = alongside(home, cycle, env) if cycle % 3 == 2 else []
         try:
             batch = []
             for _ in range(rng.randint(*torture.scale((3, 12), (40, 80)))):
@@ -201,17 +206,59 @@ def lending_cycles(
         for event in rest:
             if event["event"] == "item_checked_out":
                 announced[event["txn_id"]] = event["item"]
+        finished = [(kind, proc.wait(timeout=60), path) for kind, proc, path in side]
         disk.power_back()
         txns = spool_txns(home)
         lost += sum(1 for txn in announced if txn not in txns)
         repeated += len(txns) - len(set(txns))
+        for kind, code, path in finished:
+            alongside_done[kind] += code == 0
+            if code == 0 and kind == "export" and not (path.exists() and path.stat().st_size):
+                broken += 1  # it said it wrote the file: the file must be there
+            if code == 0 and kind == "import":
+                broken += home.kiosk("snapshot", "info").returncode != 0
     return {
         "announced": len(announced),
         "lost": lost,
         "repeated": repeated,
         "targeted": targeted,
         "interrupted": interrupted(disk, cycles),
+        "broken_promises": broken,
+        "exports_done": alongside_done["export"],
+        "imports_done": alongside_done["import"],
     }
+
+
+def alongside(
+    home: KioskHome, cycle: int, env: dict[str, str]
+) -> list[tuple[str, subprocess.Popen[bytes], Path]]:
+    """An export and a snapshot import, started while the kiosk lends (the cut may come in
+    the middle of either). What they report done must be there after the cut."""
+    exports = home.config_path.parent / "exports"
+    out = exports / f"cycle-{cycle}.csv"
+    base = [sys.executable, "-m", "kiosk", "--config", str(home.config_path)]
+    return [
+        (
+            "export",
+            subprocess.Popen(
+                [*base, "spool", "export", "--format", "csv", "--out", str(out)],
+                env=kiosk_env(env),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            ),
+            out,
+        ),
+        (
+            "import",
+            subprocess.Popen(
+                [*base, "snapshot", "import", str(home.root / "patrons.csv")],
+                env=kiosk_env(env),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            ),
+            home.root / "patrons.csv",
+        ),
+    ]
 
 
 def interrupted(disk: PowerDisk, cycles: int) -> dict[str, int]:
@@ -246,6 +293,7 @@ def test_power_cuts_while_lending_lose_no_confirmed_checkout(disk: PowerDisk) ->
     counts = lending_cycles(disk, home, cycles, weak=False, rng=rng)
     assert counts["announced"] >= torture.scale(1, 5000), counts
     assert counts["lost"] == 0 and counts["repeated"] == 0, counts
+    assert counts["broken_promises"] == 0, counts
     # And the kiosk starts and lends after the last cut.
     after = home.kiosk("run", "--headless", input=f"{patron(1)}\n{item(99_999)}\n@done\n")
     assert after.returncode == 0, after.stderr
@@ -261,6 +309,8 @@ def test_power_cuts_while_lending_lose_no_confirmed_checkout(disk: PowerDisk) ->
         seconds=round(time.monotonic() - started, 1),
         targeted_cuts=counts["targeted"],
         interrupted=counts["interrupted"],
+        exports_alongside=counts["exports_done"],
+        imports_alongside=counts["imports_done"],
     )
 
 
