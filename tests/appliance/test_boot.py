@@ -222,6 +222,21 @@ def test_a_patron_checks_out_through_the_scanner(station: dict, scanner: Scanner
     assert spool_items(container) == [item(1), item(2)]
 
 
+def restarted(container: Container, command: str, by: str, *, timeout: float) -> None:
+    """Run `command` inside; wait until systemd has restarted the kiosk once more."""
+    restarts = int(container.show("kiosk.service", "NRestarts")["NRestarts"])
+    container.run(command).check()
+    container.wait_for(
+        f"{by} to bring the kiosk back",
+        lambda: (
+            container.show("kiosk.service", "NRestarts", "ActiveState")
+            == {"NRestarts": str(restarts + 1), "ActiveState": "active"}
+        ),
+        timeout=timeout,
+        step=1,
+    )
+
+
 def test_sigkill_restarts_the_kiosk_with_every_confirmed_checkout(
     station: dict, scanner: ScannerServer
 ) -> None:
@@ -229,17 +244,8 @@ def test_sigkill_restarts_the_kiosk_with_every_confirmed_checkout(
     lend(container, scanner, patron(1), [item(3), item(4)])
     confirmed = spool_items(container)
     pid = main_pid(container)
-    restarts = int(container.show("kiosk.service", "NRestarts")["NRestarts"])
     connections = scanner.connections
-    container.run("systemctl kill --signal=KILL kiosk.service").check()
-    container.wait_for(
-        "Restart= to bring the kiosk back",
-        lambda: (
-            container.show("kiosk.service", "NRestarts", "ActiveState")
-            == {"NRestarts": str(restarts + 1), "ActiveState": "active"}
-        ),
-        timeout=90,
-    )
+    restarted(container, "systemctl kill --signal=KILL kiosk.service", "Restart=", timeout=90)
     assert main_pid(container) != pid
     after = spool_items(container)
     assert after == confirmed, "every confirmed checkout, each once"
@@ -252,18 +258,7 @@ def test_sigkill_restarts_the_kiosk_with_every_confirmed_checkout(
 def test_a_frozen_kiosk_is_restarted_by_the_watchdog(station: dict, scanner: ScannerServer) -> None:
     container: Container = station["container"]
     connections = scanner.connections
-    pid = main_pid(container)
-    restarts = int(container.show("kiosk.service", "NRestarts")["NRestarts"])
-    container.run(f"kill -STOP {pid}").check()
-    container.wait_for(
-        "the watchdog to restart the frozen kiosk",
-        lambda: (
-            container.show("kiosk.service", "NRestarts", "ActiveState")
-            == {"NRestarts": str(restarts + 1), "ActiveState": "active"}
-        ),
-        timeout=120,
-        step=1,
-    )
+    restarted(container, f"kill -STOP {main_pid(container)}", "the watchdog", timeout=120)
     assert (
         "Watchdog timeout" in container.run("journalctl -u kiosk.service --no-pager -o cat").stdout
     )
