@@ -30,6 +30,8 @@ class State:
         self.keep_root = False
         # `config check` lists the data folder's problem with the others instead.
         self.check_data_folder = True
+        # `kiosk run` starts out of service when a set-up data folder is missing.
+        self.missing_data_folder_ok = False
 
     @property
     def config(self) -> KioskConfig:
@@ -38,7 +40,11 @@ class State:
             if not self.keep_root:
                 self.act_as_data_owner()
             if self.check_data_folder:
-                refuse_unusable_data_folder(self._config.data_dir)
+                refuse_unusable_data_folder(
+                    self._config.data_dir,
+                    self._config.kiosk.spool_id,
+                    missing_ok=self.missing_data_folder_ok,
+                )
         return self._config
 
     def act_as_data_owner(self) -> None:
@@ -121,7 +127,7 @@ def audit(state: State, action: str, details: dict[str, Any], actor: str = "cli"
     """Record a staff action in the audit trail. A trail that cannot be written is reported
     but does not undo what was done (the action itself succeeded)."""
     try:
-        AuditLog(state.config.data_dir).append(
+        AuditLog(state.config.data_dir, anchored=state.config.kiosk.spool_id is not None).append(
             action, actor=actor, at=utc_now().astimezone(state.config.tz), details=details
         )
     except StorageError as exc:

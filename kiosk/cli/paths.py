@@ -53,7 +53,15 @@ def data_folder_problem(data_dir: Path) -> str | None:
     return None
 
 
-def refuse_unusable_data_folder(data_dir: Path) -> None:
+def refuse_unusable_data_folder(
+    data_dir: Path, spool_id: str | None = None, *, missing_ok: bool = False
+) -> None:
+    """missing_ok: `kiosk run`, which then starts out of service and says why on the screen."""
+    if spool_id is not None and not data_dir.exists() and not missing_ok:
+        raise DataFolderError(
+            f"the data folder {data_dir} is missing, but this kiosk was set up with a spool "
+            f"there (kiosk.spool_id = {spool_id}): is its disk mounted? Nothing was created"
+        )
     problem = data_folder_problem(data_dir)
     if problem is not None:
         raise DataFolderError(f"the data folder {data_dir} {problem} (kiosk.data_dir)")

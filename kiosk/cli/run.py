@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,10 +43,17 @@ class AlreadyRunning(KioskError):
 
 
 @contextmanager
-def station_lock(data_dir: Path) -> Iterator[None]:
-    """One kiosk process per data folder. The kernel releases the lock if the process dies."""
-    private_dir(data_dir)
-    handle = (data_dir / "kiosk.lock").open("a")
+def station_lock(data_dir: Path, *, anchored: bool = False) -> Iterator[None]:
+    """One kiosk process per data folder. The kernel releases the lock if the process dies.
+    anchored (kiosk.spool_id is set): a missing data folder is not made anew; the kiosk
+    starts out of service and says why, locking a file of its own in the temporary folder."""
+    if anchored and not data_dir.is_dir():
+        digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:16]
+        lock = Path(tempfile.gettempdir()) / f"kiosk-{digest}.lock"
+    else:
+        private_dir(data_dir)
+        lock = data_dir / "kiosk.lock"
+    handle = lock.open("a")
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -73,7 +82,7 @@ def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
     """Wire the station from the config. A spool that cannot be opened, or would not take a
     checkout, does not stop the kiosk from starting: it starts out of service and says why
     (and comes back by itself once a spool it could open takes checkouts again)."""
-    trail = AuditLog(config.data_dir)
+    trail = AuditLog(config.data_dir, anchored=config.kiosk.spool_id is not None)
 
     def record(action: str, details: dict[str, str]) -> None:
         try:
@@ -172,6 +181,7 @@ def run(
     offscreen: bool,
 ) -> None:
     """Run the kiosk: full screen on the display, or --headless."""
+    state.missing_data_folder_ok = True
     config = state.config
     manual = ManualClock(parse_clock(clock_start, config.tz)) if clock_start else None
     clock: Clock = manual or SystemClock()
@@ -180,7 +190,10 @@ def run(
             raise click.UsageError("--clock works only with --headless")
         run_screen(config, clock, offscreen=offscreen)
         return
-    with station_lock(config.data_dir), upload_watcher(config, clock):
+    with (
+        station_lock(config.data_dir, anchored=config.kiosk.spool_id is not None),
+        upload_watcher(config, clock),
+    ):
         runtime = build_runtime(config, clock)
         try:
             text_screen = None
@@ -220,7 +233,10 @@ def run_screen(config: KioskConfig, clock: Clock, *, offscreen: bool) -> None:
         prepare(config.data_dir / "kivy", offscreen=offscreen)
     except NoDisplayError as exc:
         raise NoDisplay(str(exc)) from exc
-    with station_lock(config.data_dir), upload_watcher(config, clock):
+    with (
+        station_lock(config.data_dir, anchored=config.kiosk.spool_id is not None),
+        upload_watcher(config, clock),
+    ):
         from kiosk.ui.launch import build_app
 
         runtime = build_runtime(config, clock)

@@ -91,6 +91,8 @@ class DeviceStatus:
         """Called with the lock held: updates from the printer's and the scanners' threads
         reach the file in the order they happened, so a newer state is never overwritten by
         an older one."""
+        if not self.path.parent.is_dir():
+            return  # a data folder that vanished is never made anew for a status file
         try:
             data = json.dumps(self._as_dict(), indent=2).encode() + b"\n"
             atomic_write_bytes(self.path, data)

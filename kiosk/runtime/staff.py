@@ -99,7 +99,7 @@ class StaffDesk:
         self.actor = actor
         self._now = now
         self._find = find
-        self._audit = AuditLog(config.data_dir)
+        self._audit = AuditLog(config.data_dir, anchored=config.kiosk.spool_id is not None)
 
     def now(self) -> datetime:
         return self._now().astimezone(self.config.tz)

@@ -115,7 +115,9 @@ def run_upload(
     if run.error:
         details["error"] = run.error
     try:
-        AuditLog(config.data_dir).append("spool.upload", actor=actor, at=local(), details=details)
+        AuditLog(config.data_dir, anchored=config.kiosk.spool_id is not None).append(
+            "spool.upload", actor=actor, at=local(), details=details
+        )
     except KioskError as exc:
         log.error("the audit trail could not be written: %s", exc)
     return UploadOutcome(run, tally, report, files)

@@ -55,13 +55,21 @@ def _digest(body: dict[str, Any]) -> str:
 
 
 class AuditLog:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, anchored: bool = False) -> None:
+        """anchored: the config names this kiosk's spool (kiosk.spool_id), so the data folder
+        was set up: if it is missing, it is never made anew with a fresh trail."""
         self.path = data_dir / AUDIT_FILE
+        self.anchored = anchored
 
     def append(
         self, action: str, *, actor: str, at: datetime, details: dict[str, Any] | None = None
     ) -> AuditEntry:
         """Add one entry, on disk (fsync) before this returns."""
+        if self.anchored and not (self.path.parent / SPOOL_FILE).exists():
+            raise StorageError(
+                f"the spool in {self.path.parent} is missing (is the data folder's disk "
+                "mounted?): the audit trail is not started anew in its place"
+            )
         private_dir(self.path.parent)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
         try:

@@ -72,17 +72,17 @@ def build_app(config: KioskConfig, runtime: StationRuntime, clock: Clock, *, sil
 
     sounds: SoundPlayer = SilentPlayer()
     if config.sounds.enabled and not silent:
-        if has_playback_device():
-            files = sound_files(
-                config.data_dir / "sounds", config.sounds.success, config.sounds.problem
-            )
-            sounds = KivyPlayer(files)
-        else:
+        if not has_playback_device():
             log.warning(
                 "no sound output device here (%s has no playback device): the kiosk stays "
                 "silent (set sounds.enabled = false if the station has no speaker)",
                 SOUND_DEVICES,
             )
+        elif config.data_dir.is_dir():  # the tones are written there; a lost folder is not made
+            files = sound_files(
+                config.data_dir / "sounds", config.sounds.success, config.sounds.problem
+            )
+            sounds = KivyPlayer(files)
     status = DeviceStatus(config.data_dir)
     status.watch_errors()
     controller = build_controller(

@@ -47,10 +47,11 @@ def test_init_takes_a_spool_that_exists(home: KioskHome) -> None:
 def test_a_vanished_data_folder_is_never_given_an_empty_spool(set_up: KioskHome) -> None:
     spool_id = load_config(set_up.config_path).kiosk.spool_id
     shutil.rmtree(set_up.data_dir)
-    missing = f"is missing, but this kiosk was set up with one (kiosk.spool_id = {spool_id})"
     for command in (["staff", "pause"], ["spool", "list"], ["spool", "info"]):
         result = set_up.kiosk(*command)
-        assert missing in result.stdout + result.stderr, (command, result)
+        said = result.stdout + result.stderr
+        assert "is missing, but this kiosk was set up with" in said, (command, said)
+        assert f"(kiosk.spool_id = {spool_id})" in said, (command, said)
         assert not (set_up.data_dir / "spool.db").exists()
     run = set_up.kiosk("run", "--headless", input=f"{patron(1)}\n@done\n")
     assert run.returncode == 0, run.stderr
@@ -71,3 +72,29 @@ def test_a_data_folder_with_another_spool_is_refused(set_up: KioskHome, tmp_path
     result = set_up.kiosk("spool", "list")
     assert result.returncode == 74
     assert "is not the one this kiosk was set up with" in result.stderr
+
+
+def test_nothing_is_made_where_a_set_up_data_folder_vanished(set_up: KioskHome) -> None:
+    """No command and no running kiosk recreates the folder, a fresh audit trail in it, or a
+    spool: the commands refuse in one line, the kiosk starts out of service."""
+    shutil.rmtree(set_up.data_dir)
+    for command in (["staff", "pause"], ["snapshot", "import", str(set_up.root / "patrons.csv")]):
+        result = set_up.kiosk(*command)
+        assert result.returncode == 73, (command, result.stderr)
+        assert result.stderr.startswith(f"kiosk: the data folder {set_up.data_dir} is missing")
+    run = set_up.kiosk("run", "--headless", input=f"{patron(1)}\n@done\n")
+    assert run.returncode == 0, run.stderr
+    assert "out_of_service" in run.stdout
+    assert not set_up.data_dir.exists(), sorted(set_up.data_dir.rglob("*"))
+
+
+def test_an_empty_data_folder_in_its_place_gets_no_fresh_audit_trail(set_up: KioskHome) -> None:
+    """An empty partition mounted where the data was: the folder exists, its spool does not.
+    The kiosk says so and writes no new trail there."""
+    shutil.rmtree(set_up.data_dir)
+    set_up.data_dir.mkdir(mode=0o700)
+    run = set_up.kiosk("run", "--headless", input="@done\n")
+    assert run.returncode == 0, run.stderr
+    assert "the audit trail is not started anew in its place" in run.stderr
+    assert not (set_up.data_dir / "audit.log").exists()
+    assert not (set_up.data_dir / "spool.db").exists()
