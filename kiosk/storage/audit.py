@@ -270,6 +270,16 @@ def _anchor(data_dir: Path, seq: int, digest: str) -> None:
     if not spool.exists():
         return
     try:
+        # Never write to a spool the kiosk would refuse: a damaged file is kept as it was.
+        check = sqlite3.connect(f"{spool.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+        try:
+            healthy = [r[0] for r in check.execute("PRAGMA integrity_check")] == ["ok"]
+        except UnicodeDecodeError:  # the damage garbled SQLite's own report
+            healthy = False
+        finally:
+            check.close()
+        if not healthy:
+            return
         conn = sqlite3.connect(spool, timeout=10)
         try:
             conn.execute("PRAGMA synchronous = FULL")

@@ -134,7 +134,7 @@ def new_home(disk: PowerDisk, *, snapshot: bool = True) -> KioskHome:
     inside = disk.mount_point / "kiosk"
     inside.mkdir()
     home = KioskHome(outside, inside / "kiosk.toml", inside / "data")
-    home.write_config()
+    home.write_config(max_items_per_session=0)  # the long form lends up to 80 at a time
     flushed(home.config_path, disk)
     (inside / "exports").mkdir()
     (inside / "exports" / ".drive").write_text("a drive\n", encoding="utf-8")
