@@ -184,13 +184,13 @@ def lending_cycles(
         side = alongside(home, cycle, env) if cycle % 3 == 2 else []
         try:
             batch = []
-            for _ in range(rng.randint(*torture.scale((3, 12), (40, 80)))):
+            for _ in range(rng.randint(*torture.scale((3, 12), (80, 120)))):
                 serial += 1
                 batch.append(item(serial))
             kiosk.send(patron((1, 2, 8)[cycle % 3]), *batch)  # patrons who may borrow
             if cut_after is None:
                 # Let some checkouts be confirmed, then cut at a random moment.
-                wanted = rng.randint(1, len(batch))
+                wanted = rng.randint(torture.scale(1, len(batch) // 2), len(batch))
                 confirmed = 0
                 while confirmed < wanted:
                     event = kiosk.next_event()
