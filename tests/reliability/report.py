@@ -173,6 +173,16 @@ def render(records: list[dict[str, Any]], exit_status: int, when: datetime) -> s
         if name in recorded or (name == "Full disk (tmpfs)" and full_disk_fallback):
             continue
         lines.append(f"| {cell(name)} | | | **?** | no record: the test failed or did not run | |")
+    for r in records:
+        cuts = r.get("figures", {}).get("interrupted")
+        if cuts:
+            lines += [
+                "",
+                f"What the cuts of *{r['check']}* interrupted (the first operation "
+                "the dead disk refused):",
+                "",
+            ]
+            lines += [f"- {what}: {times}" for what, times in cuts.items()]
     lines += ["", DECISIONS]
     return "\n".join(lines)
 
@@ -183,11 +193,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--exit-status", type=int, default=0)
     args = parser.parse_args(argv)
-    records = []
+    by_check: dict[str, dict[str, Any]] = {}
     if args.records.exists():
         for line in args.records.read_text(encoding="utf-8").splitlines():
             if line.strip():
-                records.append(json.loads(line))
+                record = json.loads(line)
+                by_check.pop(record["check"], None)  # a test run again: its newest record
+                by_check[record["check"]] = record
+    records = list(by_check.values())
     text = render(records, args.exit_status, datetime.now(UTC))
     staged = args.out.with_suffix(".md.new")
     staged.write_text(text, encoding="utf-8")

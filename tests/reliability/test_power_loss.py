@@ -171,7 +171,8 @@ def lending_cycles(
     """`cycles` power cuts while lending; returns the counts."""
     env = {FAULT_WEAK_SYNC_ENV: "1"} if weak else {}
     announced: dict[str, str] = {}
-    lost = repeated = targeted = broken = 0
+    repeated = targeted = broken = 0
+    lost_txns: set[str] = set()
     serial = 0
     alongside_done = {"export": 0, "import": 0}
     for cycle in range(cycles):
@@ -209,7 +210,7 @@ def lending_cycles(
         finished = [(kind, proc.wait(timeout=60), path) for kind, proc, path in side]
         disk.power_back()
         txns = spool_txns(home)
-        lost += sum(1 for txn in announced if txn not in txns)
+        lost_txns.update(txn for txn in announced if txn not in txns)
         repeated += len(txns) - len(set(txns))
         for kind, code, path in finished:
             alongside_done[kind] += code == 0
@@ -219,7 +220,7 @@ def lending_cycles(
                 broken += home.kiosk("snapshot", "info").returncode != 0
     return {
         "announced": len(announced),
-        "lost": lost,
+        "lost": len(lost_txns),
         "repeated": repeated,
         "targeted": targeted,
         "interrupted": interrupted(disk, cycles),
