@@ -289,7 +289,7 @@ def interrupted(disk: PowerDisk, cycles: int) -> dict[str, int]:
 def test_power_cuts_while_lending_lose_no_confirmed_checkout(disk: PowerDisk) -> None:
     rng = random.Random(20261206)
     home = new_home(disk)
-    cycles = torture.scale(6, 120)
+    cycles = torture.scale(6, 150)
     started = time.monotonic()
     counts = lending_cycles(disk, home, cycles, weak=False, rng=rng)
     assert counts["announced"] >= torture.scale(1, 5000), counts
