@@ -33,7 +33,7 @@ from kiosk.storage.audit import AuditLog
 from kiosk.storage.files import private_dir
 from kiosk.storage.items import ItemStore
 from kiosk.storage.snapshot import SnapshotStore
-from kiosk.storage.spool import Spool
+from kiosk.storage.spool import SPOOL_FILE, Spool
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,7 @@ def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
     record("kiosk.start", {"version": __version__, "kiosk_id": config.kiosk.id})
     spool: Spool | None = None
     problem: str | None = None
+    first = not (config.data_dir / SPOOL_FILE).exists()
     try:
         # At start the whole spool is checked, indexes too: a damaged one is never used.
         spool = Spool.open(
@@ -110,6 +111,8 @@ def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
         log.error("%s", exc)
         problem = str(exc)
     else:
+        if first:  # a kiosk set up without `kiosk spool init` (a demo, a test): said here
+            record("spool.created", {"spool_id": spool.spool_id, "path": str(spool.path)})
         # Archived periods long handed over are removed at each start (and at each new
         # period): the retention rule, never a person.
         StaffDesk(config, actor="kiosk", now=clock.now).apply_retention()

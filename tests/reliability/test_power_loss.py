@@ -366,6 +366,23 @@ def test_a_cut_after_each_writing_command_keeps_what_it_said(disk: PowerDisk) ->
     assert item(1) in out.read_text(encoding="utf-8")
     handed = home.kiosk("spool", "info")
     assert "handed over:    2" in handed.stdout, handed.stdout
+    # The staff's USB hand-over: a new folder on the drive, every format, read back.
+    more = home.kiosk("run", "--headless", input=f"{patron(1)}\n{item(3)}\n@done\n")
+    assert more.returncode == 0, more.stderr
+    staff_export = home.kiosk("staff", "export", "--to", str(usb))
+    assert staff_export.returncode == 0, staff_export.stdout + staff_export.stderr
+    cut_now(disk)
+    [bundle] = [f for f in usb.iterdir() if f.is_dir()]
+    assert item(3) in (next(bundle.glob("*.koc"))).read_text(encoding="utf-8")
+    assert "handed over:    3" in home.kiosk("spool", "info").stdout
+    # A snapshot rollback (after a second import, which it undoes).
+    again = home.kiosk("snapshot", "import", str(csv))
+    assert again.returncode == 0, again.stderr
+    current = home.kiosk("snapshot", "info").stdout
+    rolled = home.kiosk("snapshot", "rollback")
+    assert rolled.returncode == 0, rolled.stderr
+    cut_now(disk)
+    assert home.kiosk("snapshot", "info").stdout != current, "the rollback was lost"
     # A backup into a folder it makes.
     backups = root / "backups"
     backed = home.kiosk("spool", "backup", "--to", str(backups))
@@ -375,7 +392,7 @@ def test_a_cut_after_each_writing_command_keeps_what_it_said(disk: PowerDisk) ->
     assert len(copies) == 1 and list(backups.glob("spool-*.audit.log"))
     conn = sqlite3.connect(f"file:{copies[0]}?mode=ro", uri=True)
     try:
-        assert conn.execute("SELECT COUNT(*) FROM checkouts").fetchone()[0] == 2
+        assert conn.execute("SELECT COUNT(*) FROM checkouts").fetchone()[0] == 3
     finally:
         conn.close()
     # A new offline period (everything was handed over).
@@ -394,9 +411,10 @@ def test_a_cut_after_each_writing_command_keeps_what_it_said(disk: PowerDisk) ->
     assert verified.returncode == 0, verified.stdout + verified.stderr
     torture.record(
         "A cut right after each writing command",
-        tried="snapshot import into an empty folder, spool export, spool backup into a new "
-        "folder, staff new-period, staff add-pin; the power is cut as each returns",
-        times=5,
+        tried="snapshot import into an empty folder, spool export, staff export to a drive, "
+        "snapshot rollback, spool backup into a new folder, staff new-period, staff add-pin; "
+        "the power is cut as each returns",
+        times=7,
         lost=0,
         outcome="what each command reported was there after the cut; the audit trail verified",
     )
