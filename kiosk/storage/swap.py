@@ -192,15 +192,49 @@ class SwappedStore:
         # lock every build file there not its own is a leftover of an import cut short.
         with _folder_lock(self.folder, wait=True):
             _remove_stale_builds(self.folder)
-            return self._import_locked(
-                source,
-                recipe,
-                built_at=built_at,
-                now=now,
-                max_bad_percent=max_bad_percent,
-                allow_shrink=allow_shrink,
-                progress=progress,
-            )
+            scanned = scan_source(source)
+            if built_at is None:
+                built_at = datetime.fromtimestamp(source.stat().st_mtime, UTC)
+            stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")
+            target = self.folder / f"{self.prefix}-{stamp}-{scanned.sha256[:8]}.db"
+            building = target.with_suffix(".building")
+            building.unlink(missing_ok=True)
+            try:
+                counts = _build(scanned, building, recipe, progress)
+                _judge(counts, max_bad_percent, recipe.rows_word)
+                info = SnapshotInfo(
+                    target,
+                    str(source.resolve()),
+                    scanned.sha256,
+                    built_at,
+                    now,
+                    counts.imported,
+                    recipe.mode,
+                    recipe.kind,
+                )
+                current = self._current_if_readable()
+                # A list of another mode is another kind of list: its size says nothing.
+                if (
+                    current is not None
+                    and current.mode is info.mode
+                    and not allow_shrink
+                    and info.rows * 2 < current.rows
+                ):
+                    raise SnapshotError(
+                        f"{source}: has {info.rows:,} {info.noun}, less than half of the current "
+                        f"snapshot's {current.rows:,}; it may be cut short. Check the export, or "
+                        f"import it with --allow-shrink if there really are fewer {info.noun} now."
+                    )
+                _write_meta(building, info)
+                fsync_file(building)
+                building.replace(target)
+            except BaseException:
+                building.unlink(missing_ok=True)
+                raise
+            old = self._read_pointer()
+            self._write_pointer(target.name, old["current"])
+            self._prune(keep={target.name, old["current"]})
+            return ImportReport(read_info(target), counts)
 
     def remove_stale_builds(self) -> list[Path]:
         """Remove build files left by an import that was killed (a 2-million-patron build is
@@ -209,61 +243,6 @@ class SwappedStore:
             return []
         with _folder_lock(self.folder, wait=False) as locked:
             return _remove_stale_builds(self.folder) if locked else []
-
-    def _import_locked(
-        self,
-        source: Path,
-        recipe: Recipe[R],
-        *,
-        built_at: datetime | None,
-        now: datetime,
-        max_bad_percent: float,
-        allow_shrink: bool,
-        progress: Progress | None,
-    ) -> ImportReport:
-        scanned = scan_source(source)
-        if built_at is None:
-            built_at = datetime.fromtimestamp(source.stat().st_mtime, UTC)
-        stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")
-        target = self.folder / f"{self.prefix}-{stamp}-{scanned.sha256[:8]}.db"
-        building = target.with_suffix(".building")
-        building.unlink(missing_ok=True)
-        try:
-            counts = _build(scanned, building, recipe, progress)
-            _judge(counts, max_bad_percent, recipe.rows_word)
-            info = SnapshotInfo(
-                target,
-                str(source.resolve()),
-                scanned.sha256,
-                built_at,
-                now,
-                counts.imported,
-                recipe.mode,
-                recipe.kind,
-            )
-            current = self._current_if_readable()
-            # A list of another mode is another kind of list: its size says nothing.
-            if (
-                current is not None
-                and current.mode is info.mode
-                and not allow_shrink
-                and info.rows * 2 < current.rows
-            ):
-                raise SnapshotError(
-                    f"{source}: has {info.rows:,} {info.noun}, less than half of the current "
-                    f"snapshot's {current.rows:,}; it may be cut short. Check the export, or "
-                    f"import it with --allow-shrink if there really are fewer {info.noun} now."
-                )
-            _write_meta(building, info)
-            fsync_file(building)
-            building.replace(target)
-        except BaseException:
-            building.unlink(missing_ok=True)
-            raise
-        old = self._read_pointer()
-        self._write_pointer(target.name, old["current"])
-        self._prune(keep={target.name, old["current"]})
-        return ImportReport(read_info(target), counts)
 
     def _prune(self, keep: set[str | None]) -> None:
         for path in self.folder.glob(f"{self.prefix}-*.db"):
