@@ -5,12 +5,12 @@ refuses a data folder it could not use, in one line instead of a traceback."""
 from __future__ import annotations
 
 import os
-import pwd
 from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.config import KioskConfig
 from kiosk.errors import KioskError
+from kiosk.storage.files import user_name
 
 
 class DataFolderError(KioskError):
@@ -28,20 +28,13 @@ class PathProblem:
         return f"{self.setting}: {self.path} {self.problem}"
 
 
-def me() -> str:
-    try:
-        return pwd.getpwuid(os.geteuid()).pw_name
-    except KeyError:
-        return f"uid {os.geteuid()}"
-
-
 def data_folder_problem(data_dir: Path) -> str | None:
     """Why this user could not keep the kiosk's data in `data_dir` (None: it can)."""
     if data_dir.exists() and not data_dir.is_dir():
         return "is a file, not a folder"
     if data_dir.is_dir():
         if not os.access(data_dir, os.R_OK | os.W_OK | os.X_OK):
-            return f"cannot be written by {me()} (the user the kiosk runs as)"
+            return f"cannot be written by {user_name()} (the user the kiosk runs as)"
         return None
     parent = data_dir.parent
     while not parent.exists():
@@ -49,7 +42,7 @@ def data_folder_problem(data_dir: Path) -> str | None:
     if not parent.is_dir():
         return f"cannot be made: {parent} is a file, not a folder"
     if not os.access(parent, os.W_OK | os.X_OK):
-        return f"does not exist, and {me()} cannot make it in {parent}"
+        return f"does not exist, and {user_name()} cannot make it in {parent}"
     return None
 
 
@@ -75,7 +68,7 @@ def _readable_file(setting: str, path: Path | None, *, fatal: bool = True) -> li
     if path.is_dir():
         return [PathProblem(setting, path, "is a folder, not a file", fatal)]
     if not os.access(path, os.R_OK):
-        return [PathProblem(setting, path, f"cannot be read by {me()}", fatal)]
+        return [PathProblem(setting, path, f"cannot be read by {user_name()}", fatal)]
     return []
 
 
@@ -98,7 +91,9 @@ def path_problems(config: KioskConfig) -> list[PathProblem]:
         if not path.exists():
             problems.append(PathProblem("printer.path", path, "does not exist", fatal=False))
         elif not os.access(path, os.W_OK):
-            problems.append(PathProblem("printer.path", path, f"cannot be written by {me()}"))
+            problems.append(
+                PathProblem("printer.path", path, f"cannot be written by {user_name()}")
+            )
     folder = config.backup.folder
     if folder is not None and folder.exists() and not folder.is_dir():
         problems.append(PathProblem("backup.folder", folder, "is a file, not a folder"))

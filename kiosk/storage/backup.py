@@ -5,7 +5,6 @@ last N. The kiosk keeps lending meanwhile: the copy reads a snapshot of the data
 from __future__ import annotations
 
 import os
-import pwd
 import re
 import sqlite3
 import stat
@@ -15,7 +14,7 @@ from pathlib import Path
 
 from kiosk.errors import SpoolDamagedError, StorageError
 from kiosk.storage.audit import AUDIT_FILE
-from kiosk.storage.files import atomic_write_bytes, fsync_dir, private_dir
+from kiosk.storage.files import atomic_write_bytes, fsync_dir, private_dir, user_name
 from kiosk.storage.spool import SPOOL_FILE
 
 STAMP = "%Y%m%dT%H%M%SZ"
@@ -32,7 +31,7 @@ class Backup:
 
 def not_ours(folder: Path) -> str:
     """Why this user cannot write a folder, in words staff can act on."""
-    me = _user(os.geteuid())
+    me = user_name()
     try:
         st = folder.stat()
     except FileNotFoundError:
@@ -40,16 +39,9 @@ def not_ours(folder: Path) -> str:
     except OSError as exc:
         return f"{me} cannot reach it ({exc.strerror or exc})"
     return (
-        f"it belongs to {_user(st.st_uid)} (mode {stat.S_IMODE(st.st_mode):04o}) and the kiosk "
+        f"it belongs to {user_name(st.st_uid)} (mode {stat.S_IMODE(st.st_mode):04o}) and the kiosk "
         f"runs as {me}: give it to the kiosk (chown {me}: {folder}) or mount the share for it"
     )
-
-
-def _user(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return f"uid {uid}"
 
 
 class NothingToBackUp(StorageError):
