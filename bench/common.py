@@ -43,7 +43,8 @@ class Figure:
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data["ratio"] = None if self.ratio is None else round(self.ratio, 3)
+        # Four significant digits: a ratio far below 1 (a slow way made quick) keeps its size.
+        data["ratio"] = None if self.ratio is None else float(f"{self.ratio:.4g}")
         return data
 
 

@@ -22,7 +22,9 @@ def value(number: float | None, unit: str) -> str:
 
 
 def ratio(figure: Figure) -> str:
-    return "-" if figure.ratio is None else f"{figure.ratio:.2f}x"
+    if figure.ratio is None:
+        return "-"
+    return f"{figure.ratio:.2f}x" if figure.ratio >= 0.1 else f"{figure.ratio:.2g}x"
 
 
 def met(figure: Figure) -> str:
@@ -223,6 +225,13 @@ NOTES = """\
   same folder. Taking turns in blocks of 250. The floor under ours ("Bare SQLite commit"):
   the spool's two statements and commit on a new spool of the same schema and settings,
   through `sqlite3` alone, in the same turns.
+- **Patron card at Welcome, staff cards**: `StationRuntime.scan` of a patron card at the
+  Welcome screen (the snapshot looked up, a session started), built as `kiosk run` builds
+  it, with 10 staff cards in the config and their tags on the station: one HMAC and a
+  look-up, no scrypt. Baseline: the same scan on a station with the same config and no tags
+  (a config from another station), which checks every scan with scrypt, as every station did
+  before. Also the same scan with no staff cards at all. Taking turns in blocks; the scrypt
+  baseline takes a twentieth of the scans.
 - **Start to ready**: `kiosk run --headless` to its first `ready` event; `kiosk run
   --offscreen` to READY=1 on `$NOTIFY_SOCKET`, which the app sends (and logs: `ready: the
   first frame of the welcome screen is drawn`) once a frame of its first real screen is
@@ -277,5 +286,5 @@ make bench QUICK=1                        # both at small sizes, one run each: u
 ```
 
 The JSON behind each line is in `bench/results/<group>.json` (`snapshot_import`,
-`patron_lookup`, `scan_to_durable`, `start_to_ready`, `exports`, `sip2_replay`), with every
-run's figures and the machine."""
+`patron_lookup`, `scan_to_durable`, `staff_card_check`, `start_to_ready`, `exports`,
+`sip2_replay`), with every run's figures and the machine."""

@@ -5,6 +5,8 @@ in the same run on the same machine (see each module for what ours and the basel
                   and patron lookups in that snapshot;
 - bench.station:  scan to durable checkout, and the kiosk's start to ready (headless and
                   the offscreen app) with its resident memory, the big snapshot loaded;
+- bench.staff_cards: a patron card at the Welcome screen with ten staff cards configured
+                  (their tags on the station), against the scrypt check of before;
 - bench.handover: exports of N checkouts to each format and the USB bundle, and the SIP2
                   replay to a local library system.
 
@@ -28,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import handover, patrons, station
+from bench import handover, patrons, staff_cards, station
 from bench.common import ROOT, Figure, machine
 from bench.report import performance_md, table
 
@@ -40,11 +42,14 @@ class Sizes:
     items: int = 5_000
     checkouts: int = 100_000
     replays: int = 2_000
+    staff_scans: int = 2_000  # patron cards at Welcome (the scrypt baseline: a twentieth)
     runs: int = 3  # of each import, each start, each export
 
 
 FULL = Sizes()
-QUICK = Sizes(patrons=20_000, lookups=2_000, items=300, checkouts=2_000, replays=100, runs=1)
+QUICK = Sizes(
+    patrons=20_000, lookups=2_000, items=300, checkouts=2_000, replays=100, staff_scans=200, runs=1
+)
 
 
 def run(sizes: Sizes, work: Path, progress: Any = print) -> list[Figure]:
@@ -69,6 +74,10 @@ def run(sizes: Sizes, work: Path, progress: Any = print) -> list[Figure]:
     figures += patrons.lookup_figures(snapshot, count=sizes.patrons, lookups=sizes.lookups)
     progress(f"- {sizes.items:,} scans to a durable checkout")
     figures += station.durable_figures(config, items=sizes.items)
+    progress(
+        f"- {sizes.staff_scans:,} patron cards at Welcome, {staff_cards.STAFF_CARDS} staff cards"
+    )
+    figures += staff_cards.figures(work / "staff-cards", scans=sizes.staff_scans)
     progress(f"- starting the kiosk, headless and offscreen, {sizes.runs} times each")
     figures += station.start_figures(config, work / "start", runs=sizes.runs, patrons=sizes.patrons)
     progress(f"- a spool of {sizes.checkouts:,} checkouts, exported to each format")

@@ -12,6 +12,7 @@ from kiosk import demo
 from kiosk.cli.common import utc_now
 from kiosk.config import load_config
 from kiosk.errors import KioskError
+from kiosk.runtime.staff_cards import remember
 
 
 @click.group("demo")
@@ -24,6 +25,10 @@ def write_demo(folder: Path) -> None:
     (folder / "kiosk.toml").write_text(demo.config_text(), encoding="utf-8")
     (folder / "patrons.csv").write_text(demo.patrons_csv(date.today()), encoding="utf-8")
     (folder / "scans.txt").write_text(demo.scans(), encoding="utf-8")
+    # The staff card's fast check, as `kiosk staff add-card` leaves it on a station.
+    config = load_config(folder / "kiosk.toml")
+    cards = config.staff.card_hashes()
+    remember(config.data_dir, demo.staff_card(), cards[0], keep=cards)
 
 
 @group.command("init")

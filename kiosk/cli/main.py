@@ -16,6 +16,7 @@ from kiosk.cli.paths import path_problems
 from kiosk.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, default_config_path
 from kiosk.errors import ConfigError, KioskError
 from kiosk.logs import setup_logging
+from kiosk.runtime.staff_cards import StaffCards
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -57,6 +58,14 @@ def config_check(state: State) -> None:
     problems = path_problems(config)
     for problem in problems:
         click.echo(f"  {'-' if problem.fatal else 'warning:'} {problem}", err=True)
+    slow = StaffCards(config.data_dir, config.staff.card_hashes()).without_fast_check
+    if slow:
+        click.echo(
+            f"  warning: staff.cards: {slow} of {len(config.staff.cards)} staff cards have no "
+            "fast check on this station (every patron card is checked the slow way): scan each "
+            "once at the Welcome screen, or add them again with `kiosk staff add-card`",
+            err=True,
+        )
     if any(p.fatal for p in problems):
         click.echo(f"kiosk: {state.config_path} names paths the kiosk cannot use.", err=True)
         sys.exit(os.EX_CONFIG)

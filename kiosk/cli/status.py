@@ -31,6 +31,10 @@ def status(state: State) -> None:
     if s.paused is not None:
         message = s.paused or "(the standard message)"
         click.echo(f"PAUSED by staff: patrons read {message!r}. `kiosk staff resume` ends it.")
+    for line in s.lock_lines():
+        click.echo(f"LOCKED: {line}")
+    if s.cards_without_fast_check:
+        click.echo(f"Staff cards: {s.fast_check_line()}")
     if s.special_due is not None:
         click.echo(f"Special due date: {s.special_due.isoformat()} for every checkout.")
     if s.ils:

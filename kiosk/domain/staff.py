@@ -1,7 +1,8 @@
-"""Staff sign-in: PINs and staff cards kept only as salted scrypt hashes, and the lockout.
+"""Staff sign-in: PINs and staff cards kept only as salted scrypt hashes, staff cards' keyed
+tags (the fast check at the Welcome screen), and the lockout.
 
-Pure: the caller passes salts (from os.urandom) and `now`. scrypt is the standard library's
-(OpenSSL's), so no dependency is added for it.
+Pure: the caller passes salts and keys (from os.urandom) and `now`. scrypt and HMAC are the
+standard library's (OpenSSL's), so no dependency is added for them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ N, R, P = 2**14, 8, 1
 KEY_BYTES = 32
 SALT_BYTES = 16
 PIN_PATTERN = re.compile(r"^[0-9]{4,12}$")
+TAG_KEY_BYTES = 32  # a station's key for staff cards' tags
 
 
 @dataclass(frozen=True)
@@ -70,26 +72,41 @@ def parse_hash(text: str) -> SecretHash:
     return SecretHash(n, r, p, salt, digest)
 
 
-def matches(secret: str, hashes: Iterable[SecretHash]) -> bool:
-    """True if `secret` is one of the hashed secrets. Hashes that share a salt (staff cards
-    do: each scan at the Welcome screen is checked) cost one derivation between them."""
-    by_salt: dict[tuple[int, int, int, bytes], list[bytes]] = {}
+def find_match(secret: str, hashes: Iterable[SecretHash]) -> SecretHash | None:
+    """The hash `secret` matches, if any. Hashes that share a salt (staff cards do) cost one
+    derivation between them."""
+    by_salt: dict[tuple[int, int, int, bytes], list[SecretHash]] = {}
     for h in hashes:
-        by_salt.setdefault((h.n, h.r, h.p, h.salt), []).append(h.digest)
-    found = False
-    for (n, r, p, salt), digests in by_salt.items():
+        by_salt.setdefault((h.n, h.r, h.p, h.salt), []).append(h)
+    found = None
+    for (n, r, p, salt), group in by_salt.items():
         derived = _derive(secret, n, r, p, salt)
-        for digest in digests:
-            found |= hmac.compare_digest(derived, digest)  # no early exit: constant work
+        for h in group:
+            if hmac.compare_digest(derived, h.digest):  # no early exit: constant work
+                found = h
     return found
+
+
+def matches(secret: str, hashes: Iterable[SecretHash]) -> bool:
+    """True if `secret` is one of the hashed secrets."""
+    return find_match(secret, hashes) is not None
+
+
+def card_tag(key: bytes, card: str) -> bytes:
+    """A staff card's tag under a station's own random key: HMAC-SHA256, one per scan at the
+    Welcome screen (microseconds, where scrypt takes tens of milliseconds). Without the key a
+    tag says nothing about the card; the config never holds a tag, only scrypt hashes."""
+    return hmac.new(key, card.encode("utf-8"), hashlib.sha256).digest()
 
 
 @dataclass(frozen=True)
 class PinGate:
-    """Wrong PINs in a row, and until when staff mode is locked after too many."""
+    """Wrong PINs in a row at one PIN pad, and until when that pad is locked after too many
+    (locked_after: how many wrong PINs locked it, for staff to read)."""
 
     failures: int = 0
     locked_until: datetime | None = None
+    locked_after: int = 0
 
     def locked(self, now: datetime) -> bool:
         return self.locked_until is not None and now < self.locked_until
@@ -97,8 +114,8 @@ class PinGate:
     def wrong(self, now: datetime, limit: int, lockout: timedelta) -> PinGate:
         failures = self.failures + 1
         if failures >= limit:
-            return PinGate(0, now + lockout)
-        return replace(self, failures=failures, locked_until=None)
+            return PinGate(0, now + lockout, failures)
+        return replace(self, failures=failures, locked_until=None, locked_after=0)
 
     def right(self) -> PinGate:
         return PinGate()

@@ -50,6 +50,7 @@ class Press(Enum):
     EXPORT_TO = "export_to"  # arg: the drive's index
     NEW_PERIOD = "new_period"
     CONFIRM_NEW_PERIOD = "confirm_new_period"
+    UNLOCK_PIN_PAD = "unlock_pin_pad"
 
 
 class Job(Enum):
@@ -67,6 +68,7 @@ class Job(Enum):
     EXPORT = "export"  # arg: the drive's index in the last list
     NEW_PERIOD = "new_period"  # arg: the checkouts staff confirmed
     SIGN_OUT = "sign_out"  # arg: why ("exit", "timeout")
+    UNLOCK_PIN_PAD = "unlock_pin_pad"  # lift a PIN lockout (a patron's wrong PINs)
 
 
 BUSY_TEXT = {
@@ -95,6 +97,7 @@ class Facts:
     period_pending: int
     retention_days: int
     can_upload: bool = False  # a library system (SIP2) is configured
+    pin_locked: bool = False  # a PIN pad is locked after too many wrong PINs
 
 
 @dataclass(frozen=True)
@@ -117,11 +120,16 @@ class StaffState:
     locked_until: datetime | None = None
     last_touch: datetime | None = None
     busy: Job | None = None
+    # The pad was opened by a staff card: its wrong PINs are counted apart from the corner's,
+    # so a patron at the corner can never lock a card holder out.
+    by_card: bool = False
+    cards: bool = False  # staff cards are set up (the corner's lock notice says so)
 
 
 @dataclass(frozen=True)
 class CheckPin:
     pin: str
+    by_card: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,13 +155,22 @@ class Update:
 # Getting in ------------------------------------------------------------------------------------
 
 
-def open_pad(state: StaffState, now: datetime, locked_until: datetime | None) -> StaffState:
-    """A staff card or the hidden corner: the PIN pad (or the lock notice)."""
+def open_pad(
+    state: StaffState,
+    now: datetime,
+    locked_until: datetime | None,
+    *,
+    by_card: bool = False,
+    cards: bool = False,
+) -> StaffState:
+    """A staff card (by_card) or the hidden corner: the PIN pad (or the lock notice).
+    locked_until: that pad's lock; cards: staff cards are set up."""
     if state.active:
         return replace(state, last_touch=now)
+    pad = StaffState(active=True, page=Page.PIN, last_touch=now, by_card=by_card, cards=cards)
     if locked_until is not None and now < locked_until:
-        return StaffState(active=True, page=Page.LOCKED, locked_until=locked_until, last_touch=now)
-    return StaffState(active=True, page=Page.PIN, last_touch=now)
+        return replace(pad, page=Page.LOCKED, locked_until=locked_until)
+    return pad
 
 
 def on_pin_result(
@@ -233,7 +250,8 @@ def _pin_press(state: StaffState, press: Press, arg: str) -> Update:
     if press in (Press.DIGIT, Press.BACKSPACE):
         return Update(_typed(state, press, arg, limit=MAX_PIN))
     if press is Press.OK and state.entry:
-        return Update(replace(state, busy=Job.STATUS, message=""), (CheckPin(state.entry),))
+        checking = replace(state, busy=Job.STATUS, message="")
+        return Update(checking, (CheckPin(state.entry, state.by_card),))
     return Update(state)
 
 
@@ -256,6 +274,7 @@ def _action_press(state: StaffState, press: Press, arg: str) -> Update:
         Press.TEST_RECEIPT: Job.TEST_RECEIPT,
         Press.RELOAD_SNAPSHOT: Job.RELOAD_SNAPSHOT,
         Press.UPLOAD: Job.UPLOAD,
+        Press.UNLOCK_PIN_PAD: Job.UNLOCK_PIN_PAD,
     }
     if press in simple:
         return _run(_home(state), simple[press])
@@ -332,7 +351,8 @@ def on_tick(state: StaffState, now: datetime, idle: timedelta) -> Update:
     if not state.active or state.busy is not None or state.last_touch is None:
         return Update(state)
     if state.page is Page.LOCKED and state.locked_until is not None and now >= state.locked_until:
-        return Update(StaffState(active=True, page=Page.PIN, last_touch=now))
+        pad = StaffState(active=True, last_touch=now, by_card=state.by_card, cards=state.cards)
+        return Update(pad)
     if now - state.last_touch >= idle:
         effects: tuple[Effect, ...] = (Leave(),)
         if state.page not in (Page.PIN, Page.LOCKED):
@@ -412,12 +432,18 @@ def view(
         )
     if page is Page.LOCKED:
         until = state.locked_until.strftime("%H:%M") if state.locked_until else "later"
+        lift = "`kiosk staff unlock` (from the console) lifts the lock now."
+        audited = "Every attempt is in the audit trail."
+        details = (lift, audited)
+        if state.cards and not state.by_card:  # the card pad counts its own wrong PINs
+            card = "A staff card still signs in: go back and scan it at the Welcome screen."
+            details = (card, f"{lift} {audited}")
         return replace(
             base,
             heading="Staff mode is locked",
             message=f"Too many wrong PINs. Try again after {until}.",
             message_ok=False,
-            details=("Every attempt is in the audit trail.",),
+            details=details,
             buttons=(StaffButton(Press.CANCEL, "Back to the patron screen", primary=True),),
         )
     status = state.facts.lines if state.facts else (StatusLine("Status", "reading…"),)
@@ -441,6 +467,11 @@ def view(
         if state.facts and state.facts.can_upload
         else ()
     )
+    unlock = (
+        (StaffButton(Press.UNLOCK_PIN_PAD, "Unlock the PIN pad"),)
+        if state.facts and state.facts.pin_locked
+        else ()
+    )
     return replace(
         base,
         heading="Staff",
@@ -456,6 +487,7 @@ def view(
             StaffButton(Press.RELOAD_SNAPSHOT, "Reload the snapshot"),
             StaffButton(Press.EXPORT, "Export to a USB drive"),
             StaffButton(Press.NEW_PERIOD, "Start a new offline period…"),
+            *unlock,
             StaffButton(Press.EXIT, "Exit staff mode", primary=True),
         ),
     )

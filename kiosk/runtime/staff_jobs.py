@@ -15,7 +15,8 @@ from datetime import timedelta
 
 from kiosk.exports.drives import Drive
 from kiosk.presenter.staff import Facts, Job, Result, StatusLine
-from kiosk.runtime.staff import Outcome, PinCheck, StaffDesk, StaffStatus
+from kiosk.runtime.signin import PinCheck
+from kiosk.runtime.staff import Outcome, StaffDesk, StaffStatus
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,8 @@ Answer = PinAnswer | FactsAnswer | DrivesAnswer | JobAnswer
 
 def facts(status: StaffStatus) -> Facts:
     """The staff screen's status panel, in plain words."""
-    lines = [StatusLine("Snapshot", status.snapshot, warn=bool(status.snapshot_warning))]
+    lines = [StatusLine("PIN pad", line, warn=True) for line in status.lock_lines()]
+    lines.append(StatusLine("Snapshot", status.snapshot, warn=bool(status.snapshot_warning)))
     if status.snapshot_warning:
         lines.append(StatusLine("", status.snapshot_warning, warn=True))
     if status.snapshot_source:
@@ -87,6 +89,8 @@ def facts(status: StaffStatus) -> Facts:
         lines.append(StatusLine("Devices", "no report yet"))
     if status.ils:
         lines.append(StatusLine("Library system", status.ils, warn=status.ils_warn))
+    if status.cards_without_fast_check:
+        lines.append(StatusLine("Staff cards", status.fast_check_line(), warn=True))
     lines.append(StatusLine("Disk", status.free_disk))
     lines.append(
         StatusLine("Last error", status.last_error or "none", warn=bool(status.last_error))
@@ -98,6 +102,7 @@ def facts(status: StaffStatus) -> Facts:
         period_pending=period.pending if period else 0,
         retention_days=status.retention_days,
         can_upload=bool(status.ils),
+        pin_locked=bool(status.pin_locks),
     )
 
 
@@ -115,11 +120,20 @@ class StaffJobs:
 
     # Called from the UI thread ------------------------------------------------------------------
 
-    def pin_lock(self) -> PinCheck | None:
-        return self.desk.pin_lock()
+    @property
+    def cards(self) -> bool:
+        """Staff cards are set up: one still signs in while the corner's PIN pad is locked."""
+        return bool(self.desk.config.staff.cards)
 
-    def check_pin(self, pin: str) -> None:
-        self._pool.submit(self._guarded, Job.STATUS, lambda: PinAnswer(self.desk.check_pin(pin)))
+    def pin_lock(self, *, by_card: bool) -> PinCheck | None:
+        return self.desk.pin_lock(by_card=by_card)
+
+    def check_pin(self, pin: str, *, by_card: bool) -> None:
+        self._pool.submit(
+            self._guarded,
+            Job.STATUS,
+            lambda: PinAnswer(self.desk.check_pin(pin, by_card=by_card)),
+        )
 
     def run(self, job: Job, arg: int | str | None = None) -> None:
         self._pool.submit(self._guarded, job, lambda: self._do(job, arg))
@@ -170,6 +184,8 @@ class StaffJobs:
             )
         if job is Job.UPLOAD:
             return JobAnswer(job, _result(desk.upload()))
+        if job is Job.UNLOCK_PIN_PAD:
+            return JobAnswer(job, _result(desk.unlock()))
         if job is Job.RELOAD_SNAPSHOT:
             return JobAnswer(job, _result(desk.reload_snapshot()))
         if job is Job.EXPORT:

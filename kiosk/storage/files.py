@@ -91,6 +91,29 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = PRIVATE_FILE) -> Non
         handle.write(data)
 
 
+def atomic_create_bytes(path: Path, data: bytes, mode: int = PRIVATE_FILE) -> bool:
+    """Like atomic_write_bytes, but never over a file already there (one made meanwhile by
+    another process stays): the whole file appears under its name at once, by link(2).
+    False: `path` existed, and nothing was written."""
+    durable_dirs(path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        fsync_dir(path.parent)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def user_name(uid: int | None = None) -> str:
     """A user's name for a message (this process's effective user by default)."""
     uid = os.geteuid() if uid is None else uid

@@ -75,6 +75,10 @@ class KioskController:
         if scan is not None:
             self.scan(scan)
 
+    def input_read(self, at: float) -> None:
+        """The window read its input queue empty at `at` (see WedgeDecoder.caught_up)."""
+        self.wedge.caught_up(at)
+
     def scan(self, text: str) -> None:
         """A scan from any scanner. Behind the staff screen nobody may start a session."""
         if self.in_staff_mode:
@@ -82,14 +86,21 @@ class KioskController:
             return
         self.worker.scan(text)
 
-    def open_staff(self) -> None:
-        """The hidden corner was held, or a staff card was scanned: the PIN pad."""
+    def open_staff(self, *, by_card: bool = False) -> None:
+        """The hidden corner was held, or a staff card was scanned (by_card): the PIN pad.
+        Each counts its own wrong PINs, so the corner's lock never keeps a card out."""
         if self.staff is None:
             log.info("staff mode was asked for, but no staff PIN is configured")
             return
-        lock = self.staff.pin_lock()
+        lock = self.staff.pin_lock(by_card=by_card)
         locked_until = lock.locked_until if lock else None
-        self.staff_state = s.open_pad(self.staff_state, self.clock.now(), locked_until)
+        self.staff_state = s.open_pad(
+            self.staff_state,
+            self.clock.now(),
+            locked_until,
+            by_card=by_card,
+            cards=self.staff.cards,
+        )
 
     def staff_press(self, press: s.Press, arg: str = "") -> None:
         self._staff(s.on_press(self.staff_state, press, arg, self.clock.now()))
@@ -105,7 +116,7 @@ class KioskController:
         for batch in self.worker.drain():
             for event in batch.events:
                 if isinstance(event, StaffCardScanned):
-                    self.open_staff()
+                    self.open_staff(by_card=True)
                 self._apply(p.on_event(self.state, event, now, self.settings))
             self.state = p.on_deadline(self.state, batch.deadline)
         if self.worker.failed is not None and not self._engine_lost:
@@ -162,7 +173,7 @@ class KioskController:
             if self.staff is None:
                 break
             if isinstance(effect, s.CheckPin):
-                self.staff.check_pin(effect.pin)
+                self.staff.check_pin(effect.pin, by_card=effect.by_card)
             elif isinstance(effect, s.Run) and effect.job is s.Job.TEST_RECEIPT:
                 self._print_test()
             elif isinstance(effect, s.Run):

@@ -17,6 +17,7 @@ GROUPS = {
     "snapshot_import": 6,
     "patron_lookup": 2,
     "scan_to_durable": 4,  # ours (median, p99) and the bare SQLite floor (median, p99)
+    "staff_card_check": 3,  # ours (median, p99) and no staff cards at all (median)
     "start_to_ready": 4,
     "exports": 5,
     "sip2_replay": 1,

@@ -12,7 +12,18 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from kiosk.domain.staff import KEY_BYTES, N, P, PinGate, R, hash_secret, matches, parse_hash
+from kiosk.domain.staff import (
+    KEY_BYTES,
+    N,
+    P,
+    PinGate,
+    R,
+    card_tag,
+    find_match,
+    hash_secret,
+    matches,
+    parse_hash,
+)
 
 SALT = bytes(range(16))
 OTHER_SALT = bytes(range(16, 32))
@@ -135,6 +146,23 @@ def test_any_pin_matches_its_own_hash_only(pin: str, other: str, salt: bytes) ->
     assert not matches(other, hashes)
 
 
+def test_find_match_names_the_hash_a_card_matches() -> None:
+    cards = [hash_secret(card, SALT) for card in ("STAFF-1", "STAFF-2", "STAFF-3")]
+    assert find_match("STAFF-2", cards) == cards[1]
+    assert find_match("STAFF-4", cards) is None
+    assert find_match("STAFF-2", []) is None
+
+
+def test_a_cards_tag_depends_on_the_stations_key_and_the_whole_card() -> None:
+    key, other_key = bytes(range(32)), bytes(range(1, 33))
+    tag = card_tag(key, "21234000000018")
+    assert len(tag) == 32
+    assert tag == card_tag(key, "21234000000018")
+    assert tag != card_tag(other_key, "21234000000018")
+    assert tag != card_tag(key, "21234000000026")
+    assert tag != card_tag(key, "2123400000001")
+
+
 # The lockout ---------------------------------------------------------------------------------
 
 
@@ -160,6 +188,12 @@ def test_the_last_wrong_pin_locks_for_exactly_the_lockout() -> None:
     assert gate.locked(last + LOCKOUT - timedelta(microseconds=1))
     assert not gate.locked(last + LOCKOUT)
     assert not gate.locked(last + LOCKOUT + timedelta(hours=1))
+
+
+def test_the_lock_remembers_how_many_wrong_pins_locked_it() -> None:
+    gate = PinGate(failures=LIMIT - 1).wrong(NOW, LIMIT, LOCKOUT)
+    assert (gate.failures, gate.locked_after) == (0, LIMIT)
+    assert gate.wrong(NOW + LOCKOUT, LIMIT, LOCKOUT).locked_after == 0
 
 
 def test_after_the_lockout_every_try_is_back() -> None:

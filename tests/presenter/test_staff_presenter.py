@@ -220,6 +220,32 @@ def test_the_pad_opens_locked_while_the_lock_lasts() -> None:
     assert open_pad(StaffState(), until, until).page is Page.PIN  # over at that instant
 
 
+def test_the_corners_lock_notice_says_a_staff_card_still_signs_in() -> None:
+    until = NOW + timedelta(minutes=15)
+    corner = shown(open_pad(StaffState(), NOW, until, cards=True))
+    assert corner.details == (
+        "A staff card still signs in: go back and scan it at the Welcome screen.",
+        "`kiosk staff unlock` (from the console) lifts the lock now. "
+        "Every attempt is in the audit trail.",
+    )
+    no_cards = shown(open_pad(StaffState(), NOW, until))
+    behind_a_card = shown(open_pad(StaffState(), NOW, until, by_card=True, cards=True))
+    for screen in (no_cards, behind_a_card):
+        assert screen.details == (
+            "`kiosk staff unlock` (from the console) lifts the lock now.",
+            "Every attempt is in the audit trail.",
+        )
+
+
+def test_a_pin_typed_behind_a_staff_card_is_checked_at_the_cards_pad() -> None:
+    by_card = open_pad(StaffState(), NOW, None, by_card=True, cards=True)
+    update = press(typed(by_card, "2580"), Press.OK)
+    assert update.effects == (CheckPin("2580", by_card=True),)
+    locked = on_pin_result(update.state, "locked", 0, at(900), NOW).state
+    back = on_tick(locked, at(900), IDLE).state
+    assert (back.page, back.by_card, back.cards) == (Page.PIN, True, True)  # still the card's
+
+
 def test_the_locked_page_turns_back_into_the_pin_pad_when_the_lock_ends() -> None:
     until = at(30)
     state = checked("locked", 0, until)
@@ -284,6 +310,14 @@ def test_the_staff_screen_has_a_button_for_every_action() -> None:
     screen = shown(signed_in())
     assert set(presses(screen)) == {*HOME_JOBS, Press.SPECIAL_DUE}
     assert presses(screen)[-1] is Press.EXIT
+
+
+def test_a_locked_pin_pad_offers_to_unlock_it() -> None:
+    state = signed_in(replace(FACTS, pin_locked=True))
+    screen = shown(state)
+    assert button(screen, Press.UNLOCK_PIN_PAD) == "Unlock the PIN pad"
+    assert presses(screen)[-2:] == [Press.UNLOCK_PIN_PAD, Press.EXIT]
+    assert press(state, Press.UNLOCK_PIN_PAD).effects == (Run(Job.UNLOCK_PIN_PAD),)
 
 
 def test_a_paused_station_offers_resume_instead_of_pause() -> None:

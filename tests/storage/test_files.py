@@ -67,3 +67,15 @@ def test_a_file_in_the_way_is_refused_and_left_as_it_was(tmp_path: Path) -> None
         private_dir(in_the_way)
     assert in_the_way.read_text(encoding="utf-8") == "mine\n"
     assert stat.S_IMODE(in_the_way.stat().st_mode) == 0o644
+
+
+def test_an_atomic_create_never_replaces_a_file_made_before_it(
+    tmp_path: Path, flushed: list[Path]
+) -> None:
+    path = tmp_path / "new" / "key"
+    assert files.atomic_create_bytes(path, b"first") is True
+    assert flushed == [tmp_path, tmp_path / "new"]  # the new folder, then the file's entry
+    assert files.atomic_create_bytes(path, b"second") is False
+    assert path.read_bytes() == b"first"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["key"]  # no temporary file left

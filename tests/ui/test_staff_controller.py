@@ -219,11 +219,11 @@ def test_the_right_pin_opens_the_staff_screen_with_the_status(make_station: Make
     assert "Checkouts" in labels
     snapshot = next(line for line in home.status if line.label == "Snapshot")
     assert snapshot.value.startswith("8 patrons, built 2026-11-23 06:00")
-    assert station.audited("staff.sign_in") == [{}]
+    assert station.audited("staff.sign_in") == [{"pad": "card"}]
 
 
-def test_five_wrong_pins_lock_staff_mode(make_station: MakeStation) -> None:
-    station = make_station()
+def lock_the_corner(station: Station) -> StaffScreenView:
+    """Five wrong PINs at the pad the hidden corner opens (anyone can: a patron)."""
     station.controller.open_staff()
     for tries_left in (4, 3, 2, 1):
         station.type_pin(WRONG_PIN)
@@ -231,11 +231,23 @@ def test_five_wrong_pins_lock_staff_mode(make_station: MakeStation) -> None:
         word = "try" if tries_left == 1 else "tries"
         assert shown.message == f"Wrong PIN. {tries_left} {word} left before staff mode locks."
     station.type_pin(WRONG_PIN)
-    locked = station.staff_page(Page.LOCKED)
+    return station.staff_page(Page.LOCKED)
+
+
+def test_five_wrong_pins_lock_staff_mode(make_station: MakeStation) -> None:
+    station = make_station()
+    locked = lock_the_corner(station)
     assert locked.heading == "Staff mode is locked"
     assert locked.message == "Too many wrong PINs. Try again after 10:15."  # New York time
+    assert locked.details == (
+        "A staff card still signs in: go back and scan it at the Welcome screen.",
+        "`kiosk staff unlock` (from the console) lifts the lock now. "
+        "Every attempt is in the audit trail.",
+    )
     assert len(station.audited("staff.wrong_pin")) == 4
-    assert len(station.audited("staff.locked")) == 1
+    assert station.audited("staff.locked") == [
+        {"pad": "corner", "until": "2026-11-23T10:15:00-05:00", "wrong_pins": 5}
+    ]
 
     station.controller.staff_press(Press.CANCEL)
     station.patron_screen(Screen.WELCOME)
@@ -244,15 +256,77 @@ def test_five_wrong_pins_lock_staff_mode(make_station: MakeStation) -> None:
     assert again.heading == "Staff mode is locked"
     assert again.message == "Too many wrong PINs. Try again after 10:15."
     station.controller.staff_press(Press.CANCEL)
-    station.scan(STAFF_CARD)  # and the card, too
-    station.staff_page(Page.LOCKED)
-    station.controller.staff_press(Press.CANCEL)
 
     station.clock.advance(LOCKOUT_MINUTES * 60)
     station.controller.open_staff()
     station.staff_page(Page.PIN)
     station.type_pin(PIN)
     station.staff_page(Page.HOME, facts=True)
+
+
+def test_a_staff_card_signs_in_while_the_corner_is_locked_and_unlocks_it(
+    make_station: MakeStation,
+) -> None:
+    station = make_station()
+    lock_the_corner(station)
+    station.controller.staff_press(Press.CANCEL)
+    station.patron_screen(Screen.WELCOME)
+
+    station.scan(STAFF_CARD)  # the card's pad counts its own wrong PINs: none yet
+    station.staff_page(Page.PIN)
+    station.type_pin(PIN)
+    home = station.staff_page(Page.HOME, facts=True)
+    assert station.audited("staff.sign_in") == [{"pad": "card"}]
+    assert home.status[0].label == "PIN pad"
+    assert home.status[0].warn is True
+    assert home.status[0].value.startswith(
+        "The PIN pad is locked until 10:15 after 5 wrong PINs. A staff card still signs in."
+    )
+
+    unlocked = station.run(Press.UNLOCK_PIN_PAD)
+    assert unlocked.message == "Unlocked the PIN pad (locked until 10:15 after 5 wrong PINs)."
+    assert station.audited("staff.unlocked") == [
+        {"pads": ["corner"], "was_locked_until": {"corner": "2026-11-23T10:15:00-05:00"}}
+    ]
+    read_back = station.pump_until(
+        lambda v: station.staff.facts is not None and not station.staff.facts.pin_locked,
+        "the status read back after the unlock",
+    )
+    assert isinstance(read_back, StaffScreenView)
+    assert "PIN pad" not in [line.label for line in read_back.status]
+    assert "Unlock the PIN pad" not in [b.label for b in read_back.buttons]
+    station.controller.staff_press(Press.EXIT)
+    station.patron_screen(Screen.WELCOME)
+
+    station.controller.open_staff()  # the corner's pad again, long before 10:15
+    station.staff_page(Page.PIN)
+    station.type_pin(PIN)
+    station.staff_page(Page.HOME, facts=True)
+
+
+def test_wrong_pins_behind_a_staff_card_lock_only_the_card_pad(
+    make_station: MakeStation,
+) -> None:
+    station = make_station()
+    station.scan(STAFF_CARD)
+    station.staff_page(Page.PIN)
+    for _ in range(4):
+        station.type_pin(WRONG_PIN)
+        station.staff_page(Page.PIN)
+    station.type_pin(WRONG_PIN)
+    locked = station.staff_page(Page.LOCKED)
+    assert locked.details == (
+        "`kiosk staff unlock` (from the console) lifts the lock now.",
+        "Every attempt is in the audit trail.",
+    )
+    assert station.audited("staff.locked")[0]["pad"] == "card"
+    station.controller.staff_press(Press.CANCEL)
+    station.patron_screen(Screen.WELCOME)
+
+    station.scan(STAFF_CARD)
+    station.staff_page(Page.LOCKED)
+    station.controller.staff_press(Press.CANCEL)
+    station.sign_in()  # the corner's pad is not locked by the card's wrong PINs
 
 
 # Nobody lends behind the staff screen -------------------------------------------------------------

@@ -166,6 +166,6 @@ def test_the_audit_trail_has_the_sign_in_and_the_exit(run: Run) -> None:
     ]
     # The pad left alone signs nobody out: nobody had signed in.
     assert staff == [
-        ("staff.sign_in", "staff screen", {}),
+        ("staff.sign_in", "staff screen", {"pad": "corner"}),
         ("staff.sign_out", "staff screen", {"reason": "exit"}),
     ]
