@@ -3,6 +3,7 @@ path, all at once; `kiosk config check` exits 78 on a bad file."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import DEFAULT_CONFIG_PATH, load_config, parse_config
-from kiosk.domain.barcodes import CheckDigit
+from kiosk.domain.barcodes import CheckDigit, luhn_valid
 from kiosk.domain.ils_files import DEFAULT_LAYOUT, PatronFileFormat, PatronFileKind
 from kiosk.domain.patrons import PatronStatus, SnapshotMode
 from kiosk.errors import ConfigError
@@ -591,3 +592,112 @@ def test_bad_snapshot_and_material_settings_are_reported_with_their_path(
 ) -> None:
     problems = problems_of(text)
     assert any(p.startswith(problem) for p in problems), problems
+
+
+# Barcode rules that can fit the same scan ------------------------------------------------------
+
+ITEM_RULE = 'item = { prefix = "3", length = 14, check_digit = "luhn" }'
+ANY_14_DIGITS = '{ pattern = "[0-9]{14}", check_digit = "luhn" }'
+OVERLAPPING_RULES = (
+    (PATRON_RULE, f"patron = {ANY_14_DIGITS}"),
+    (ITEM_RULE, f"item = {ANY_14_DIGITS}"),
+)
+
+
+def with_barcodes(*extra: str) -> str:
+    """The contract config with the overlapping rules, and these lines in [barcodes]."""
+    text = changed(*OVERLAPPING_RULES)
+    return text.replace("[barcodes]\n", "[barcodes]\n" + "".join(f"{e}\n" for e in extra), 1)
+
+
+def write_home_config(home: KioskHome, text: str) -> None:
+    home.config_path.write_text(text.replace("/srv/kiosk-data", str(home.data_dir)), "utf-8")
+
+
+def test_config_check_refuses_rules_that_fit_the_same_scan_and_names_one(home: KioskHome) -> None:
+    write_home_config(home, with_barcodes())
+
+    result = home.kiosk("config", "check")
+
+    assert result.returncode == EX_CONFIG, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("  - barcodes: ")]
+    found = re.search(r"such as ([0-9]+)", line)
+    assert found is not None, line
+    example = found.group(1)
+    assert len(example) == 14 and luhn_valid(example)  # fits both rules
+    assert "a Luhn check digit on both does not tell them apart" in line
+    assert "make the rules distinct" in line and 'set overlap = "lists"' in line
+    # The kiosk does not start on such rules either.
+    run = home.kiosk("run", "--headless", "--clock", "2026-11-23T10:00:00-05:00")
+    assert run.returncode == EX_CONFIG and example in run.stderr
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        (
+            (PATRON_RULE, 'patron = { prefix = "21", length = 14, check_digit = "luhn" }'),
+            (ITEM_RULE, 'item = { prefix = "31", length = 14, check_digit = "luhn" }'),
+        ),
+        (
+            (PATRON_RULE, 'patron = { pattern = "21[0-9]{12}", check_digit = "luhn" }'),
+            (ITEM_RULE, 'item = { pattern = "31[0-9]{12}", check_digit = "luhn" }'),
+        ),
+        (
+            (PATRON_RULE, 'patron = { pattern = "^21\\\\d{12}$", check_digit = "luhn" }'),
+            (ITEM_RULE, 'item = { prefix = "31", length = 14 }'),
+        ),
+    ],
+    ids=["prefixes", "patterns", "pattern-and-prefix"],
+)
+def test_distinct_rules_are_accepted(rules: tuple[tuple[str, str], ...]) -> None:
+    config = parse_config(changed(*rules), "k.toml")
+    assert config.barcodes.overlap == "refuse"
+
+
+@pytest.mark.parametrize(
+    ("patron", "problem"),
+    [
+        # Luhn by hand (FORMATS.md): 3 doubled is 6, check digit 4; 3 doubled + 1 is 7, so 3.
+        ('{ prefix = "3", length = 14 }', "such as 30000000000004"),  # the item's own prefix
+        ('{ prefix = "31", length = 14 }', "such as 31000000000003"),
+        ('{ prefix = "3" }', "such as 30000000000004"),  # a length unset
+        ('{ pattern = "(3)\\\\1[0-9]{12}" }', "cannot be compared (interegular"),
+    ],
+)
+def test_each_overlap_is_refused_with_what_shows_it(patron: str, problem: str) -> None:
+    [found] = problems_of(changed((PATRON_RULE, f"patron = {patron}")))
+    assert found.startswith("barcodes: ") and problem in found, found
+
+
+def test_overlap_lists_accepts_rules_that_fit_the_same_scan(home: KioskHome) -> None:
+    config = parse_config(with_barcodes('overlap = "lists"'), "k.toml")
+    assert config.barcodes.overlap == "lists"
+    write_home_config(home, with_barcodes('overlap = "lists"'))
+    result = home.kiosk("config", "check")
+    assert result.returncode == 0, result.stderr
+
+
+def test_overlap_has_two_values() -> None:
+    [found] = problems_of(with_barcodes('overlap = "guess"'))
+    assert found == "barcodes.overlap: Input should be 'refuse' or 'lists'"
+
+
+def test_overlap_lists_with_a_deny_list_needs_an_item_snapshot(home: KioskHome) -> None:
+    text = with_barcodes('overlap = "lists"').replace(
+        "[snapshot]\n", '[snapshot]\nmode = "deny"\nformat = "csv"\n', 1
+    )
+    write_home_config(home, text)
+
+    refused = home.kiosk("config", "check")
+
+    assert refused.returncode == EX_CONFIG
+    assert f"  - barcodes.overlap: {home.data_dir / 'items'} holds no item snapshot" in (
+        refused.stderr
+    )
+    assert "kiosk snapshot import-items" in refused.stderr
+    items = home.root / "items.csv"
+    items.write_text("barcode,title\n31234000000016,A book\n", encoding="utf-8")
+    assert home.kiosk("snapshot", "import-items", str(items)).returncode == 0
+    accepted = home.kiosk("config", "check")
+    assert accepted.returncode == 0, accepted.stderr

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.config import KioskConfig
+from kiosk.domain.patrons import SnapshotMode
 from kiosk.errors import KioskError
 from kiosk.storage.files import user_name
+from kiosk.storage.items import ItemStore
 
 
 class DataFolderError(KioskError):
@@ -94,9 +96,33 @@ def path_problems(config: KioskConfig) -> list[PathProblem]:
             problems.append(
                 PathProblem("printer.path", path, f"cannot be written by {user_name()}")
             )
+    problems += _item_snapshot_needed(config)
     folder = config.backup.folder
     if folder is not None and folder.exists() and not folder.is_dir():
         problems.append(PathProblem("backup.folder", folder, "is a file, not a folder"))
     elif folder is not None and not folder.exists():
         problems.append(PathProblem("backup.folder", folder, "does not exist", fatal=False))
     return problems
+
+
+def _item_snapshot_needed(config: KioskConfig) -> list[PathProblem]:
+    """barcodes.overlap = "lists" with a deny list: only the item snapshot tells a book from a
+    card that may borrow, so a kiosk without one would refuse every scan that fits both."""
+    deny = config.snapshot.file_format().mode is SnapshotMode.DENY
+    if config.barcodes.overlap != "lists" or not deny:
+        return []
+    items = ItemStore(config.data_dir)
+    try:
+        if items.current() is not None:
+            return []
+        problem = "holds no item snapshot"
+    except (KioskError, OSError) as exc:
+        problem = f"holds no item snapshot that can be read ({exc})"
+    return [
+        PathProblem(
+            "barcodes.overlap",
+            items.folder,
+            f'{problem}: overlap = "lists" with a deny list needs one to tell a book from a '
+            "card (kiosk snapshot import-items FILE)",
+        )
+    ]

@@ -19,6 +19,9 @@ _CODABAR_ENDS = "ABCDabcd"
 # What may surround a scan (scanner suffixes). Not str.strip()'s set: that also eats
 # separators such as GS (0x1D), which are data problems to refuse, not padding.
 SCAN_PADDING = " \t\r\n"
+# Barcode patterns are read with ASCII meanings (\d is 0-9, \w is [A-Za-z0-9_]): barcodes are
+# ASCII, and it is the meaning the check for overlapping rules (kiosk.barcode_overlap) uses.
+PATTERN_FLAGS = re.ASCII
 
 
 class CheckDigit(Enum):
@@ -104,7 +107,7 @@ class BarcodeRule:
 
     def has_shape(self, code: str) -> bool:
         if self.pattern is not None:
-            return re.fullmatch(self.pattern, code) is not None
+            return re.fullmatch(self.pattern, code, PATTERN_FLAGS) is not None
         if self.length is not None and len(code) != self.length:
             return False
         return code.startswith(self.prefix)
@@ -117,7 +120,7 @@ class BarcodeRule:
     def all_fit(self, codes: Sequence[str]) -> bool:
         """has_shape and check_ok for every code: the same answer, for a column at once."""
         if self.pattern is not None:
-            shaped = all(map(re.compile(self.pattern).fullmatch, codes))
+            shaped = all(map(re.compile(self.pattern, PATTERN_FLAGS).fullmatch, codes))
         elif self.length is not None and len(self.prefix) <= self.length:
             # All of one length: the prefix's k-th character is every length-th one from k.
             joined = "".join(codes)
@@ -146,6 +149,9 @@ class Scan:
     code: str
     # For a misread: which kind of barcode it looked like. For an unrecognised scan: why.
     detail: str = ""
+    # A valid code of both rules: `expecting` chose the kind, and the runtime tells them
+    # apart by the lists it has (card_or_item).
+    fits_both: bool = False
 
 
 def normalise(raw: str, rules: BarcodeRules) -> str:
@@ -193,13 +199,43 @@ def classify(raw: str, rules: BarcodeRules, expecting: ScanKind = ScanKind.PATRO
         if fits[kind] and rule.check_ok(code)
     ]
     if len(valid) == 2:
-        return Scan(expecting if expecting in valid else ScanKind.PATRON, code)
+        return Scan(expecting if expecting in valid else ScanKind.PATRON, code, fits_both=True)
     if len(valid) == 1:
         return Scan(valid[0], code)
     misread_as = [kind.value for kind, fit in fits.items() if fit]
     if misread_as:
         return Scan(ScanKind.MISREAD, code, " or ".join(misread_as))
     return Scan(ScanKind.UNRECOGNISED, code, "not a library card or item barcode")
+
+
+@dataclass(frozen=True)
+class Listed:
+    """What the kiosk's lists say about a code that fits both barcode rules."""
+
+    card: bool  # a staff card, or a card in the patron snapshot (allow or deny list)
+    item: bool  # in the item snapshot
+    item_list: bool  # an item snapshot is loaded
+    deny_list: bool  # the patron snapshot lists the cards that may NOT borrow
+
+
+def card_or_item(listed: Listed, *, in_session: bool) -> ScanKind | None:
+    """What a code that fits both barcode rules is (barcodes.overlap = "lists"): PATRON,
+    ITEM, or None when the kiosk cannot tell, and then the scan is refused, never guessed.
+
+    A card the lists know is a card, an item they know is an item. Anything else is a card
+    when there is an item snapshot (an item it does not list is refused rather than a card
+    lent as a book). Without one, a deny list cannot tell a good card from a book; an allow
+    list takes it as a card at Welcome (then refused as unknown) and as an item in a session.
+    """
+    if listed.card:
+        return ScanKind.PATRON
+    if listed.item:
+        return ScanKind.ITEM
+    if listed.item_list:
+        return ScanKind.PATRON
+    if listed.deny_list:
+        return None
+    return ScanKind.ITEM if in_session else ScanKind.PATRON
 
 
 def mask(barcode: str, keep: int = 4) -> str:

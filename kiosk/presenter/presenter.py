@@ -68,6 +68,8 @@ class Notice(Enum):
     PATRON_LIMIT = "patron_limit"
     MISREAD = "misread"
     NOT_AN_ITEM = "not_an_item"
+    LIBRARY_CARD = "library_card"
+    CARD_OR_ITEM = "card_or_item"
 
 
 NOTICE_TEXT = {
@@ -77,6 +79,17 @@ NOTICE_TEXT = {
     Notice.PATRON_LIMIT: N_("This card has reached its limit of items."),
     Notice.MISREAD: N_("That did not scan correctly - please scan it again."),
     Notice.NOT_AN_ITEM: N_("That is not a library item."),
+    Notice.LIBRARY_CARD: N_("That is a library card, not an item. Scan your items, or press Done."),
+    Notice.CARD_OR_ITEM: N_(
+        "This kiosk cannot tell if that is a library card or an item. Please ask library staff."
+    ),
+}
+
+SCAN_NOTICE = {
+    ScanRejection.INVALID_CHECK_DIGIT: Notice.MISREAD,
+    ScanRejection.UNRECOGNISED: Notice.NOT_AN_ITEM,
+    ScanRejection.LIBRARY_CARD: Notice.LIBRARY_CARD,
+    ScanRejection.CARD_OR_ITEM: Notice.CARD_OR_ITEM,
 }
 ITEM_NOTICE = {
     ItemRefusal.DUPLICATE_IN_SESSION: Notice.DUPLICATE,
@@ -247,12 +260,7 @@ def on_event(state: UiState, event: Event, now: datetime, settings: Settings) ->
     if isinstance(event, ItemRefused):
         return _notice(state, ITEM_NOTICE[event.reason], now, settings)
     if isinstance(event, ScanRejected):
-        kind = (
-            Notice.MISREAD
-            if event.reason is ScanRejection.INVALID_CHECK_DIGIT
-            else Notice.NOT_AN_ITEM
-        )
-        return _notice(state, kind, now, settings)
+        return _notice(state, SCAN_NOTICE[event.reason], now, settings)
     if isinstance(event, SessionEnded):
         return _session_ended(state, event, now, settings)
     return Update(state)

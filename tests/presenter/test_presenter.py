@@ -235,10 +235,24 @@ SCAN_NOTICE_TEXT = {
     "en": {
         ScanRejection.INVALID_CHECK_DIGIT: "That did not scan correctly - please scan it again.",
         ScanRejection.UNRECOGNISED: "That is not a library item.",
+        ScanRejection.LIBRARY_CARD: (
+            "That is a library card, not an item. Scan your items, or press Done."
+        ),
+        ScanRejection.CARD_OR_ITEM: (
+            "This kiosk cannot tell if that is a library card or an item. Please ask library staff."
+        ),
     },
     "es": {
         ScanRejection.INVALID_CHECK_DIGIT: "No se leyó bien. Por favor, escanéelo otra vez.",
         ScanRejection.UNRECOGNISED: "Eso no es un artículo de la biblioteca.",
+        ScanRejection.LIBRARY_CARD: (
+            "Eso es una tarjeta de la biblioteca, no un artículo. "
+            "Escanee sus artículos o pulse Terminar."
+        ),
+        ScanRejection.CARD_OR_ITEM: (
+            "Esta estación no puede saber si eso es una tarjeta de la biblioteca o un "
+            "artículo. Por favor, pida ayuda al personal de la biblioteca."
+        ),
     },
 }
 
