@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,14 @@ STANDARD_PATRONS = {
     7: ("Lee, Min", "0", "expired", ""),  # expired by status
     8: ("García, Lucía", "0", "ok", ""),
 }
+
+
+def exported_at(path: Path, moment: datetime) -> Path:
+    """Give a file the modification time of an export made at `moment`: an import takes its
+    build time from it, and refuses one ahead of the clock it is given."""
+    stamp = moment.timestamp()
+    os.utime(path, (stamp, stamp))
+    return path
 
 
 def standard_csv() -> str:

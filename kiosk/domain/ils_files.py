@@ -234,6 +234,21 @@ def parse_patron_row(
     )
 
 
+@dataclass(frozen=True)
+class TextFormat:
+    """How the bytes of an export become text and fields: the encoding (a Python codec
+    name; UTF-8 reads a byte order mark too), the separator of a CSV (None: found from the
+    header), and whether the library system ends its files without a line end (then the
+    last line is complete, not possibly cut short)."""
+
+    encoding: str = "utf-8"
+    separator: str | None = None
+    ends_without_newline: bool = False
+
+
+DEFAULT_TEXT = TextFormat()
+
+
 class PatronFileKind(Enum):
     CSV = "csv"  # a header row, then one patron a row (comma- or tab-separated)
     EVERGREEN_BLOCKLIST = "evergreen-blocklist"  # `<barcode> <flag>` lines, no header
@@ -246,6 +261,7 @@ class PatronFileFormat:
     kind: PatronFileKind = PatronFileKind.CSV
     mode: SnapshotMode = SnapshotMode.ALLOW
     layout: PatronLayout = DEFAULT_LAYOUT
+    text: TextFormat = DEFAULT_TEXT
 
     def __post_init__(self) -> None:
         if self.kind is PatronFileKind.EVERGREEN_BLOCKLIST and self.mode is not SnapshotMode.DENY:
@@ -265,19 +281,60 @@ BLOCKLIST_FLAGS = {
 }
 
 
-def parse_blocklist_line(line: str, max_barcode_length: int = MAX_BARCODE_LENGTH) -> PatronRecord:
-    """One `<barcode> <flag>` line of Evergreen's offline block list."""
+def parse_blocklist_line(
+    line: str, max_barcode_length: int = MAX_BARCODE_LENGTH
+) -> tuple[PatronRecord, str]:
+    """One `<barcode> <flag>` line of Evergreen's offline block list, and a note when its
+    flag is not one the kiosk knows. A deny list fails closed: the card a line names is
+    refused whatever its flag says (an unknown flag, none, or more words than one), as
+    blocked; only a line whose first word is not a barcode is a bad row."""
     fields = line.split()
-    if len(fields) != 2:
-        raise RowError(f"{line.strip()[:40]!r} is not '<barcode> <flag>'")
-    barcode = parse_barcode(fields[0], max_barcode_length)
-    status = BLOCKLIST_FLAGS.get(fields[1].upper())
-    if status is None:
-        raise RowError(
-            f"flag {fields[1][:10]!r} is not one of L (lost), B (barred), D (penalized), "
-            "E (expired)"
-        )
-    return PatronRecord(barcode=barcode, status=status)
+    barcode = parse_barcode(fields[0] if fields else "", max_barcode_length)
+    flag = " ".join(fields[1:])
+    if len(fields) == 2 and flag.upper() in BLOCKLIST_FLAGS:
+        return PatronRecord(barcode=barcode, status=BLOCKLIST_FLAGS[flag.upper()]), ""
+    said = f"flag {flag[:12]!r} is not one of L, B, D, E" if flag else "no flag"
+    return PatronRecord(barcode=barcode, status=PatronStatus.LISTED), f"{said}: refused as blocked"
+
+
+def parse_denied_row(
+    row: Mapping[str, str | None],
+    max_barcode_length: int = MAX_BARCODE_LENGTH,
+    *,
+    layout: PatronLayout = DEFAULT_LAYOUT,
+) -> tuple[PatronRecord, str]:
+    """One row of a CSV deny list, and a note when part of it could not be read. Every card
+    a deny list names is refused: a status the kiosk does not know, or `ok`, makes it
+    `listed` (refused as blocked), and fines or an expiry that do not read are left out
+    (they cannot let a listed card borrow). Only a row without a usable barcode is bad."""
+    barcode = parse_barcode(row.get(layout.barcode), max_barcode_length)
+    notes = []
+    try:
+        status = layout.status_of(_cell(row, layout.status))
+    except RowError as exc:
+        status = PatronStatus.LISTED
+        notes.append(str(exc))
+    if status is PatronStatus.OK:
+        if _cell(row, layout.status).strip():
+            notes.append(f"status {_cell(row, layout.status).strip()!r} on a deny list")
+        status = PatronStatus.LISTED
+    try:
+        fines = parse_money(_cell(row, layout.fines))
+    except RowError as exc:
+        fines = Decimal("0")
+        notes.append(str(exc))
+    try:
+        expires = layout.expiry_of(_cell(row, layout.expires))
+    except RowError as exc:
+        expires = None
+        notes.append(str(exc))
+    parts = (_cell(row, column).strip() for column in layout.name)
+    name = " ".join(part for part in parts if part)
+    if not name.isprintable():
+        name = ""
+    record = PatronRecord(barcode=barcode, name=name, fines=fines, status=status, expires=expires)
+    note = "; ".join(notes)
+    return record, f"{note}: refused as blocked" if note else ""
 
 
 # Item lists -----------------------------------------------------------------------------------

@@ -7,17 +7,34 @@ from datetime import date
 from decimal import Decimal
 from enum import Enum
 
+# What follows a surname after a comma without being a first name ("O'Brien, Jr.").
+NAME_SUFFIXES = frozenset(
+    {"jr", "sr", "ii", "iii", "iv", "v", "phd", "md", "esq", "jnr", "snr", "dds", "rn"}
+)
+
 
 class PatronStatus(Enum):
     OK = "ok"
     BLOCKED = "blocked"
     LOST = "lost"
     EXPIRED = "expired"
+    # On a deny list with a flag or status the kiosk does not know (or none, or "ok"): the
+    # card is listed, so it is refused, as blocked, whatever the policy says.
+    LISTED = "listed"
 
 
 # The order in which a status refuses: a lost card is reported as lost even if it is also
 # blocked or expired.
 MOST_SERIOUS_FIRST = (PatronStatus.LOST, PatronStatus.BLOCKED, PatronStatus.EXPIRED)
+# A card listed twice keeps its most restrictive status: a listed card of unknown reason
+# is refused whatever the policy, so it ranks above the statuses the policy may let through.
+MOST_RESTRICTIVE_FIRST = (
+    PatronStatus.LOST,
+    PatronStatus.LISTED,
+    PatronStatus.BLOCKED,
+    PatronStatus.EXPIRED,
+    PatronStatus.OK,
+)
 
 
 class SnapshotMode(Enum):
@@ -46,11 +63,13 @@ class PatronRecord:
 
     @property
     def first_name(self) -> str:
-        """The name to greet with: 'Smith, Ana' and 'Ana Smith' both give 'Ana'."""
-        name = self.name.strip()
-        if "," in name:
-            name = name.split(",", 1)[1].strip()
-        return name.split(" ", 1)[0] if name else ""
+        """The name to greet with: 'Smith, Ana' and 'Ana Smith' both give 'Ana', and so do
+        'Ana Smith, Jr.' and 'Smith, Jr., Ana' (a suffix after a comma is not a first
+        name)."""
+        first, *rest = (part.strip() for part in self.name.split(","))
+        rest = [part for part in rest if part.rstrip(".").casefold() not in NAME_SUFFIXES]
+        given = rest[0] if rest else first  # "Last, First" or "First Last"
+        return given.split(" ", 1)[0] if given else ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +98,8 @@ def check_patron(
     """
     if record is None:
         return PatronRefusal.UNKNOWN_PATRON
+    if record.status is PatronStatus.LISTED:
+        return PatronRefusal.BLOCKED
     for status in MOST_SERIOUS_FIRST:
         if record.status is status and status in policy.block_statuses:
             return _STATUS_REFUSAL[status]

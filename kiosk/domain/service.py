@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from kiosk.domain.events import OutOfServiceReason
+
+# How far ahead of the station's clock a snapshot may say it was built: the library
+# system's clock and the kiosk's rarely agree to the second. Beyond it one of the two clocks is
+# wrong (a board without a real-time clock that started before its time was set), and the
+# snapshot's age, which max_age_hours limits, means nothing: it is refused at import, and a
+# station whose clock falls behind its snapshot says so.
+FUTURE_TOLERANCE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -47,4 +54,5 @@ def assess(
             f"(the limit is {limits.max_age_hours:g} hours)",
         )
     stale = limits.warn_age_hours > 0 and age_hours > limits.warn_age_hours
-    return Availability(None, stale=stale)
+    clock_behind = snapshot_built_at - now > FUTURE_TOLERANCE  # staff must look at the clock
+    return Availability(None, stale=stale or clock_behind)

@@ -17,7 +17,7 @@ from pathlib import Path
 from kiosk.config import KioskConfig
 from kiosk.errors import InputFileError, KioskError
 from kiosk.storage.files import private_dir
-from kiosk.storage.signing import SUFFIX, public_key, verify
+from kiosk.storage.signing import SUFFIX, public_key, signed_check
 from kiosk.storage.snapshot import ImportReport, SnapshotStore
 
 INCOMING = "incoming"
@@ -99,10 +99,8 @@ def fetch_snapshot(
             assert snapshot.source is not None
             source = snapshot.source
             signature = source.with_name(source.name + SUFFIX)
-        if key is not None:
-            if not source.exists():
-                raise InputFileError(f"{source}: file not found")
-            verify(source, key, signature)
+        if key is not None and not source.exists():
+            raise InputFileError(f"{source}: file not found")
         return SnapshotStore(config.data_dir).import_file(
             source,
             patron_rule=config.barcode_rules().patron,
@@ -111,6 +109,7 @@ def fetch_snapshot(
             now=now(),
             max_bad_percent=snapshot.max_bad_rows_percent,
             progress=progress,
+            verify=None if key is None else signed_check(source, key, signature),
         )
     finally:
         if snapshot.url:

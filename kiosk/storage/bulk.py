@@ -15,7 +15,8 @@ from sqlalchemy import Connection
 SORT_THREADS = min(2, max(0, (os.cpu_count() or 1) - 1))
 
 R = TypeVar("R")
-# (line number, the record or None, the problem): what a reader makes of each row.
+# (line number, the record or None, the problem): what a reader makes of each row. A record
+# with a problem is stored all the same, and the problem noted (a deny list fails closed).
 Parsed = Iterator[tuple[int, R | None, str]]
 Values = tuple[object, ...]  # one row as stored
 
@@ -35,6 +36,9 @@ class Table(Generic[R]):
     insert: str  # INSERT [OR IGNORE] INTO <name>: the start of the statement
     values: Callable[[R], Values]
     on_conflict: str = ""  # the upsert clause, if a repeated barcode is not simply ignored
+    # An upsert whose DO UPDATE runs only when a repeated row disagrees with the stored one
+    # (its WHERE says so): each such update is a conflict, counted by a trigger.
+    counts_conflicts: bool = False
 
     def insert_values(self, columns: int) -> str:
         return f"{self.insert} VALUES ({', '.join('?' * columns)}) {self.on_conflict}"
@@ -54,6 +58,7 @@ class Chunk:
     bad: list[BadRow] = field(default_factory=list)
     rows: int = 0
     last_bad: BadRow | None = None
+    noted: list[BadRow] = field(default_factory=list)  # stored, with something unreadable
 
 
 def chunks_of(parsed: Parsed[R], values: Callable[[R], Values], size: int) -> Iterator[Chunk]:
@@ -68,6 +73,8 @@ def chunks_of(parsed: Parsed[R], values: Callable[[R], Values], size: int) -> It
         else:
             chunk.last_bad = None
             good.append(values(record))
+            if problem:
+                chunk.noted.append(BadRow(line, problem))
         if chunk.rows >= size:
             yield chunk
             good = []

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from kiosk.domain.barcodes import BarcodeRule
-from kiosk.domain.ils_files import ITEM_COLUMNS, RowError, parse_item_row
+from kiosk.domain.ils_files import ITEM_COLUMNS, RowError, TextFormat, parse_item_row
 from kiosk.domain.items import ItemRecord
 from kiosk.domain.patrons import SnapshotMode
 from kiosk.errors import SnapshotError
@@ -43,7 +43,7 @@ ITEMS = Table[ItemRecord](
 
 def _csv_items(rule: BarcodeRule) -> Recipe[ItemRecord]:
     def read(source: SourceFile, handle: io.TextIOWrapper, batch_rows: int) -> Iterator[Chunk]:
-        delimiter, names = read_header(handle)
+        delimiter, names = read_header(handle, source)
         if "barcode" not in names:
             raise SnapshotError(
                 f"{source.path}: the first line must be a header with a 'barcode' column "
@@ -96,6 +96,7 @@ class ItemStore(SwappedStore):
         max_bad_percent: float = 1.0,
         allow_shrink: bool = False,
         progress: Progress | None = None,
+        text: TextFormat | None = None,
     ) -> ImportReport:
         """Import an item CSV (barcode, title, material) and swap it in."""
         return self._import(
@@ -106,6 +107,7 @@ class ItemStore(SwappedStore):
             max_bad_percent=max_bad_percent,
             allow_shrink=allow_shrink,
             progress=progress,
+            text=text,
         )
 
 

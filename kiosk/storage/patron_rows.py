@@ -10,7 +10,7 @@ from typing import Generic, TypeVar
 
 from kiosk.domain.barcodes import BarcodeRule
 from kiosk.domain.ils_files import MAX_BARCODE_LENGTH, PatronLayout, RowError, parse_money
-from kiosk.domain.patrons import PatronRecord
+from kiosk.domain.patrons import PatronRecord, PatronStatus
 
 PatronRow = tuple[str, str, int, str, str | None]
 
@@ -70,11 +70,14 @@ class _Cells(Generic[V]):
 
 class PatronColumns:
     """A batch of an export's rows decoded column by column, when every row in it is good:
-    the same values as parse_patron_row, the barcode rule and as_row give row by row, at a
-    fraction of the cost. Anything else (a bad row, a blank line) gives None: that batch is
-    then read row by row, which finds each problem and words it."""
+    the same values as parse_patron_row (parse_denied_row for a deny list), the barcode
+    rule and as_row give row by row, at a fraction of the cost. Anything else (a bad row, a
+    blank line) gives None: that batch is then read row by row, which finds each problem
+    and words it."""
 
-    def __init__(self, names: list[str], layout: PatronLayout, rule: BarcodeRule) -> None:
+    def __init__(
+        self, names: list[str], layout: PatronLayout, rule: BarcodeRule, *, deny: bool = False
+    ) -> None:
         # A column named twice: the last one, as checked_rows picks it.
         where = {name: i for i, name in enumerate(names)}
         self.width = len(names)
@@ -86,7 +89,16 @@ class PatronColumns:
             return where.get(name) if name else None
 
         self.fines = _Cells(column(layout.fines), lambda text: _cents(parse_money(text)))
-        self.status = _Cells(column(layout.status), lambda text: layout.status_of(text).value)
+
+        def status(text: str) -> str:
+            found = layout.status_of(text)
+            if deny and found is PatronStatus.OK:
+                if text.strip():  # "ok" on a deny list: read row by row, which notes it
+                    raise RowError(f"status {text.strip()!r} on a deny list")
+                return PatronStatus.LISTED.value  # listed, reason not given: refused
+            return found.value
+
+        self.status = _Cells(column(layout.status), status)
         self.expires = _Cells(column(layout.expires), lambda text: _iso(layout.expiry_of(text)))
 
     def decode(self, rows: Sequence[list[str]]) -> list[PatronRow] | None:

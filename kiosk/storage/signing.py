@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -27,6 +28,24 @@ def _digest(path: Path) -> bytes:
         while chunk := handle.read(1 << 20):
             h.update(chunk)
     return CONTEXT + h.digest()
+
+
+def signed_check(
+    path: Path, key: Ed25519PublicKey, signature: Path | None = None, *, hint: str = ""
+) -> Callable[[str], None]:
+    """A check for an import: the sha256 of the bytes it imports must carry a good
+    signature by `key` (so the file checked is the file imported, byte for byte). `hint`
+    is added to a refusal (what else staff can do)."""
+
+    def check(sha256: str) -> None:
+        try:
+            verify(path, key, signature, sha256=sha256)
+        except SnapshotError as exc:
+            if not hint:
+                raise
+            raise SnapshotError(f"{exc} {hint}") from exc
+
+    return check
 
 
 def generate_key() -> tuple[bytes, str]:
@@ -68,8 +87,11 @@ def public_key(text: str) -> Ed25519PublicKey:
         raise ValueError("is not an Ed25519 public key (44 characters of base64)") from exc
 
 
-def verify(path: Path, key: Ed25519PublicKey, signature: Path | None = None) -> None:
-    """Raise SnapshotError unless `path` carries a good signature by `key`."""
+def verify(
+    path: Path, key: Ed25519PublicKey, signature: Path | None = None, *, sha256: str | None = None
+) -> None:
+    """Raise SnapshotError unless `path` (or the bytes whose `sha256` is given) carries a
+    good signature by `key`."""
     signature = signature or path.with_name(path.name + SUFFIX)
     try:
         text = signature.read_text(encoding="ascii").strip()
@@ -81,7 +103,8 @@ def verify(path: Path, key: Ed25519PublicKey, signature: Path | None = None) -> 
     except (OSError, UnicodeDecodeError) as exc:
         raise SnapshotError(f"{signature}: cannot be read: {exc}") from exc
     try:
-        key.verify(base64.b64decode(text, validate=True), _digest(path))
+        message = CONTEXT + bytes.fromhex(sha256) if sha256 else _digest(path)
+        key.verify(base64.b64decode(text, validate=True), message)
     except (InvalidSignature, binascii.Error, ValueError) as exc:
         raise SnapshotError(
             f"{path.name} does not match its signature: it was changed after it was signed, "

@@ -10,7 +10,7 @@ The file records its mode, so a lookup is one indexed query either way.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -25,9 +25,10 @@ from kiosk.domain.ils_files import (
     PatronLayout,
     RowError,
     parse_blocklist_line,
+    parse_denied_row,
     parse_patron_row,
 )
-from kiosk.domain.patrons import MOST_SERIOUS_FIRST, PatronRecord, PatronStatus, SnapshotMode
+from kiosk.domain.patrons import MOST_RESTRICTIVE_FIRST, PatronRecord, PatronStatus, SnapshotMode
 from kiosk.errors import SnapshotError
 from kiosk.storage.bulk import BadRow, Chunk, Parsed, Table, chunks_of
 from kiosk.storage.db import sqlite_engine
@@ -71,23 +72,45 @@ _CREATE = (
 
 def _severity(column: str) -> str:
     ranks = " ".join(
-        f"WHEN '{status.value}' THEN {len(MOST_SERIOUS_FIRST) - i}"
-        for i, status in enumerate(MOST_SERIOUS_FIRST)
+        f"WHEN '{status.value}' THEN {len(MOST_RESTRICTIVE_FIRST) - i}"
+        for i, status in enumerate(MOST_RESTRICTIVE_FIRST)
     )
     return f"(CASE {column} {ranks} ELSE 0 END)"
 
 
-# An allow list keeps the first row of a repeated card. A deny list keeps its most serious
-# status: a card listed both as expired and as lost is refused as lost, whatever the order
-# (and is refused even where the policy lets expired cards borrow).
-ALLOWED = Table[PatronRecord]("patrons", _CREATE, "INSERT OR IGNORE INTO patrons", as_row)
+_STATUS = (
+    f"status = CASE WHEN {_severity('excluded.status')} > {_severity('patrons.status')} "
+    "THEN excluded.status ELSE patrons.status END"
+)
+# A card listed twice keeps the most restrictive of its rows, whatever their order: the
+# most serious status, the highest fines, the earliest expiry (a date over none). The name
+# is the first row's. Only a row that disagrees with the stored one updates it, so each
+# update is a conflict (counted: see Table.counts_conflicts); a plain repeat changes nothing.
+ALLOWED = Table[PatronRecord](
+    "patrons",
+    _CREATE,
+    "INSERT INTO patrons",
+    as_row,
+    on_conflict=f"ON CONFLICT (barcode) DO UPDATE SET {_STATUS}, "
+    "fines_cents = MAX(patrons.fines_cents, excluded.fines_cents), "
+    "expires = CASE WHEN patrons.expires IS NULL THEN excluded.expires "
+    "WHEN excluded.expires IS NULL THEN patrons.expires "
+    "ELSE MIN(patrons.expires, excluded.expires) END "
+    "WHERE excluded.status IS NOT patrons.status "
+    "OR excluded.fines_cents IS NOT patrons.fines_cents "
+    "OR excluded.expires IS NOT patrons.expires",
+    counts_conflicts=True,
+)
+# A deny list keeps the most serious status of a card listed twice: a card listed both as
+# expired and as lost is refused as lost, whatever the order.
 DENIED = Table[PatronRecord](
     "patrons",
     _CREATE,
     "INSERT INTO patrons",
     as_row,
-    on_conflict="ON CONFLICT (barcode) DO UPDATE SET status = excluded.status "
-    f"WHERE {_severity('excluded.status')} > {_severity('patrons.status')}",
+    on_conflict=f"ON CONFLICT (barcode) DO UPDATE SET {_STATUS} "
+    "WHERE excluded.status IS NOT patrons.status",
+    counts_conflicts=True,
 )
 
 
@@ -102,9 +125,13 @@ def _fits(rule: BarcodeRule, barcode: str) -> None:
 ROW_BY_ROW = 16
 
 
-def _csv_patrons(rule: BarcodeRule, layout: PatronLayout) -> Recipe[PatronRecord]:
+def _csv_patrons(
+    rule: BarcodeRule, layout: PatronLayout, mode: SnapshotMode
+) -> Recipe[PatronRecord]:
+    deny = mode is SnapshotMode.DENY
+
     def read(source: SourceFile, handle: io.TextIOWrapper, batch_rows: int) -> Iterator[Chunk]:
-        delimiter, names = read_header(handle)
+        delimiter, names = read_header(handle, source)
         missing = layout.missing(names)
         if missing and layout == DEFAULT_LAYOUT:
             raise SnapshotError(
@@ -127,7 +154,7 @@ def _csv_patrons(rule: BarcodeRule, layout: PatronLayout) -> Recipe[PatronRecord
                 f"The file's columns are: {column_list(names)}"
             )
         # A file with a NUL byte anywhere is read row by row, which refuses it at that row.
-        decoder = None if source.has_nul else PatronColumns(names, layout, rule)
+        decoder = None if source.has_nul else PatronColumns(names, layout, rule, deny=deny)
         for batch in csv_batches(handle, delimiter, batch_rows):
             yield from _chunks(batch, names, decoder)
 
@@ -150,15 +177,20 @@ def _csv_patrons(rule: BarcodeRule, layout: PatronLayout) -> Recipe[PatronRecord
             if row is None:
                 yield line, None, problem
                 continue
+            note = ""
             try:
-                record = parse_patron_row(row, layout=layout)
+                if deny:
+                    record, note = parse_denied_row(row, layout=layout)
+                else:
+                    record = parse_patron_row(row, layout=layout)
                 _fits(rule, record.barcode)
             except RowError as exc:
                 yield line, None, str(exc)
                 continue
-            yield line, record, ""
+            yield line, record, note
 
-    return Recipe(ALLOWED, read, "patrons", SnapshotMode.ALLOW, "patron rows")
+    table = DENIED if deny else ALLOWED
+    return Recipe(table, read, "patrons", mode, "patron rows")
 
 
 def _blocklist(rule: BarcodeRule) -> Recipe[PatronRecord]:
@@ -168,12 +200,12 @@ def _blocklist(rule: BarcodeRule) -> Recipe[PatronRecord]:
     def _lines(handle: io.TextIOWrapper) -> Parsed[PatronRecord]:
         for line, text in plain_lines(handle):
             try:
-                record = parse_blocklist_line(text)
+                record, note = parse_blocklist_line(text)
                 _fits(rule, record.barcode)
             except RowError as exc:
                 yield line, None, str(exc)
                 continue
-            yield line, record, ""
+            yield line, record, note
 
     return Recipe(DENIED, read, "patrons", SnapshotMode.DENY, "block list lines")
 
@@ -201,19 +233,21 @@ class SnapshotStore(SwappedStore):
         max_bad_percent: float = 1.0,
         allow_shrink: bool = False,
         progress: Progress | None = None,
+        verify: Callable[[str], None] | None = None,
     ) -> ImportReport:
         """Import a patron export in the given format (default: CSV with our own column
-        names, an allow list) and swap it in."""
+        names, an allow list) and swap it in. `verify` checks the sha256 of the bytes
+        imported (a signature) before anything is swapped in."""
         file_format = file_format or PatronFileFormat()
         if file_format.kind is PatronFileKind.EVERGREEN_BLOCKLIST:
             recipe = _blocklist(patron_rule)
         else:
-            recipe = _csv_patrons(patron_rule, file_format.layout)
-            if file_format.mode is SnapshotMode.DENY:
-                recipe = Recipe(DENIED, recipe.read, "patrons", SnapshotMode.DENY, "patron rows")
+            recipe = _csv_patrons(patron_rule, file_format.layout, file_format.mode)
         return self._import(
             source,
             recipe,
+            text=file_format.text,
+            verify=verify,
             built_at=built_at,
             now=now,
             max_bad_percent=max_bad_percent,

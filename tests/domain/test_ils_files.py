@@ -19,12 +19,20 @@ from kiosk.domain.ils_files import (
     PatronLayout,
     RowError,
     parse_blocklist_line,
+    parse_denied_row,
     parse_item_row,
     parse_money,
     parse_patron_row,
 )
 from kiosk.domain.items import ItemRecord
-from kiosk.domain.patrons import PatronRecord, PatronStatus, SnapshotMode
+from kiosk.domain.patrons import (
+    PatronPolicy,
+    PatronRecord,
+    PatronRefusal,
+    PatronStatus,
+    SnapshotMode,
+    check_patron,
+)
 from tests.conftest import item, patron
 
 # parse_money ----------------------------------------------------------------------------------
@@ -365,7 +373,7 @@ def test_a_block_list_format_is_always_a_deny_list() -> None:
     ],
 )
 def test_block_list_lines(line: str, status: PatronStatus) -> None:
-    assert parse_blocklist_line(line) == PatronRecord(patron(1), status=status)
+    assert parse_blocklist_line(line) == (PatronRecord(patron(1), status=status), "")
 
 
 def test_every_flag_refuses_by_default() -> None:
@@ -374,23 +382,55 @@ def test_every_flag_refuses_by_default() -> None:
 
 
 @pytest.mark.parametrize(
+    ("line", "note"),
+    [
+        (patron(1), "no flag"),
+        (f"{patron(1)} L extra", "flag 'L extra' is not one of L, B, D, E"),
+        (f"{patron(1)} X", "flag 'X' is not one of L, B, D, E"),
+        (f"{patron(1)} LOST", "flag 'LOST' is not one of"),
+        (f"{patron(1)} ok", "flag 'ok' is not one of"),
+    ],
+)
+def test_a_listed_card_with_a_flag_not_understood_is_still_refused(line: str, note: str) -> None:
+    # A deny list fails closed: the card is listed, so it is refused, whatever the flag.
+    record, said = parse_blocklist_line(line)
+    assert record == PatronRecord(patron(1), status=PatronStatus.LISTED)
+    assert note in said
+    assert said.endswith("refused as blocked")
+    everything_allowed = PatronPolicy(block_statuses=frozenset())
+    assert check_patron(record, everything_allowed, date(2026, 1, 1), 0) is PatronRefusal.BLOCKED
+
+
+@pytest.mark.parametrize(
     ("line", "message"),
     [
-        (patron(1), "is not '<barcode> <flag>'"),
-        (f"{patron(1)} L extra", "is not '<barcode> <flag>'"),
-        (f"{patron(1)},L", "is not '<barcode> <flag>'"),
-        (
-            f"{patron(1)} X",
-            "flag 'X' is not one of L (lost), B (barred), D (penalized), E (expired)",
-        ),
-        (f"{patron(1)} LOST", "flag 'LOST' is not one of"),
         (f"{'9' * 65} L", "is not a barcode"),
-        ("barcode,name,fines", "is not '<barcode> <flag>'"),
+        ("", "barcode is empty"),
     ],
 )
 def test_bad_block_list_lines(line: str, message: str) -> None:
     with pytest.raises(RowError, match=re.escape(message)):
         parse_blocklist_line(line)
+
+
+@pytest.mark.parametrize(
+    ("row", "status", "noted"),
+    [
+        ({"barcode": patron(1)}, PatronStatus.LISTED, ""),  # no status column
+        ({"barcode": patron(1), "status": ""}, PatronStatus.LISTED, ""),
+        ({"barcode": patron(1), "status": "ok"}, PatronStatus.LISTED, "status 'ok' on a deny"),
+        ({"barcode": patron(1), "status": "weird"}, PatronStatus.LISTED, "status 'weird'"),
+        ({"barcode": patron(1), "status": "lost"}, PatronStatus.LOST, ""),
+        ({"barcode": patron(1), "status": "lost", "fines": "x"}, PatronStatus.LOST, "fines"),
+    ],
+)
+def test_every_row_of_a_csv_deny_list_refuses_its_card(
+    row: dict[str, str | None], status: PatronStatus, noted: str
+) -> None:
+    record, said = parse_denied_row(row)
+    assert (record.barcode, record.status) == (patron(1), status)
+    assert noted in said
+    assert bool(said) is bool(noted)
 
 
 # Item rows --------------------------------------------------------------------------------------
@@ -448,10 +488,11 @@ def test_bad_item_rows(row: dict[str, str | None], message: str) -> None:
 @given(st.text(max_size=80))
 def test_any_block_list_line_is_a_record_or_a_row_error(line: str) -> None:
     try:
-        record = parse_blocklist_line(line)
+        record, note = parse_blocklist_line(line)
     except RowError:
         return
-    assert record.status in BLOCKLIST_FLAGS.values()
+    assert record.status in {*BLOCKLIST_FLAGS.values(), PatronStatus.LISTED}
+    assert (record.status is PatronStatus.LISTED) is bool(note)
     assert record.barcode == line.split()[0]
     assert record.barcode.isprintable()
 

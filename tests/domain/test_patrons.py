@@ -169,6 +169,11 @@ def test_patron_limit(cap: int, outstanding: int, refusal: PatronRefusal | None)
         ("García, Lucía", "Lucía"),
         ("Ana", "Ana"),
         ("Smith, ", ""),
+        ("Ana O'Brien, Jr.", "Ana"),  # first-name and surname columns joined
+        ("O'Brien, Jr., Ana", "Ana"),
+        ("O'Brien, Jr, Ana", "Ana"),
+        ("Ana Smith, III", "Ana"),
+        ("King, Martin Luther, Jr.", "Martin"),
         ("", ""),
         ("   ", ""),
     ],

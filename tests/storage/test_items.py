@@ -15,7 +15,7 @@ from kiosk.domain.items import ItemRecord
 from kiosk.errors import InputFileError, NoSnapshotError
 from kiosk.storage.items import ItemStore
 from kiosk.storage.snapshot import ImportReport, SnapshotStore
-from tests.conftest import KioskHome, item, patron, standard_csv
+from tests.conftest import KioskHome, exported_at, item, patron, standard_csv
 from tests.storage.conftest import refused_unchanged
 
 RULE = BarcodeRule(prefix="3", length=14, check_digit=CheckDigit.LUHN)
@@ -40,6 +40,7 @@ class Items:
         self.imports += 1
         path = self.inbox / f"items-{self.imports}.csv"
         path.write_bytes(content.encode() if isinstance(content, str) else content)
+        exported_at(path, T0 - timedelta(hours=1))
         options.setdefault("now", T0 + timedelta(minutes=self.imports))
         return self.store.import_csv(path, item_rule=RULE, **options)  # type: ignore[arg-type]
 
@@ -85,6 +86,7 @@ def test_it_lives_beside_the_patron_snapshot_and_does_not_touch_it(items: Items)
     patrons = SnapshotStore(items.data_dir)
     source = items.inbox / "patrons.csv"
     source.write_text(standard_csv(), encoding="utf-8")
+    exported_at(source, T0)
     patrons.import_csv(source, patron_rule=BarcodeRule("2", 14, None, CheckDigit.LUHN), now=T0)
 
     items.load(items_csv(range(1, 4)))

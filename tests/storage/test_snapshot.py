@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from kiosk.domain.barcodes import BarcodeRule, CheckDigit
+from kiosk.domain.ils_files import PatronFileFormat, TextFormat
 from kiosk.domain.patrons import PatronRecord, PatronStatus
 from kiosk.errors import InputFileError, NoSnapshotError, SnapshotError, StorageError
 from kiosk.storage.snapshot import ImportReport, SnapshotInfo, SnapshotStore
-from tests.conftest import STANDARD_PATRONS, KioskHome, patron, standard_csv
+from tests.conftest import STANDARD_PATRONS, KioskHome, exported_at, patron, standard_csv
 
 RULE = BarcodeRule(prefix="2", length=14, check_digit=CheckDigit.LUHN)
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -45,6 +46,7 @@ class Snapshots:
     def write(self, content: str | bytes, name: str | None = None) -> Path:
         path = self.inbox / (name or f"patrons-{len(self.files)}.csv")
         path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        exported_at(path, T0 - timedelta(hours=1))
         self.files.append(path)
         return path
 
@@ -222,9 +224,33 @@ def test_blank_lines_are_not_rows(snaps: Snapshots) -> None:
     assert report.counts.bad_rows == 0
 
 
-def test_a_complete_last_line_without_a_newline_is_accepted(snaps: Snapshots) -> None:
+def test_a_whole_last_line_without_a_newline_is_left_out_and_said(snaps: Snapshots) -> None:
+    # It may be cut short where it still reads (fines of 125.00 cut to 12): that patron is
+    # refused until the next snapshot rather than let in on a row that may be wrong.
     report = snaps.import_text(standard_csv().rstrip("\n"))
+    assert report.info.rows == len(STANDARD_PATRONS) - 1
+    assert report.counts.left_out_line == len(STANDARD_PATRONS) + 1
+    assert snaps.lookup(patron(8)) is None
+    assert snaps.lookup(patron(7)) is not None
+
+
+def test_a_last_line_cut_where_it_still_reads_does_not_lower_fines(snaps: Snapshots) -> None:
+    text = f"barcode,name,status,fines\n{patron(1)},Ana,ok,0\n{patron(2)},Bao,ok,125.00\n"
+    report = snaps.import_text(text[: text.rindex("5.00")])  # "...,ok,12", no line end
+    assert snaps.lookup(patron(2)) is None  # not let in with fines of 12
+    assert report.counts.left_out_line == 3
+
+
+def test_a_library_system_that_writes_no_final_newline_can_say_so(snaps: Snapshots) -> None:
+    source = snaps.write(standard_csv().rstrip("\n"))
+    report = snaps.store.import_file(
+        source,
+        patron_rule=RULE,
+        file_format=PatronFileFormat(text=TextFormat(ends_without_newline=True)),
+        now=T0,
+    )
     assert report.info.rows == len(STANDARD_PATRONS)
+    assert report.counts.left_out_line is None
     last = snaps.lookup(patron(8))
     assert last is not None
     assert last.name == "García, Lucía"
@@ -343,23 +369,43 @@ def test_a_barcode_that_does_not_fit_the_patron_rule_is_a_bad_row(snaps: Snapsho
     assert snaps.lookup(wrong_check) is None
 
 
-def test_duplicates_are_counted_and_the_first_row_is_kept(snaps: Snapshots) -> None:
+def test_a_card_listed_twice_keeps_its_most_restrictive_values(snaps: Snapshots) -> None:
     text = (
         f"{HEADER}\n"
-        f"{patron(1)},First Ana,0,ok,\n"
+        f"{patron(1)},First Ana,0,ok,2099-01-01\n"
         f"{patron(2)},Chidi,0,ok,\n"
         f"{patron(1)},Second Ana,5.00,blocked,\n"
-        f"{patron(1)},Third Ana,0,ok,\n"
+        f"{patron(1)},Third Ana,0,ok,2030-06-30\n"
+        f"{patron(2)},Chidi,0,ok,\n"  # the same row again: no conflict
     )
 
     report = snaps.import_text(text)
 
-    assert report.counts.duplicates == 2
+    assert report.counts.duplicates == 3
+    assert report.counts.conflicts == 1  # one card, listed with different values
+    assert report.info.conflicts == 1
     assert report.counts.bad_rows == 0
     assert report.info.rows == 2
     record = snaps.lookup(patron(1))
     assert record is not None
-    assert (record.name, record.status) == ("First Ana", PatronStatus.OK)
+    assert (record.name, record.status, record.fines, record.expires) == (
+        "First Ana",
+        PatronStatus.BLOCKED,
+        Decimal("5.00"),
+        date(2030, 6, 30),
+    )
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+def test_a_block_wins_over_ok_whichever_row_comes_first(
+    snaps: Snapshots, order: tuple[int, int]
+) -> None:
+    rows = [f"{patron(1)},Ana,0.00,ok,", f"{patron(1)},Ana,25.00,blocked,"]
+    report = snaps.import_text("\n".join([HEADER, *(rows[i] for i in order)]) + "\n")
+    record = snaps.lookup(patron(1))
+    assert record is not None
+    assert (record.status, record.fines) == (PatronStatus.BLOCKED, Decimal("25.00"))
+    assert report.counts.conflicts == 1
 
 
 # Refusals: the current snapshot stays active ------------------------------------------------
@@ -420,7 +466,8 @@ def test_a_file_cut_mid_line_is_refused(with_standard: Snapshots) -> None:
 def test_a_file_cut_inside_a_quoted_name_is_refused(with_standard: Snapshots) -> None:
     full = rows_csv(range(1, 1001))
     source = with_standard.write(full[: full.rindex("No. 1000")])
-    assert_refused(with_standard, source, SnapshotError, "garbled")
+    message = assert_refused(with_standard, source, SnapshotError, "cut short")
+    assert "stops inside a quoted field" in message
 
 
 def test_more_bad_rows_than_allowed_is_refused(with_standard: Snapshots) -> None:
@@ -601,6 +648,7 @@ def test_a_large_file_imports_and_random_lookups_work(snaps: Snapshots) -> None:
             for s in range(1, BIG + 1)
         )
         handle.write(f"{patron(1)},Repeated At The End,0,ok,\r\n")  # in a later batch
+    exported_at(source, T0 - timedelta(hours=1))
     size = source.stat().st_size
     calls: list[tuple[int, int]] = []
 

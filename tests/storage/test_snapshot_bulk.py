@@ -27,7 +27,7 @@ from kiosk.errors import SnapshotError
 from kiosk.storage import swap
 from kiosk.storage.patron_rows import PatronColumns, PatronRow, as_row
 from kiosk.storage.snapshot import ImportReport, SnapshotStore
-from tests.conftest import patron
+from tests.conftest import exported_at, patron
 
 RULE = BarcodeRule(prefix="2", length=14, check_digit=CheckDigit.LUHN)
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -148,6 +148,7 @@ class Store:
         self.imports += 1
         source = self.inbox / f"export-{self.imports}.csv"
         source.write_text(text, encoding="utf-8", newline="")
+        exported_at(source, T0)
         return self.store.import_file(
             source,
             patron_rule=RULE,
@@ -181,29 +182,37 @@ def test_an_export_in_any_order_gives_the_same_snapshot(store: Store) -> None:
     sorted_table = store.table()
     shuffled = lines[:-2]
     random.Random(2026).shuffle(shuffled)
-    # The repeats still come after the rows they repeat, so those rows stay.
+    # The repeats still come after the rows they repeat, so those rows' names stay; the
+    # most restrictive values win whatever the order.
     out_of_order = store.load(csv_text([*shuffled, *lines[-2:]]))
+    shuffled_all = list(lines)
+    random.Random(2027).shuffle(shuffled_all)
+    all_shuffled = store.load(csv_text(shuffled_all))
 
-    assert store.table() == sorted_table
+    assert store.table()[6][2:] == sorted_table[6][2:]
     assert (in_order.info.rows, in_order.counts.duplicates) == (300, 2)
     assert (out_of_order.info.rows, out_of_order.counts.duplicates) == (300, 2)
-    assert sorted_table[6] == (patron(7), "Patron 7", 700, "ok", "2099-01-01")
+    assert (all_shuffled.counts.duplicates, all_shuffled.counts.conflicts) == (2, 2)
+    assert sorted_table[6] == (patron(7), "Patron 7", 700, "lost", "2099-01-01")
+    store.load(csv_text([*shuffled, *lines[-2:]]))
+    assert store.table() == sorted_table
 
 
-def test_the_first_row_of_a_repeated_card_stays_when_the_order_breaks_later(
+def test_a_repeated_card_is_resolved_the_same_when_the_order_breaks_later(
     store: Store,
 ) -> None:
     # In order for a few batches (straight into the table), then not (the staging table):
-    # the repeat of an early card comes last and must not replace it.
+    # either way a repeat keeps the first row's name and the most restrictive values.
     lines = [f"{patron(s)},First {s},0,ok," for s in range(1, 40)]
     lines += [f"{patron(s)},Later {s},0,ok," for s in (90, 80, 70)]
-    lines += [f"{patron(3)},Second 3,0,lost,", f"{patron(80)},Second 80,0,lost,"]
+    lines += [f"{patron(3)},Second 3,1.50,lost,", f"{patron(80)},Second 80,0,lost,2030-01-01"]
     report = store.load(csv_text(lines))
 
     table = {row[0]: row for row in store.table()}
     assert report.counts.duplicates == 2
-    assert table[patron(3)] == (patron(3), "First 3", 0, "ok", None)
-    assert table[patron(80)] == (patron(80), "Later 80", 0, "ok", None)
+    assert report.counts.conflicts == 2
+    assert table[patron(3)] == (patron(3), "First 3", 150, "lost", None)
+    assert table[patron(80)] == (patron(80), "Later 80", 0, "lost", "2030-01-01")
 
 
 def test_a_deny_list_in_any_order_keeps_each_cards_most_serious_status(store: Store) -> None:

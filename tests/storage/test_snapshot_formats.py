@@ -13,11 +13,18 @@ from pathlib import Path
 import pytest
 
 from kiosk.domain.barcodes import BarcodeRule, CheckDigit
-from kiosk.domain.ils_files import PatronFileFormat, PatronFileKind, PatronLayout
-from kiosk.domain.patrons import PatronRecord, PatronStatus, SnapshotMode
+from kiosk.domain.ils_files import PatronFileFormat, PatronFileKind, PatronLayout, TextFormat
+from kiosk.domain.patrons import (
+    PatronPolicy,
+    PatronRecord,
+    PatronRefusal,
+    PatronStatus,
+    SnapshotMode,
+    check_patron,
+)
 from kiosk.storage import swap, textfile
 from kiosk.storage.snapshot import ImportReport, SnapshotStore
-from tests.conftest import KioskHome, patron, standard_csv
+from tests.conftest import KioskHome, exported_at, patron, standard_csv
 from tests.storage.conftest import refused_unchanged
 
 RULE = BarcodeRule(prefix="2", length=14, check_digit=CheckDigit.LUHN)
@@ -70,7 +77,7 @@ class Store:
         self.imports += 1
         path = self.inbox / f"export-{self.imports}.txt"
         path.write_bytes(content.encode() if isinstance(content, str) else content)
-        return path
+        return exported_at(path, T0 - timedelta(hours=1))
 
     def load(
         self, content: str | bytes, file_format: PatronFileFormat, **options: object
@@ -245,21 +252,35 @@ def test_a_card_listed_twice_keeps_its_most_serious_flag_in_any_order(snaps: Sto
     assert statuses == [PatronStatus.LOST, PatronStatus.BLOCKED, PatronStatus.LOST]
 
 
-def test_bad_lines_are_bad_rows_with_line_numbers(snaps: Store) -> None:
+def test_a_card_with_a_flag_the_kiosk_does_not_know_is_refused_all_the_same(snaps: Store) -> None:
+    # A list of cards to refuse fails closed: whatever its flag says, a listed card is
+    # refused (as blocked, whatever the policy), and staff are told how many such lines.
     good = {s: "L" for s in range(1, 200)}
     lines = blocklist(good).splitlines()
     lines.insert(10, f"{patron(900)} X")  # an unknown flag: line 11
     lines.insert(50, "")  # a blank line is not a row
     lines.insert(100, f"{patron(901)}")  # no flag: line 101
+    lines.insert(150, f"{patron(902)} L extra")  # more than a flag: line 151
+    lines.insert(160, "not-a-card L")  # only this one is a bad row: no card to refuse
     text = "\n".join(lines) + "\n"
 
     report = snaps.load(text, BLOCKLIST, max_bad_percent=1.5)
 
-    assert report.counts.rows_read == 201
-    assert report.counts.bad_rows == 2
-    assert [b.line for b in report.counts.examples] == [11, 101]
-    assert "flag 'X'" in report.counts.examples[0].problem
-    assert report.info.rows == 199
+    assert report.counts.rows_read == 203
+    assert report.counts.bad_rows == 1
+    assert report.counts.noted == 3
+    assert report.info.noted == 3
+    assert [b.line for b in report.counts.noted_examples] == [11, 101, 151]
+    assert "flag 'X'" in report.counts.noted_examples[0].problem
+    assert "refused as blocked" in report.counts.noted_examples[0].problem
+    assert report.info.rows == 202
+    for serial in (900, 901, 902):
+        listed = snaps.lookup(patron(serial))
+        assert listed is not None
+        assert listed.status is PatronStatus.LISTED
+        assert check_patron(listed, PatronPolicy(block_statuses=frozenset()), T0.date(), 0) is (
+            PatronRefusal.BLOCKED
+        )
 
 
 def test_a_listed_card_that_does_not_fit_the_patron_rule_is_a_bad_row(snaps: Store) -> None:
@@ -299,8 +320,23 @@ def test_a_damaged_block_list_is_refused_and_the_old_one_stays(
     assert still is not None and still.status is PatronStatus.LOST
 
 
-def test_a_block_list_with_crlf_and_a_last_line_without_newline_is_read(snaps: Store) -> None:
-    report = snaps.load(f"{patron(1)} L\r\n{patron(2)} E", BLOCKLIST)
+def test_a_block_list_without_a_final_newline_is_refused_unless_the_config_says(
+    snaps: Store,
+) -> None:
+    # A deny list cut short has lost every card after the cut: refused, not read in part.
+    message = snaps.refused(f"{patron(1)} L\r\n{patron(2)} E", BLOCKLIST)
+    assert "has no line end" in message
+    assert "ends_without_newline" in message
+
+    writes_none = PatronFileFormat(
+        BLOCKLIST.kind, BLOCKLIST.mode, text=TextFormat(ends_without_newline=True)
+    )
+    report = snaps.load(f"{patron(1)} L\r\n{patron(2)} E", writes_none)
+    assert report.info.rows == 2
+
+
+def test_a_block_list_with_crlf_line_ends_is_read(snaps: Store) -> None:
+    report = snaps.load(f"{patron(1)} L\r\n{patron(2)} E\r\n", BLOCKLIST)
     assert report.info.rows == 2
 
 
@@ -339,6 +375,7 @@ def _peak_import_memory(snaps: Store, rows: int) -> tuple[int, ImportReport]:
             f"{s},{patron(s)},Surname{s},First{s},2099-01-01,{s % 20}.00,\n"
             for s in range(1, rows + 1)
         )
+    exported_at(path, T0)
     tracemalloc.start()
     try:
         report = snaps.store.import_file(
