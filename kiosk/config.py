@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from kiosk.domain.barcodes import BarcodeRule, BarcodeRules, CheckDigit
-from kiosk.domain.ils_files import PatronFileFormat, PatronFileKind, PatronLayout
+from kiosk.barcode_overlap import find_overlap
+from kiosk.domain.barcodes import PATTERN_FLAGS, BarcodeRule, BarcodeRules, CheckDigit
+from kiosk.domain.ils_files import PatronFileFormat, PatronFileKind, PatronLayout, TextFormat
 from kiosk.domain.items import material_key
 from kiosk.domain.loans import WEEKDAYS, LoanRules
 from kiosk.domain.patrons import PatronPolicy, PatronStatus, SnapshotMode
@@ -138,6 +139,25 @@ class SnapshotSection(_Model):
     columns: SnapshotColumnsSection | None = None  # CSV only
     status_values: dict[str, StatusWord] = {}  # the export's own status words
     date_format: str | None = None  # of the expiry column (strptime); default YYYY-MM-DD
+    # The export's text encoding (utf-8 reads a byte order mark too; cp1252 is what Excel
+    # and many Windows programs write) and, for a CSV, its separator (auto: found from the
+    # header among comma, tab, semicolon and vertical bar).
+    encoding: str = "utf-8"
+    separator: Literal["auto", ",", ";", "tab", "|"] = "auto"
+    # The library system writes its export without a line end after the last line: then
+    # that line is read as complete (otherwise it may be cut short: see the README).
+    ends_without_newline: bool = False
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, value: str) -> str:
+        try:
+            "barcode".encode(value).decode(value)  # only a text encoding does both
+        except LookupError:
+            raise ValueError(
+                f"{value!r} is not a text encoding Python knows (utf-8, cp1252, latin-1, ...)"
+            ) from None
+        return value
 
     @field_validator("public_key")
     @classmethod
@@ -225,8 +245,24 @@ class SnapshotSection(_Model):
         line's --format) instead. A block list is always a deny list."""
         chosen = PatronFileKind(kind) if kind else self.file_kind
         if chosen is PatronFileKind.EVERGREEN_BLOCKLIST:
-            return PatronFileFormat(chosen, SnapshotMode.DENY)
-        return PatronFileFormat(chosen, SnapshotMode(self.mode or "allow"), self.layout())
+            return PatronFileFormat(chosen, SnapshotMode.DENY, text=self.text_format())
+        mode = SnapshotMode(self.mode or "allow")
+        return PatronFileFormat(chosen, mode, self.layout(), self.text_format())
+
+    def text_format(
+        self,
+        *,
+        encoding: str | None = None,
+        separator: str | None = None,
+        ends_without_newline: bool = False,
+    ) -> TextFormat:
+        """How the export's bytes are read: this section's settings, or the command line's."""
+        chosen = separator or self.separator
+        return TextFormat(
+            encoding=encoding or self.encoding,
+            separator=None if chosen == "auto" else "\t" if chosen == "tab" else chosen,
+            ends_without_newline=ends_without_newline or self.ends_without_newline,
+        )
 
 
 class PolicySection(_Model):
@@ -294,7 +330,7 @@ class BarcodeRuleSection(_Model):
             if self.prefix or self.length is not None:
                 raise ValueError("give either a pattern or prefix/length, not both")
             try:
-                re.compile(self.pattern)
+                re.compile(self.pattern, PATTERN_FLAGS)
             except re.error as exc:
                 raise ValueError(f"pattern is not a regular expression: {exc}") from exc
         elif not self.prefix and self.length is None:
@@ -311,6 +347,18 @@ class BarcodesSection(_Model):
     strip_aim_id: bool = True
     strip_codabar: bool = True
     max_length: Annotated[int, Field(ge=4, le=256)] = 64
+    # Rules that can fit the same scan: refused, or told apart by the patron and item
+    # snapshots (README, "Configuration").
+    overlap: Literal["refuse", "lists"] = "refuse"
+
+    @model_validator(mode="after")
+    def _told_apart(self) -> BarcodesSection:
+        if self.overlap == "refuse":
+            patron, item = self.patron.rule(), self.item.rule()
+            found = find_overlap(patron, item, self.max_length)
+            if found is not None:
+                raise ValueError(found.problem(patron, item))
+        return self
 
 
 class SessionSection(_Model):
@@ -500,7 +548,10 @@ class KeyboardSection(_Model):
 class StaffSection(_Model):
     # Salted scrypt hashes written by `kiosk staff add-pin` / `add-card`; never the PINs.
     pins: list[str] = []
+    # A scan's quick check against them is kept per station, in the data folder
+    # (kiosk.storage.staff_cards): never here.
     cards: list[str] = []
+    # Per PIN pad: the corner's and the one a staff card opens count apart (runtime.signin).
     wrong_pin_limit: Annotated[int, Field(ge=1, le=20)] = 5
     lockout_minutes: Annotated[int, Field(ge=1, le=1440)] = 15
     idle_seconds: Annotated[int, Field(ge=15, le=600)] = 60  # staff mode closes by itself

@@ -6,10 +6,11 @@ import fcntl
 import hashlib
 import logging
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import click
@@ -17,7 +18,6 @@ import click
 from kiosk import __version__
 from kiosk.cli.common import State
 from kiosk.config import KioskConfig
-from kiosk.domain.staff import matches
 from kiosk.errors import KioskError, StorageError
 from kiosk.presenter.i18n import load_language
 from kiosk.presenter.text import TextScreen
@@ -27,6 +27,7 @@ from kiosk.runtime.headless import HeadlessRunner, parse_clock
 from kiosk.runtime.notify import Notifier
 from kiosk.runtime.receipts import headless_receipts
 from kiosk.runtime.staff import StaffDesk
+from kiosk.runtime.staff_cards import StaffCards
 from kiosk.runtime.station import StationRuntime
 from kiosk.runtime.uploads import UploadWatcher
 from kiosk.storage.audit import AuditLog
@@ -121,7 +122,8 @@ def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
         except StorageError as exc:
             log.error("%s", exc)
             problem = str(exc)
-    cards = config.staff.card_hashes()
+    # Asked of every scan at the Welcome screen: a patron's card costs one HMAC, no scrypt.
+    cards = StaffCards(config.data_dir, config.staff.card_hashes())
     snapshots, items = SnapshotStore(config.data_dir), ItemStore(config.data_dir)
     for store in (snapshots, items):
         try:
@@ -138,7 +140,7 @@ def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
         spool_problem=problem,
         clock=clock,
         on_service_change=service_changed,
-        is_staff_card=(lambda scan: matches(scan, cards)) if cards else None,
+        is_staff_card=cards.is_staff_card if cards.cards else None,
     )
 
 
@@ -174,6 +176,12 @@ def build_runtime(config: KioskConfig, clock: Clock) -> StationRuntime:
     is_flag=True,
     help="Full-screen kiosk rendered with no screen (for tests and screenshots).",
 )
+@click.option(
+    "--scratch",
+    is_flag=True,
+    help="Try it out: run on a copy of the snapshots in a temporary folder, with a spool of "
+    "its own that is thrown away at the end. The real spool is not touched.",
+)
 @click.pass_obj
 def run(
     state: State,
@@ -182,11 +190,50 @@ def run(
     clock_start: str | None,
     language_code: str | None,
     offscreen: bool,
+    scratch: bool,
 ) -> None:
     """Run the kiosk: full screen on the display, or --headless."""
     state.missing_data_folder_ok = True
-    config = state.config
+    with scratch_copy(state.config) if scratch else nullcontext(state.config) as config:
+        run_with(config, headless, show, clock_start, language_code, offscreen, scratch)
+
+
+@contextmanager
+def scratch_copy(config: KioskConfig) -> Iterator[KioskConfig]:
+    """The config with its data folder replaced by a temporary one holding a copy of the
+    snapshots (patrons and items): checkouts made there are thrown away at the end."""
+    folder = Path(tempfile.mkdtemp(prefix="kiosk-scratch-"))
+    try:
+        for name in ("snapshots", "items"):
+            if (config.data_dir / name).is_dir():
+                shutil.copytree(config.data_dir / name, folder / name)
+        click.echo(
+            f"scratch: a copy of the snapshots of {config.data_dir} in {folder}; nothing is "
+            "stored in the real spool, and the copy is removed at the end.",
+            err=True,
+        )
+        kiosk = config.kiosk.model_copy(update={"spool_id": None, "data_dir": folder})
+        yield config.model_copy(update={"kiosk": kiosk})
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_with(
+    config: KioskConfig,
+    headless: bool,
+    show: str,
+    clock_start: str | None,
+    language_code: str | None,
+    offscreen: bool,
+    scratch: bool = False,
+) -> None:
     manual = ManualClock(parse_clock(clock_start, config.tz)) if clock_start else None
+    if manual is not None and headless and not scratch:
+        click.echo(
+            f"note: --clock: checkouts are stored in {config.data_dir / SPOOL_FILE} with that "
+            "clock's dates and times (--scratch tries it on a copy instead).",
+            err=True,
+        )
     clock: Clock = manual or SystemClock()
     if not headless:
         if manual is not None:

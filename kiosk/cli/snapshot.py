@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, tzinfo
 from pathlib import Path
 
@@ -13,14 +14,18 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from kiosk.cli.common import State, audit, utc_now
-from kiosk.domain.ils_files import PatronFileKind
+from kiosk.domain.ils_files import PatronFileKind, TextFormat
 from kiosk.domain.patrons import SnapshotMode
-from kiosk.errors import SnapshotError, StorageError
-from kiosk.runtime.staff import human_age
+from kiosk.errors import NoSnapshotError, StorageError
+from kiosk.runtime.staff import age_words, plural
 from kiosk.storage.items import ItemStore
+from kiosk.storage.signing import public_key, signed_check
 from kiosk.storage.snapshot import ImportReport, SnapshotInfo, SnapshotStore
 
 ProgressFn = Callable[[int, int], None]
+UNSIGNED = (
+    "To import it all the same, give --unsigned (the audit trail records that it was not checked)."
+)
 
 
 @click.group("snapshot")
@@ -80,6 +85,25 @@ def _import_options(what: str) -> Callable[[Callable[..., None]], Callable[..., 
                     help="Refuse the file if more rows than this are bad "
                     "[default: from the config].",
                 ),
+                click.option(
+                    "--encoding",
+                    default=None,
+                    help="The file's text encoding, such as utf-8 or cp1252 "
+                    "[default: snapshot.encoding, utf-8].",
+                ),
+                click.option(
+                    "--separator",
+                    type=click.Choice(["auto", ",", ";", "tab", "|"]),
+                    default=None,
+                    help="The CSV's separator [default: snapshot.separator, auto: found from "
+                    "the header].",
+                ),
+                click.option(
+                    "--ends-without-newline",
+                    is_flag=True,
+                    help="The library system writes the file with no line end after its last "
+                    "line: read that line as complete [default: snapshot.ends_without_newline].",
+                ),
             ]
         ):
             command = option(command)
@@ -98,6 +122,12 @@ def _import_options(what: str) -> Callable[[Callable[..., None]], Callable[..., 
     help="csv: a patron export with a header row; evergreen-blocklist: Evergreen's offline "
     "block list, a deny list [default: snapshot.format in the config].",
 )
+@click.option(
+    "--unsigned",
+    is_flag=True,
+    help="Import a file that has no signature although snapshot.public_key is set (the "
+    "audit trail records it).",
+)
 @click.pass_obj
 def import_(
     state: State,
@@ -105,27 +135,65 @@ def import_(
     built_at: str | None,
     allow_shrink: bool,
     max_bad_percent: float | None,
+    encoding: str | None,
+    separator: str | None,
+    ends_without_newline: bool,
     file_kind: str | None,
+    unsigned: bool,
 ) -> None:
-    """Import a patron export (CSV, or a block list) and swap it in."""
+    """Import a patron export (CSV, or a block list) and swap it in. With
+    snapshot.public_key set, the file must carry a good signature (FILE.sig) unless
+    --unsigned is given."""
     config = state.config
+    key = public_key(config.snapshot.public_key) if config.snapshot.public_key else None
+    if unsigned and key is None:
+        raise click.UsageError("--unsigned: no snapshot.public_key is set, nothing to skip")
+    file_format = replace(
+        config.snapshot.file_format(file_kind),
+        text=_text_format(state, encoding, separator, ends_without_newline),
+    )
     with _progress(file) as progress:
         report = SnapshotStore(config.data_dir).import_file(
             file,
             patron_rule=config.barcode_rules().patron,
-            file_format=config.snapshot.file_format(file_kind),
+            file_format=file_format,
             built_at=_parse_built_at(built_at, state),
             now=utc_now(),
             max_bad_percent=_max_bad(state, max_bad_percent),
             allow_shrink=allow_shrink,
             progress=progress,
+            verify=None if key is None or unsigned else signed_check(file, key, hint=UNSIGNED),
         )
+    signed = (
+        {} if key is None else {"signature": "NOT CHECKED (--unsigned)" if unsigned else "good"}
+    )
     _imported(
         state,
         file,
         report,
         "snapshot.import",
-        {"patrons": str(report.info.rows), "mode": report.info.mode.value},
+        {"patrons": str(report.info.rows), "mode": report.info.mode.value, **signed},
+    )
+    if unsigned:
+        click.echo(
+            "warning: the signature was not checked (--unsigned); the audit trail says so.",
+            err=True,
+        )
+
+
+def _text_format(
+    state: State, encoding: str | None, separator: str | None, ends_without_newline: bool
+) -> TextFormat:
+    if encoding is not None:
+        try:
+            "barcode".encode(encoding).decode(encoding)
+        except LookupError as exc:
+            raise click.BadParameter(
+                f"{encoding!r} is not a text encoding (utf-8, cp1252, latin-1, ...)",
+                param_hint="--encoding",
+            ) from exc
+    return state.config.snapshot.text_format(
+        encoding=encoding, separator=separator, ends_without_newline=ends_without_newline
     )
 
 
@@ -157,6 +225,42 @@ def _max_bad(state: State, given: float | None) -> float:
 
 def _report_rows(report: ImportReport) -> None:
     counts = report.counts
+    read_as = [counts.encoding.upper() if counts.encoding else ""]
+    if counts.separator:
+        read_as.append(f"separator: {counts.separator}")
+    click.echo(f"Read as {', '.join(r for r in read_as if r)}.")
+    if counts.left_out_line is not None:
+        click.echo(
+            f"Line {counts.left_out_line:,} was left out: it has no line end, so the file may "
+            "be cut short there, and a row cut short can still read with wrong values (fines "
+            "of 125.00 cut to 12). That patron cannot borrow here until the next snapshot. If "
+            "the library system always writes its files this way, set "
+            "snapshot.ends_without_newline = true.",
+            err=True,
+        )
+    if counts.noted:
+        click.echo(
+            f"{counts.noted:,} listed cards have a flag or status the kiosk does not know: "
+            "they are refused all the same, as blocked:",
+            err=True,
+        )
+        for noted in counts.noted_examples:
+            click.echo(f"  line {noted.line}: {noted.problem}", err=True)
+        if counts.noted > len(counts.noted_examples):
+            click.echo(f"  ... and {counts.noted - len(counts.noted_examples):,} more", err=True)
+    if counts.conflicts:
+        deny = report.info.mode is SnapshotMode.DENY
+        how = (
+            "each keeps its most serious flag"
+            if deny
+            else "each keeps its most restrictive values: the most serious status, the "
+            "highest fines, the earliest expiry"
+        )
+        cards = "card is" if counts.conflicts == 1 else "cards are"
+        click.echo(
+            f"{counts.conflicts:,} {cards} listed more than once with different values: {how}.",
+            err=True,
+        )
     if counts.bad_rows:
         click.echo(f"{counts.bad_rows:,} bad rows were skipped:", err=True)
         for bad in counts.examples:
@@ -164,19 +268,15 @@ def _report_rows(report: ImportReport) -> None:
         if counts.bad_rows > len(counts.examples):
             click.echo(f"  ... and {counts.bad_rows - len(counts.examples):,} more", err=True)
     if counts.duplicates:
-        deny = report.info.mode is SnapshotMode.DENY
-        kept = "the most serious flag" if deny else "the first row"
-        click.echo(
-            f"{counts.duplicates:,} repeated barcodes were skipped ({kept} was kept).", err=True
-        )
+        rows = "row repeats" if counts.duplicates == 1 else "rows repeat"
+        click.echo(f"{counts.duplicates:,} {rows} a card listed before (read as one).", err=True)
 
 
 def _print_info(info: SnapshotInfo, tz: tzinfo) -> None:
-    age = info.age_hours(utc_now())
     built = info.built_at.astimezone(tz).isoformat(timespec="seconds")
     click.echo(f"  source:   {info.source}")
     click.echo(f"  sha256:   {info.sha256}")
-    click.echo(f"  built at: {built} ({human_age(age)} ago)")
+    click.echo(f"  built at: {built} ({age_words(info, utc_now())})")
     click.echo(f"  imported: {info.imported_at.astimezone(tz).isoformat(timespec='seconds')}")
     if info.kind == "items":
         click.echo(f"  items:    {info.rows:,}")
@@ -184,6 +284,16 @@ def _print_info(info: SnapshotInfo, tz: tzinfo) -> None:
         click.echo(f"  {info.contents} (every other card that fits the patron rule may borrow)")
     else:
         click.echo(f"  patrons:  {info.rows:,}")
+    if info.noted:
+        click.echo(
+            f"  {plural(info.noted, 'listed card')} had a flag the kiosk does not know: "
+            "refused as blocked"
+        )
+    if info.conflicts:
+        click.echo(
+            f"  {plural(info.conflicts, 'card')} listed more than once with different values: "
+            "the most restrictive kept"
+        )
 
 
 @group.command("info")
@@ -194,12 +304,20 @@ def info(state: State) -> None:
     store = SnapshotStore(config.data_dir)
     current = store.current()
     if current is None:
-        raise SnapshotError("no patron snapshot has been imported yet (kiosk snapshot import FILE)")
+        raise NoSnapshotError(
+            "no patron snapshot has been imported yet (kiosk snapshot import FILE)"
+        )
     click.echo("Active snapshot:")
     _print_info(current, config.tz)
-    age = current.age_hours(utc_now())
+    now = utc_now()
+    age = current.age_hours(now)
     limits = config.snapshot
-    if limits.max_age_hours and age > limits.max_age_hours:
+    if current.built_ahead(now) is not None:
+        click.echo(
+            "  WARNING: this station's clock is behind the snapshot's build time: set the "
+            "clock (timedatectl); until then due dates and the snapshot's age are wrong"
+        )
+    elif limits.max_age_hours and age > limits.max_age_hours:
         click.echo(f"  TOO OLD: the kiosk is out of service (limit {limits.max_age_hours:g} h)")
     elif limits.warn_age_hours and age > limits.warn_age_hours:
         click.echo(f"  warning: older than {limits.warn_age_hours:g} hours; import a new one")
@@ -242,6 +360,9 @@ def import_items(
     built_at: str | None,
     allow_shrink: bool,
     max_bad_percent: float | None,
+    encoding: str | None,
+    separator: str | None,
+    ends_without_newline: bool,
 ) -> None:
     """Import an item CSV (barcode, title, material) and swap it in: titles on the screen and
     receipts, loan periods per material type (loans.by_material)."""
@@ -255,6 +376,7 @@ def import_items(
             max_bad_percent=_max_bad(state, max_bad_percent),
             allow_shrink=allow_shrink,
             progress=progress,
+            text=_text_format(state, encoding, separator, ends_without_newline),
         )
     _imported(state, file, report, "snapshot.import_items", {"items": str(report.info.rows)})
 

@@ -16,17 +16,26 @@ from tomlkit.toml_document import TOMLDocument
 
 from kiosk.cli.common import State, utc_now
 from kiosk.cli.config_file import edit_config, table
-from kiosk.domain.staff import PIN_PATTERN, SALT_BYTES, hash_secret, parse_hash
+from kiosk.domain.staff import (
+    PIN_PATTERN,
+    SALT_BYTES,
+    SecretHash,
+    find_match,
+    hash_secret,
+    matches,
+    parse_hash,
+)
 from kiosk.errors import ConfigError, KioskError, PeriodNotHandedOver
 from kiosk.exports.drives import folder_as_drive
-from kiosk.runtime.staff import Outcome, StaffDesk
+from kiosk.runtime.staff import MAX_SPECIAL_DUE_DAYS, Outcome, StaffDesk
+from kiosk.runtime.staff_cards import remember
 from kiosk.runtime.station import CLEAR_SESSION_SETTING
 from kiosk.storage.spool import Spool
 
 
 @click.group("staff")
 def group() -> None:
-    """Staff actions: PINs and cards, special due date, pause, export, new period."""
+    """Staff actions: PINs and cards, unlock, special due date, pause, export, new period."""
 
 
 def _desk(state: State) -> StaffDesk:
@@ -59,12 +68,13 @@ def _weak(pin: str) -> bool:
     return len(steps) == 1 and steps <= {-1, 0, 1}
 
 
-def _add_hash(state: State, key: str, secret: str, *, share_salt: bool) -> int:
+def _add_hash(state: State, key: str, secret: str, *, share_salt: bool) -> tuple[int, SecretHash]:
     """Append a salted hash of `secret` to [staff].<key> in the config file, keeping its
-    comments and layout; the new file is validated before it replaces the old one."""
+    comments and layout; the new file is validated before it replaces the old one. Returns
+    how many there are now, and the new hash."""
     path = state.config_path
 
-    def add(document: TOMLDocument) -> int:
+    def add(document: TOMLDocument) -> tuple[int, SecretHash]:
         staff = table(document, path, "staff")
         entries = staff.get(key)
         if entries is None:
@@ -77,11 +87,11 @@ def _add_hash(state: State, key: str, secret: str, *, share_salt: bool) -> int:
         if share_salt and len(entries):
             # Cards share one salt, so a scan costs one derivation however many cards.
             salt = parse_hash(str(entries[0])).salt
-        hashed = hash_secret(secret, salt).text()
-        if any(str(e) == hashed for e in entries):
+        hashed = hash_secret(secret, salt)
+        if any(str(e) == hashed.text() for e in entries):
             raise click.UsageError(f"that {key[:-1]} is already in {path}")
-        entries.append(hashed)
-        return len(entries)
+        entries.append(hashed.text())
+        return len(entries), hashed
 
     return edit_config(path, add)
 
@@ -96,7 +106,9 @@ def add_pin(state: State) -> None:
         raise click.BadParameter("a PIN is 4 to 12 digits")
     if _weak(pin):
         raise click.BadParameter("that PIN is the first anyone would try: choose another")
-    count = _add_hash(state, "pins", pin, share_salt=False)
+    if matches(pin, state.config.staff.pin_hashes()):  # each PIN has its own salt
+        raise click.UsageError(f"that PIN is already in {state.config_path}: nothing was added")
+    count, _ = _add_hash(state, "pins", pin, share_salt=False)
     state.act_as_data_owner()
     _desk(state).record("staff.pin_added", {"pins": count})
     click.echo(f"PIN added to {state.config_path} ({count} PINs). Restart the kiosk to use it.")
@@ -110,12 +122,47 @@ def add_card(state: State) -> None:
     card = click.prompt("Scan or type the staff card", hide_input=True).strip()
     if not re.fullmatch(r"[ -~]{4,64}", card):
         raise click.BadParameter("a card number is 4 to 64 plain characters")
-    if not state.config.staff.pins:
+    staff = state.config.staff
+    if not staff.pins:
         raise click.UsageError("add a PIN first (kiosk staff add-pin): a card opens the PIN pad")
-    count = _add_hash(state, "cards", card, share_salt=True)
+    known = find_match(card, staff.card_hashes())
+    if known is not None:  # a config from another station: this one lacks its fast check
+        click.echo(f"That staff card is already in {state.config_path}: nothing was added.")
+        state.act_as_data_owner()
+        _fast_check(state, card, known, staff.card_hashes())
+        return
+    count, hashed = _add_hash(state, "cards", card, share_salt=True)
     state.act_as_data_owner()
+    _fast_check(state, card, hashed, (*staff.card_hashes(), hashed))
     _desk(state).record("staff.card_added", {"cards": count})
     click.echo(f"Staff card added to {state.config_path} ({count} cards). Restart the kiosk.")
+
+
+def _fast_check(state: State, card: str, hashed: SecretHash, cards: tuple[SecretHash, ...]) -> None:
+    """The card's tag under this station's key (as the data folder's owner), so a patron's
+    card at the Welcome screen costs no key derivation. A failure costs only that speed."""
+    data_dir = state.config.data_dir
+    later = "the kiosk checks it the slow way until it is scanned once at the Welcome screen"
+    if not data_dir.is_dir():
+        click.echo(f"Note: no data folder {data_dir} yet: {later}.")
+        return
+    try:
+        remember(data_dir, card, hashed, keep=cards)
+    except OSError as exc:
+        click.echo(
+            f"kiosk: warning: the card's fast check was not saved ({exc.strerror or exc}): "
+            f"{later}.",
+            err=True,
+        )
+        return
+    click.echo("Its fast check is set on this station.")
+
+
+@group.command("unlock")
+@click.pass_obj
+def unlock(state: State) -> None:
+    """Lift a PIN lockout now (too many wrong PINs at a PIN pad); wrong PINs count from zero."""
+    _report(_desk(state).unlock())
 
 
 # Settings a running kiosk picks up -----------------------------------------------------------
@@ -129,7 +176,11 @@ def special_due() -> None:
 
 @special_due.command("set")
 @click.argument("when", required=False)
-@click.option("--days", type=click.IntRange(1, 365), help="Instead of a date: this many days.")
+@click.option(
+    "--days",
+    type=click.IntRange(1, MAX_SPECIAL_DUE_DAYS),
+    help="Instead of a date: this many days.",
+)
 @click.pass_obj
 def special_due_set(state: State, when: str | None, days: int | None) -> None:
     """Set the special due date: a DATE (YYYY-MM-DD) or --days N from today."""

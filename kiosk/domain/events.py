@@ -29,6 +29,8 @@ class ItemRefusal(Enum):
 class ScanRejection(Enum):
     INVALID_CHECK_DIGIT = "invalid_check_digit"
     UNRECOGNISED = "unrecognised"
+    LIBRARY_CARD = "library_card"  # a card (a patron's or staff's) scanned during a session
+    CARD_OR_ITEM = "card_or_item"  # fits both barcode rules and the kiosk cannot tell which
 
 
 class SessionEnd(Enum):
@@ -38,6 +40,7 @@ class SessionEnd(Enum):
     END_OF_INPUT = "end_of_input"
     OUT_OF_SERVICE = "out_of_service"
     CLEARED = "cleared"  # staff cleared a stuck session
+    SHUTDOWN = "shutdown"  # the kiosk was stopped (SIGTERM: systemctl stop, a shutdown)
 
 
 def _plain(value: Any) -> Any:

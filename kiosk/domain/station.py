@@ -165,6 +165,11 @@ class ClearSession:
 
 
 @dataclass(frozen=True)
+class Shutdown:
+    """The kiosk is being stopped: the session in progress ends (its checkouts are stored)."""
+
+
+@dataclass(frozen=True)
 class SpecialDueSet:
     special_due: date | None
 
@@ -191,6 +196,7 @@ Input = (
     | StillHere
     | EndOfInput
     | ClearSession
+    | Shutdown
     | SpecialDueSet
     | CheckoutStored
     | CheckoutFailed
@@ -308,6 +314,9 @@ def _dispatch(state: StationState, event: Input, now: datetime, rules: StationRu
         return Transition(new_state, tuple(events))
     if isinstance(event, ClearSession):
         new_state, events = _end_session(state, SessionEnd.CLEARED)
+        return Transition(new_state, tuple(events))
+    if isinstance(event, Shutdown):
+        new_state, events = _end_session(state, SessionEnd.SHUTDOWN)
         return Transition(new_state, tuple(events))
     raise TypeError(f"unknown input {event!r}")
 

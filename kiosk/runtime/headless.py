@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import selectors
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from kiosk.runtime.receipts import PRINT_TIMEOUT, SessionReceipts
 from kiosk.runtime.station import StationRuntime, shown
 
 MAX_LINE_BYTES = 1024
-RECHECK_SECONDS = 5.0  # how often an idle station looks at its snapshot and spool again
+RECHECK_SECONDS = 0.5  # how often an idle station looks at its snapshot, spool and staff requests
 MAX_ADVANCE_SECONDS = 366 * 24 * 3600
 BLANK = " \t"  # only these make a line empty; other control characters are refused
 
@@ -86,6 +87,11 @@ class HeadlessRunner:
             stdin_selectable = False  # a regular file: always readable
         if self.hub is not None:
             selector.register(self.hub.wake_fd, selectors.EVENT_READ, "scanners")
+        # SIGTERM (systemctl stop, a shutdown) ends the session in progress and exits 0, said
+        # as such, instead of the default death with status 143 and no session_ended.
+        stop_read, stop_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        selector.register(stop_read, selectors.EVENT_READ, "stop")
+        previous = signal.signal(signal.SIGTERM, lambda *_: os.write(stop_write, b"x"))
         try:
             while True:
                 if self.on_loop is not None:
@@ -98,6 +104,10 @@ class HeadlessRunner:
                     ready.add("stdin")
                 if self.receipts is not None:
                     self.emit(self.receipts.poll(self.runtime.clock.now()))
+                if "stop" in ready:
+                    self.emit(self.runtime.shutdown())
+                    self._finish_receipts()
+                    return 0
                 if "scanners" in ready:
                     self._scanners()
                 if not ready:
@@ -115,7 +125,10 @@ class HeadlessRunner:
                 for frame in self.framer.feed(chunk):
                     self._handle(frame)
         finally:
+            signal.signal(signal.SIGTERM, previous)
             selector.close()
+            os.close(stop_read)
+            os.close(stop_write)
             if self.hub is not None:
                 self.hub.stop()
 

@@ -7,7 +7,6 @@ checkout: the only removal is the retention rule, for archived periods long hand
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -20,22 +19,21 @@ from typing import Any
 
 from kiosk.config import KioskConfig
 from kiosk.domain.loans import next_open_day
-from kiosk.domain.staff import PinGate, matches
 from kiosk.errors import KioskError
 from kiosk.exports.bundle import write_bundle
 from kiosk.exports.drives import Drive, find_drives
 from kiosk.runtime.devices import read_status
 from kiosk.runtime.fetch import fetch_snapshot
+from kiosk.runtime.signin import Pad, PinCheck, PinLock, SignIn
+from kiosk.runtime.staff_cards import StaffCards
 from kiosk.runtime.station import PAUSED_SETTING, SPECIAL_DUE_SETTING
 from kiosk.runtime.uploads import run_upload
 from kiosk.storage.audit import AuditLog
-from kiosk.storage.files import atomic_write_bytes
-from kiosk.storage.snapshot import SnapshotStore
+from kiosk.storage.snapshot import SnapshotInfo, SnapshotStore
 from kiosk.storage.spool import Period, Spool
 
 log = logging.getLogger(__name__)
-
-LOCK_FILE = "staff-lock.json"  # wrong PINs survive a restart: pulling the plug resets nothing
+MAX_SPECIAL_DUE_DAYS = 365  # further away than this is a typo, not a closure
 
 
 @dataclass(frozen=True)
@@ -70,20 +68,32 @@ class StaffStatus:
     checked_at: datetime = field(compare=False)
     ils: str = ""  # the last upload to the library system ("" when no [sip2])
     ils_warn: bool = False  # something to follow up, or the last upload stopped
+    pin_locks: tuple[PinLock, ...] = ()  # PIN pads locked now
+    staff_cards: int = 0
+    cards_without_fast_check: int = 0  # staff cards with no tag here: scrypt at every scan
 
+    def lock_lines(self) -> list[str]:
+        """Each PIN pad locked now, and how to get past it, in words staff read."""
+        lines = []
+        for lock in self.pin_locks:
+            card = self.staff_cards and lock.pad is Pad.CORNER
+            lines.append(
+                lock.describe(self.checked_at)
+                + (" A staff card still signs in." if card else "")
+                + " `kiosk staff unlock` or Unlock the PIN pad on the staff screen lifts it now."
+            )
+        return lines
 
-class PinResult:
-    OK = "ok"
-    WRONG = "wrong"
-    LOCKED = "locked"
-    NOT_SET_UP = "not_set_up"
-
-
-@dataclass(frozen=True)
-class PinCheck:
-    result: str  # a PinResult value
-    tries_left: int = 0
-    locked_until: datetime | None = None
+    def fast_check_line(self) -> str:
+        """Staff cards checked with scrypt at every scan here (a config from elsewhere)."""
+        n = self.cards_without_fast_check
+        if not n:
+            return ""
+        return (
+            f"{n} of {self.staff_cards} staff cards have no fast check on this station, so "
+            "every patron card is checked the slow way: scan each staff card once at the "
+            "Welcome screen, or add them again with `kiosk staff add-card`."
+        )
 
 
 class StaffDesk:
@@ -100,6 +110,8 @@ class StaffDesk:
         self._now = now
         self._find = find
         self._audit = AuditLog(config.data_dir, anchored=config.kiosk.spool_id is not None)
+        self._signin = SignIn(config.staff, config.data_dir, now=self.now, record=self.record)
+        self._cards: StaffCards | None = None  # read when first asked
 
     def now(self) -> datetime:
         return self._now().astimezone(self.config.tz)
@@ -124,54 +136,32 @@ class StaffDesk:
 
     # Signing in -------------------------------------------------------------------------------
 
+    def staff_cards(self) -> StaffCards:
+        if self._cards is None:
+            self._cards = StaffCards(self.config.data_dir, self.config.staff.card_hashes())
+        return self._cards
+
     def is_staff_card(self, scan: str) -> bool:
-        cards = self.config.staff.card_hashes()
-        return bool(cards) and matches(scan, cards)
+        return self.staff_cards().is_staff_card(scan)
 
-    def _gate(self) -> PinGate:
-        try:
-            data = json.loads((self.config.data_dir / LOCK_FILE).read_text(encoding="utf-8"))
-            until = data.get("locked_until")
-            return PinGate(int(data["failures"]), datetime.fromisoformat(until) if until else None)
-        except (OSError, ValueError, KeyError, TypeError):
-            return PinGate()
+    def pin_lock(self, *, by_card: bool = False) -> PinCheck | None:
+        """The PIN pad (the one a staff card opens, by_card) is locked: until when."""
+        return self._signin.lock(Pad.CARD if by_card else Pad.CORNER)
 
-    def _save_gate(self, gate: PinGate) -> None:
-        until = gate.locked_until.isoformat() if gate.locked_until else None
-        data = json.dumps({"failures": gate.failures, "locked_until": until}).encode()
-        try:
-            atomic_write_bytes(self.config.data_dir / LOCK_FILE, data)
-        except OSError as exc:
-            log.error("the wrong-PIN count could not be saved: %s", exc)
+    def check_pin(self, pin: str, *, by_card: bool = False) -> PinCheck:
+        return self._signin.check_pin(pin, Pad.CARD if by_card else Pad.CORNER)
 
-    def pin_lock(self) -> PinCheck | None:
-        """Staff mode is locked after too many wrong PINs: until when."""
-        gate = self._gate()
-        if gate.locked(self.now()):
-            return PinCheck(PinResult.LOCKED, 0, gate.locked_until)
-        return None
+    def pin_locks(self) -> tuple[PinLock, ...]:
+        return self._signin.locks()
 
-    def check_pin(self, pin: str) -> PinCheck:
-        staff = self.config.staff
-        pins = staff.pin_hashes()
-        if not pins:
-            return PinCheck(PinResult.NOT_SET_UP)
-        locked = self.pin_lock()
-        if locked is not None:
-            return locked  # not even checked: a locked pad gives no oracle
-        gate = self._gate()
+    def unlock(self) -> Outcome:
+        """Lift any PIN lockout now (`kiosk staff unlock`, the staff screen); audited."""
+        lifted = self._signin.unlock()
+        if not lifted:
+            return Outcome(True, "No PIN pad is locked.")
         now = self.now()
-        if matches(pin, pins):
-            self._save_gate(gate.right())
-            self.record("staff.sign_in", {})
-            return PinCheck(PinResult.OK)
-        gate = gate.wrong(now, staff.wrong_pin_limit, timedelta(minutes=staff.lockout_minutes))
-        self._save_gate(gate)
-        if gate.locked(now):
-            self.record("staff.locked", {"until": gate.locked_until.isoformat()})  # type: ignore[union-attr]
-            return PinCheck(PinResult.LOCKED, 0, gate.locked_until)
-        self.record("staff.wrong_pin", {"tries_left": gate.tries_left(staff.wrong_pin_limit)})
-        return PinCheck(PinResult.WRONG, gate.tries_left(staff.wrong_pin_limit))
+        what = "; ".join(f"{lock.name} (locked {lock.reason(now)})" for lock in lifted)
+        return Outcome(True, f"Unlocked {what}.", ("Wrong PINs are counted from zero again.",))
 
     # Status -----------------------------------------------------------------------------------
 
@@ -242,6 +232,11 @@ class StaffDesk:
             checked_at=now,
             ils=ils,
             ils_warn=ils_warn,
+            pin_locks=self.pin_locks(),
+            staff_cards=len(config.staff.cards),
+            cards_without_fast_check=(
+                StaffCards(config.data_dir, config.staff.card_hashes()).without_fast_check
+            ),
         )
 
     # The library system ----------------------------------------------------------------------
@@ -278,6 +273,12 @@ class StaffDesk:
         today = self.now().date()
         if due is not None and due < today:
             return Outcome(False, f"{due.isoformat()} is in the past: nothing was changed.")
+        if due is not None and due > today + timedelta(days=MAX_SPECIAL_DUE_DAYS):
+            return Outcome(
+                False,
+                f"{due.isoformat()} is more than {MAX_SPECIAL_DUE_DAYS} days away (a typo?): "
+                "nothing was changed.",
+            )
         try:
             self._set(SPECIAL_DUE_SETTING, due.isoformat() if due else None)
         except KioskError as exc:
@@ -288,9 +289,11 @@ class StaffDesk:
             return Outcome(True, f"Special due date cleared: loans are {days} days again.")
         lines: tuple[str, ...] = ()
         rules = self.config.station_rules().loan_rules
+        if due == today:
+            lines = ("Note: that is today: everything lent from now on is due back today.",)
         if not rules.is_open(due):
             after = next_open_day(due, rules).isoformat()
-            lines = (f"Note: the library is closed that day; the next open day is {after}.",)
+            lines += (f"Note: the library is closed that day; the next open day is {after}.",)
         return Outcome(
             True, f"Every checkout from now on is due {due:%A} {due.isoformat()}.", lines
         )
@@ -465,8 +468,18 @@ def _snapshot_lines(config: KioskConfig, now: datetime) -> tuple[str, str]:
         return "No snapshot", "No patron list is loaded: the station is out of service."
     age = current.age_hours(now)
     built = current.built_at.astimezone(config.tz).strftime("%Y-%m-%d %H:%M")
-    when = f"{human_age(age)} ago" if age >= 0 else "in the future: check the kiosk's clock"
-    text = f"{current.contents}, built {built} ({when})"
+    text = f"{current.contents}, built {built} ({age_words(current, now)})"
+    if current.noted:
+        text += f"; {plural(current.noted, 'listed card')} with an unknown flag, refused"
+    if current.conflicts:
+        text += f"; {plural(current.conflicts, 'card')} listed twice, most restrictive kept"
+    ahead = current.built_ahead(now)
+    if ahead is not None:
+        return text, (
+            "This station's clock is behind its snapshot "
+            f"({human_age(ahead.total_seconds() / 3600)} before the time it was built): set "
+            "the clock (timedatectl), or due dates and the snapshot's age are wrong."
+        )
     limits = config.snapshot
     if limits.max_age_hours and age > limits.max_age_hours:
         return text, "Too old: the station is out of service. Reload the snapshot."
@@ -475,12 +488,27 @@ def _snapshot_lines(config: KioskConfig, now: datetime) -> tuple[str, str]:
     return text, ""
 
 
+def plural(count: int, noun: str) -> str:
+    """'1 minute', '5 minutes', '1,234 cards'."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
 def human_age(hours: float) -> str:
+    """A span of time in words: '1 minute', '45 minutes', '5.5 hours', '3.0 days'."""
     if hours < 1:
-        return f"{hours * 60:.0f} minutes"
+        return plural(round(hours * 60), "minute")
     if hours < 48:
         return f"{hours:.1f} hours"
     return f"{hours / 24:.1f} days"
+
+
+def age_words(info: SnapshotInfo, now: datetime) -> str:
+    """How old a snapshot is, in words: '5 minutes ago', or, when it says it was built after
+    `now`, that the clock is behind it."""
+    ahead = info.built_ahead(now)
+    if ahead is not None:
+        return f"{human_age(ahead.total_seconds() / 3600)} after this station's clock: check it"
+    return f"{human_age(max(info.age_hours(now), 0))} ago"
 
 
 def _sync_drive(mount_point: Path) -> None:

@@ -14,10 +14,10 @@ from datetime import date, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from kiosk.domain.barcodes import BarcodeRules, ScanKind, classify, mask
+from kiosk.domain.barcodes import BarcodeRules, Listed, Scan, ScanKind, card_or_item, classify, mask
 from kiosk.domain.events import Event, OutOfServiceReason, ScanRejection, StaffCardScanned
 from kiosk.domain.items import ItemRecord
-from kiosk.domain.patrons import SnapshotMode, card_record
+from kiosk.domain.patrons import PatronRecord, SnapshotMode, card_record
 from kiosk.domain.service import Availability, SnapshotLimits, assess
 from kiosk.domain.station import (
     BadScan,
@@ -33,6 +33,7 @@ from kiosk.domain.station import (
     PatronScan,
     ServiceDown,
     ServiceUp,
+    Shutdown,
     SpecialDueSet,
     StationRules,
     StationState,
@@ -111,11 +112,7 @@ class StationRuntime:
 
     def scan(self, raw: str) -> list[Event]:
         events = self._assess()
-        if (
-            self._is_staff_card is not None
-            and self.state.session is None
-            and self._is_staff_card(raw.strip())
-        ):
+        if self.state.session is None and self._is_staff(raw):
             log.info("a staff card was scanned")
             return [*events, StaffCardScanned()]
         if self.state.mode is not Mode.IDLE and self.state.mode is not Mode.SESSION:
@@ -123,12 +120,10 @@ class StationRuntime:
         expecting = ScanKind.ITEM if self.state.session is not None else ScanKind.PATRON
         scan = classify(raw, self.barcode_rules, expecting)
         try:
+            if scan.kind is ScanKind.ITEM or scan.fits_both:
+                return events + self._item_or_card(scan, raw)
             if scan.kind is ScanKind.PATRON:
                 return events + self._patron(scan.code)
-            if scan.kind is ScanKind.ITEM:
-                item = self._item(scan.code) if self.state.session else None
-                outstanding = self._session_outstanding()
-                return events + self._feed(ItemScan(scan.code, outstanding, item))
         except StorageError as exc:
             return events + self._feed(CheckoutFailed(str(exc)))
         if scan.kind is ScanKind.MISREAD:
@@ -161,6 +156,10 @@ class StationRuntime:
 
     def end_of_input(self) -> list[Event]:
         return self._feed(EndOfInput())
+
+    def shutdown(self) -> list[Event]:
+        """The kiosk is being stopped: the session in progress ends, said as such."""
+        return self._feed(Shutdown())
 
     def deadline(self) -> datetime | None:
         return session_deadline(self.state, self.rules)
@@ -206,18 +205,77 @@ class StationRuntime:
         if self._reader is None:
             return self._feed(ServiceDown(OutOfServiceReason.NO_SNAPSHOT, "no snapshot"))
         try:
-            record = self._reader.lookup(barcode)
-        except (SQLAlchemyError, OSError) as exc:
-            self._close_reader()
-            self._snapshot_problem = f"the patron snapshot cannot be read: {plain_error(exc)}"
-            log.error("%s", self._snapshot_problem)
-            return self._feed(ServiceDown(OutOfServiceReason.NO_SNAPSHOT, self._snapshot_problem))
+            record = self._lookup_patron(barcode)
+        except _SnapshotUnreadable:
+            return self._snapshot_down()
         record = card_record(barcode, record, self._reader.mode)
         outstanding, session_id = self._outstanding(barcode), self._new_id()
         events = self._feed(PatronScan(barcode, record, outstanding, session_id))
         if self.state.session is not None and self.state.session.session_id == session_id:
             self._session_base = (session_id, outstanding)
         return events
+
+    def _item_or_card(self, scan: Scan, raw: str) -> list[Event]:
+        """A scan that fits the item rule, or both rules. During a session a staff card or a
+        card in the patron snapshot is never lent as an item, whatever the rules say; a code
+        that fits both rules is told apart by the snapshots (README, barcodes.overlap)."""
+        code, in_session = scan.code, self.state.session is not None
+        if not in_session and not scan.fits_both:
+            return self._feed(ItemScan(code, 0))  # refused: no patron yet
+        try:
+            # At Welcome a staff card has opened the PIN pad already.
+            staff = in_session and self._is_staff(raw)
+            card = staff or self._lookup_patron(code) is not None
+        except _SnapshotUnreadable as exc:
+            down = self._snapshot_down()  # a session carries on: this one scan is refused
+            return down + self._feed(BadScan(code, ScanRejection.CARD_OR_ITEM, str(exc)))
+        if in_session and card:
+            detail = "a staff card" if staff else "a card in the patron snapshot"
+            log.info("scan %s refused as an item: it is %s", mask(code), detail)
+            return self._feed(BadScan(code, ScanRejection.LIBRARY_CARD, f"{detail}, not an item"))
+        item = self._item(code)
+        if scan.fits_both:
+            deny = self._reader is not None and self._reader.mode is SnapshotMode.DENY
+            listed = Listed(
+                card=card,
+                item=item is not None,
+                item_list=self._item_reader is not None,
+                deny_list=deny,
+            )
+            kind = card_or_item(listed, in_session=in_session)
+            if kind is None:
+                detail = (
+                    "fits both the patron and the item barcode rule, and with a deny list "
+                    "only an item snapshot tells a book from a card (kiosk snapshot import-items)"
+                )
+                log.warning("scan %s refused: it %s", mask(code), detail)
+                return self._feed(BadScan(code, ScanRejection.CARD_OR_ITEM, detail))
+            if kind is ScanKind.PATRON and not in_session:
+                return self._patron(code)
+            if kind is ScanKind.PATRON:
+                detail = "fits both barcode rules and is not in the item snapshot: not lent"
+                log.info("scan %s refused: it %s", mask(code), detail)
+                return self._feed(BadScan(code, ScanRejection.UNRECOGNISED, detail))
+        return self._feed(ItemScan(code, self._session_outstanding(), item))
+
+    def _is_staff(self, raw: str) -> bool:
+        return self._is_staff_card is not None and self._is_staff_card(raw.strip())
+
+    def _lookup_patron(self, barcode: str) -> PatronRecord | None:
+        """The snapshot's row for a card, or None (not listed, or no snapshot)."""
+        if self._reader is None:
+            return None
+        try:
+            return self._reader.lookup(barcode)
+        except (SQLAlchemyError, OSError) as exc:
+            self._close_reader()
+            self._snapshot_problem = f"the patron snapshot cannot be read: {plain_error(exc)}"
+            log.error("%s", self._snapshot_problem)
+            raise _SnapshotUnreadable(self._snapshot_problem) from exc
+
+    def _snapshot_down(self) -> list[Event]:
+        problem = self._snapshot_problem or "no snapshot"
+        return self._feed(ServiceDown(OutOfServiceReason.NO_SNAPSHOT, problem))
 
     def _session_outstanding(self) -> int:
         """The session patron's checkouts not yet handed over (0: no session)."""
@@ -381,6 +439,10 @@ class StationRuntime:
         if self._item_reader is not None:
             self._item_reader.close()
             self._item_reader = None
+
+
+class _SnapshotUnreadable(Exception):
+    """The patron snapshot failed a lookup (its reader is closed, the problem recorded)."""
 
 
 def shown(text: str, limit: int = 64) -> str:

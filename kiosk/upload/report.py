@@ -86,11 +86,15 @@ class Report:
         return tuple(line for line in self.lines if line.result in FOLLOW_UP)
 
     def summary(self) -> str:
+        """'no checkouts', '1 checkout: 1 accepted', '12 checkouts: 10 accepted, 2 rejected'."""
         counts = self.counts
-        parts = [f"{counts[k]} {k}" for k in (ACCEPTED, REJECTED, UNANSWERED, PENDING, BY_FILE)]
-        return f"{len(self.lines)} checkouts: " + ", ".join(
-            p for p in parts if not p.startswith("0 ")
-        )
+        total = len(self.lines)
+        if total == 0:
+            return "no checkouts"
+        kinds = (ACCEPTED, REJECTED, UNANSWERED, PENDING, BY_FILE)
+        parts = ", ".join(f"{counts[k]} {k}" for k in kinds if counts[k])
+        head = f"{total} checkout" if total == 1 else f"{total} checkouts"
+        return f"{head}: {parts}" if parts else head
 
 
 def build_report(

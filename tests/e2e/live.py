@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -93,6 +94,16 @@ class LiveKiosk:
         """Close stdin (end of input); the exit code and the events still to come."""
         assert self.proc.stdin is not None
         self.proc.stdin.close()
+        code = self.proc.wait(timeout=EVENT_WAIT_SECONDS)
+        self._reader.join(timeout=EVENT_WAIT_SECONDS)
+        rest = []
+        while (raw := self._lines.get_nowait()) is not None:
+            rest.append(parse_events(raw.decode())[0])
+        return code, rest
+
+    def terminate(self) -> tuple[int, list[dict[str, Any]]]:
+        """SIGTERM, as systemd stops the kiosk: the exit code and the events still to come."""
+        self.proc.send_signal(signal.SIGTERM)
         code = self.proc.wait(timeout=EVENT_WAIT_SECONDS)
         self._reader.join(timeout=EVENT_WAIT_SECONDS)
         rest = []

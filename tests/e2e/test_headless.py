@@ -771,3 +771,46 @@ def test_the_spool_file_is_private_even_in_a_loose_folder(home: KioskHome) -> No
     for path in Path(home.data_dir).rglob("*"):
         expected = 0o700 if path.is_dir() else 0o600
         assert stat.S_IMODE(path.stat().st_mode) == expected, path
+
+
+def test_sigterm_ends_the_session_said_as_such_and_exits_cleanly(ready_home: KioskHome) -> None:
+    # systemctl stop, or a shutdown, while a patron is at the station.
+    kiosk = LiveKiosk(ready_home, "--clock", CLOCK)
+    try:
+        kiosk.next("ready")
+        kiosk.send(patron(1), item(1))
+        kiosk.next("patron_accepted")
+        kiosk.next("item_checked_out")
+        code, rest = kiosk.terminate()
+    finally:
+        kiosk.stop()
+    assert code == 0, kiosk.stderr()
+    assert [e["event"] for e in rest] == ["session_ended"]
+    assert (rest[0]["reason"], rest[0]["items"]) == ("shutdown", 1)
+    listed = ready_home.kiosk("spool", "list", "--unmask")
+    assert listed.returncode == 0, listed.stderr
+    assert item(1) in listed.stdout
+    assert "1 shown; 1 in the spool" in listed.stdout
+
+
+def test_scratch_tries_the_kiosk_without_touching_the_real_spool(ready_home: KioskHome) -> None:
+    before = spool_rows(ready_home)
+    result = ready_home.kiosk(
+        "run", "--headless", "--scratch", "--clock", CLOCK, input=f"{patron(1)}\n{item(1)}\n"
+    )
+    assert result.returncode == 0, result.stderr
+    events = parse_events(result.stdout)
+    assert [e["event"] for e in events][:3] == ["ready", "patron_accepted", "item_checked_out"]
+    assert "nothing is stored in the real spool" in result.stderr
+    assert spool_rows(ready_home) == before
+    scratch = result.stderr.split(" in ", 2)[1].split(";")[0]
+    assert "kiosk-scratch-" in scratch
+    assert not Path(scratch).exists()  # thrown away at the end
+
+
+def test_a_clock_given_without_scratch_says_where_checkouts_go(ready_home: KioskHome) -> None:
+    run = headless(ready_home, [patron(1), item(1)])
+    assert_clean_exit(run)
+    assert "--clock: checkouts are stored in" in run.stderr
+    assert "--scratch" in run.stderr
+    assert [r["item"] for r in spool_rows(ready_home)] == [item(1)]

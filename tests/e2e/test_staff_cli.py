@@ -5,8 +5,13 @@ period only once everything was handed over, and the audit trail afterwards."""
 from __future__ import annotations
 
 import os
+import pwd
+import re
+import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,8 +21,11 @@ import pytest
 
 from kiosk.config import load_config
 from kiosk.domain.staff import hash_secret, parse_hash
-from kiosk.runtime.staff import PinResult, StaffDesk
+from kiosk.runtime.signin import PinResult
+from kiosk.runtime.staff import StaffDesk
+from kiosk.storage.audit import AuditLog
 from kiosk.storage.spool import Spool
+from kiosk.storage.staff_cards import KEY_FILE, TAGS_FILE, read_key, read_tags
 from tests.conftest import KioskHome, item, kiosk_env, patron
 
 CLOCK = "2026-11-23T10:00:00-05:00"
@@ -178,8 +186,95 @@ def test_staff_cards_share_one_salt_and_each_is_recognised(home: KioskHome) -> N
     assert not staff.is_staff_card(patron(1))
 
     again = typed(home, "staff", "add-card", input=f"{CARD}\n")
-    assert again.returncode != 0 and "already" in again.stderr
+    assert again.returncode == 0, again.stderr
+    assert "already" in again.stdout and "nothing was added" in again.stdout
     assert hashes(home, "cards") == cards
+
+
+def test_add_card_sets_the_cards_fast_check_in_private_files(home: KioskHome) -> None:
+    add_pin(home)
+    for card in (CARD, OTHER_CARD):
+        assert typed(home, "staff", "add-card", input=f"{card}\n").returncode == 0
+    config = load_config(home.config_path)
+    key = read_key(config.data_dir)
+    assert key is not None
+    assert len(read_tags(config.data_dir, key)) == 2
+    for name in (KEY_FILE, TAGS_FILE):
+        assert stat.S_IMODE((config.data_dir / name).stat().st_mode) == 0o600
+        assert CARD.encode() not in (config.data_dir / name).read_bytes()
+    status = home.kiosk("status")
+    assert status.returncode == 0, status.stderr
+    assert "fast check" not in status.stdout
+
+
+def test_cards_with_no_fast_check_here_are_named_until_added_again(home: KioskHome) -> None:
+    """A config copied from another station: its card hashes, and no tags on this one."""
+    add_pin(home)
+    for card in (CARD, OTHER_CARD):
+        assert typed(home, "staff", "add-card", input=f"{card}\n").returncode == 0
+    (home.data_dir / TAGS_FILE).unlink()
+    slow = "2 of 2 staff cards have no fast check on this station"
+    status = home.kiosk("status")
+    assert f"Staff cards: {slow}" in status.stdout
+    assert "scan each staff card once at the Welcome screen" in status.stdout
+    check = home.kiosk("config", "check")
+    assert check.returncode == 0, check.stderr
+    assert f"warning: staff.cards: {slow}" in check.stderr
+    assert desk(home).is_staff_card(CARD)  # the slow way, as before: and its tag is learnt
+    assert "1 of 2 staff cards have no fast check" in home.kiosk("status").stdout
+
+    again = typed(home, "staff", "add-card", input=f"{OTHER_CARD}\n")
+    assert again.returncode == 0, again.stderr
+    assert "Its fast check is set on this station." in again.stdout
+    assert "fast check" not in home.kiosk("status").stdout
+
+
+# Lockouts -------------------------------------------------------------------------------------
+
+
+def test_status_shows_a_pin_lockout_and_unlock_lifts_it(home: KioskHome) -> None:
+    add_pin(home)
+    staff = desk(home)
+    for _ in range(5):
+        staff.check_pin("2581")
+    status = home.kiosk("status")
+    assert status.returncode == 0, status.stderr
+    assert re.search(
+        r"LOCKED: The PIN pad is locked until \d\d:\d\d after 5 wrong PINs\. "
+        r"`kiosk staff unlock` or Unlock the PIN pad on the staff screen lifts it now\.",
+        status.stdout,
+    ), status.stdout
+
+    unlocked = home.kiosk("staff", "unlock")
+    assert unlocked.returncode == 0, unlocked.stderr
+    assert unlocked.stdout.startswith("Unlocked the PIN pad (locked until ")
+    assert "LOCKED" not in home.kiosk("status").stdout
+    assert desk(home).check_pin(PIN).result == PinResult.OK
+    entries = [e for e in AuditLog(home.data_dir).entries() if e.action == "staff.unlocked"]
+    assert [(e.actor, e.details["pads"]) for e in entries] == [("cli", ["corner"])]
+
+    again = home.kiosk("staff", "unlock")
+    assert again.returncode == 0 and again.stdout == "No PIN pad is locked.\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching user needs root")
+def test_root_writes_the_fast_check_as_the_data_folders_owner(home: KioskHome) -> None:
+    shared = Path(tempfile.mkdtemp(prefix="kiosk-cards-"))
+    try:
+        shared.chmod(0o755)
+        data = shared / "data"
+        data.mkdir(mode=0o700)
+        nobody = pwd.getpwnam("nobody")
+        os.chown(data, nobody.pw_uid, nobody.pw_gid)
+        text = home.config_path.read_text(encoding="utf-8")
+        home.config_path.write_text(text.replace(str(home.data_dir), str(data)), "utf-8")
+        add_pin(home)
+        assert typed(home, "staff", "add-card", input=f"{CARD}\n").returncode == 0
+        for name in (KEY_FILE, TAGS_FILE):
+            st = (data / name).stat()
+            assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (nobody.pw_uid, 0o600), name
+    finally:
+        shutil.rmtree(shared)
 
 
 def test_a_config_with_cards_but_no_pins_fails_the_check(home: KioskHome) -> None:
@@ -297,3 +392,12 @@ def test_add_pin_keeps_the_config_files_owner_and_group(home: KioskHome) -> None
     assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid)
     assert after.st_mode & 0o777 == 0o640
     assert len(hashes(home, "pins")) == 1
+
+
+def test_a_pin_already_configured_is_not_added_again(home: KioskHome) -> None:
+    add_pin(home)
+    before = hashes(home, "pins")
+    again = typed(home, "staff", "add-pin", input=f"{PIN}\n{PIN}\n")
+    assert again.returncode == 2
+    assert "that PIN is already in" in again.stderr
+    assert hashes(home, "pins") == before

@@ -257,7 +257,7 @@ def test_without_a_sip2_section_upload_exits_78(ready: KioskHome) -> None:
     # The report needs no ILS.
     report = ready.kiosk("spool", "report")
     assert report.returncode == 0, report.stderr
-    assert "This period: 1 checkouts: 1 pending." in report.stdout
+    assert "This period: 1 checkout: 1 pending." in report.stdout
 
 
 # The report, the audit trail, the export afterwards -----------------------------------------

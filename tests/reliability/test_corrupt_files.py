@@ -27,7 +27,7 @@ import sqlite3
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from random import Random
 
@@ -41,7 +41,7 @@ from kiosk.runtime.clock import ManualClock
 from kiosk.runtime.fetch import fetch_snapshot
 from kiosk.storage.signing import generate_key, sign
 from kiosk.storage.snapshot import SnapshotStore
-from tests.conftest import CONFIG_TEMPLATE, KioskHome, item, patron
+from tests.conftest import CONFIG_TEMPLATE, KioskHome, exported_at, item, patron
 from tests.e2e.test_headless import headless
 from tests.reliability import torture
 from tests.storage.test_snapshot import Snapshots
@@ -122,7 +122,9 @@ def wrong_formats(good: bytes, snapshot_db: Path, rng: Random) -> dict[str, byte
         "HTML error page": b"<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>\n",
         "Koha .koc file": b"Version=1.0\tGenerator=kiosk\tGeneratorVersion=0.1\n"
         b"2026-11-23 10:00:00 000\tissue\t21234000000018\t31234000000016\n",
-        "semicolon-separated": text.replace(",", ";").encode(),
+        "semicolon-separated, with the header still comma-separated": (
+            text.splitlines()[0] + "\n" + "\n".join(text.splitlines()[1:]).replace(",", ";")
+        ).encode(),
         "header only": text.splitlines()[0].encode() + b"\n",
         "random bytes": rng.randbytes(16 * 1024),
         "NUL-padded export": good[: len(good) // 2] + b"\x00" * 4096,
@@ -303,6 +305,7 @@ def test_damaged_signed_snapshots_are_all_refused(patrons: Patrons, tmp_path: Pa
         seen[kind] += 1
     # The undamaged file with its signature is imported: the check is not just refusing all.
     published.write_bytes(patrons.good)
+    exported_at(published, moment - timedelta(hours=1))
     assert published.with_name("patrons.csv.sig").read_bytes() == signature
     report = fetch_snapshot(config, now=lambda: moment)
     assert report.info.rows == PATRONS

@@ -23,11 +23,12 @@ from kiosk.domain.station import CheckoutRequest
 from kiosk.exports.drives import Drive, folder_as_drive
 from kiosk.runtime.clock import ManualClock
 from kiosk.runtime.devices import DeviceStatus
-from kiosk.runtime.staff import LOCK_FILE, PinCheck, PinResult, StaffDesk
+from kiosk.runtime.signin import LOCK_FILE, PinCheck, PinResult
+from kiosk.runtime.staff import StaffDesk
 from kiosk.storage.audit import AuditLog
 from kiosk.storage.snapshot import SnapshotStore
 from kiosk.storage.spool import Spool
-from tests.conftest import KioskHome, item, patron, standard_csv
+from tests.conftest import KioskHome, exported_at, item, patron, standard_csv
 
 TZ = ZoneInfo("America/New_York")
 KIOSK_ID = "TEST-SC01"
@@ -103,7 +104,7 @@ def spool_items(data_dir: Path) -> list[str]:
 
 def write_csv(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
-    return path
+    return exported_at(path, T0 - timedelta(hours=1))
 
 
 def audit(data_dir: Path) -> list[tuple[str, dict[str, Any]]]:
@@ -434,6 +435,7 @@ def test_a_garbage_source_is_refused_and_the_old_snapshot_stays(
     assert before is not None and before.rows == 8
 
     source.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe garbage")
+    exported_at(source, T0)
     clock.advance(60)
     outcome = desk.reload_snapshot()
     assert not outcome.ok
@@ -498,3 +500,52 @@ def test_status_before_anything_happened(home: KioskHome, clock: ManualClock) ->
     assert "no spool yet" in status.spool_problem
     assert (status.paused, status.special_due, status.last_error) == (None, None, "")
     assert status.devices == ()
+
+
+# Words staff read ----------------------------------------------------------------------------
+
+
+def test_a_special_due_date_more_than_a_year_away_is_refused(
+    home: KioskHome, clock: ManualClock
+) -> None:
+    desk = desk_for(configure(home), clock)
+    today = T0.astimezone(ZoneInfo("America/New_York")).date()
+    refused = desk.set_special_due(date(2099, 1, 1))
+    assert not refused.ok
+    assert "more than 365 days away" in refused.message
+    assert desk.status().special_due is None
+    assert desk.set_special_due(today + timedelta(days=365)).ok
+
+
+def test_a_special_due_date_of_today_is_set_with_a_warning(
+    home: KioskHome, clock: ManualClock
+) -> None:
+    desk = desk_for(configure(home), clock)
+    today = T0.astimezone(ZoneInfo("America/New_York")).date()
+    outcome = desk.set_special_due(today)
+    assert outcome.ok
+    assert any("that is today" in line for line in outcome.lines)
+    assert not any("today" in line for line in desk.set_special_due(today + timedelta(1)).lines)
+
+
+def test_snapshot_age_in_words(home: KioskHome, clock: ManualClock) -> None:
+    source = write_csv(home.root / "patrons.csv", standard_csv())
+    exported_at(source, T0 - timedelta(minutes=1))
+    desk = desk_for(configure(home, snapshot_source=source), clock)
+    assert desk.reload_snapshot().ok
+    assert "(1 minute ago)" in desk.status().snapshot
+    clock.advance(4 * 60)
+    assert "(5 minutes ago)" in desk.status().snapshot
+
+
+def test_a_station_whose_clock_falls_behind_its_snapshot_tells_staff(
+    home: KioskHome, clock: ManualClock
+) -> None:
+    source = write_csv(home.root / "patrons.csv", standard_csv())
+    desk = desk_for(configure(home, snapshot_source=source), clock)
+    assert desk.reload_snapshot().ok
+    behind = desk_for(configure(home, snapshot_source=source), ManualClock(T0 - timedelta(days=3)))
+    status = behind.status()
+    assert "after this station's clock: check it" in status.snapshot
+    assert "-" not in status.snapshot.split("(")[1]  # no "-4320 minutes ago"
+    assert "clock is behind its snapshot" in status.snapshot_warning

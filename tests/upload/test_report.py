@@ -209,3 +209,8 @@ def test_a_report_after_a_real_upload(spool: Spool) -> None:
     assert report.run is not None and report.run.target == run.target
     html = render_html(report)
     assert f"Last upload to {run.target}: 2 accepted, 1 rejected, 0 still to send" in html
+
+
+def test_the_summary_counts_in_plain_words() -> None:
+    made = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+    assert build_report([], kiosk_id="K1", run=None, made_at=made).summary() == "no checkouts"
