@@ -61,6 +61,7 @@ class KioskApp(App):
         self._corner_hold: Any = None
         self._allow_close = False
         self._last_key = 0.0
+        self._read_input: Callable[[], None] = lambda: None  # Window.mainloop, once built
         self._last_collect = time.monotonic()
         self.notifier = Notifier()  # systemd: READY once lending, WATCHDOG every frame
         self._ready = False  # the engine has answered: READY=1 goes out with the next frame
@@ -72,6 +73,12 @@ class KioskApp(App):
         Window.show_cursor = display.show_cursor
         Window.bind(on_request_close=self._on_request_close)
         Window.bind(on_key_down=self._on_key_down, on_textinput=self._on_textinput)
+        # Kivy's loop draws a frame, then Window.mainloop reads every input event queued
+        # meanwhile. Keys a scanner typed during a slow frame (150 ms to lay out and draw a
+        # long item list) are handled together after it: the wedge decoder hears when the
+        # queue was last read empty, so their gap is not taken for a pause in the burst.
+        self._read_input = Window.mainloop
+        Window.mainloop = self._read_input_then_mark
         self.view = KioskView(theme, self.press, display.logo)
         self.staff_view = StaffView(theme, self.staff_press)
         self.root_box = BoxLayout()
@@ -80,9 +87,9 @@ class KioskApp(App):
         self.root_box.bind(on_touch_down=self._touch_down, on_touch_up=self._touch_up)
         self._render(self.controller.pump())
         KivyClock.schedule_interval(self._frame, FRAME_SECONDS)
-        # A full garbage collection can stall this thread for 50-190 ms: long enough to split a
-        # scanner's key burst (keys are timed when handled). Objects made at start-up are
-        # frozen out of collection, and collections run only while no key has come for a while.
+        # A full garbage collection can stall this thread for 50-190 ms: a scan shown that much
+        # later. Objects made at start-up are frozen out of collection, and collections run
+        # only while no key has come for a while.
         gc.collect()
         gc.freeze()
         gc.disable()
@@ -156,7 +163,13 @@ class KioskApp(App):
         self._allow_close = True
         self.stop()
 
+    def _read_input_then_mark(self) -> None:
+        self._read_input()
+        self.controller.input_read(time.monotonic())
+
     def on_stop(self) -> None:
+        if Window.mainloop == self._read_input_then_mark:
+            Window.mainloop = self._read_input
         if self.hub is not None:
             self.hub.stop()
         self.controller.worker.stop()

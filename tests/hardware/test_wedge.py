@@ -6,7 +6,7 @@ Times are plain seconds passed in; gaps are multiples of 1/128 s so the arithmet
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from hardware.wedge import WedgeDecoder
@@ -175,3 +175,116 @@ def test_after_enter_the_next_scan_starts_from_nothing(first: str, second: str, 
 
     last = typed(decoder, list(second), [gap] * len(second), start=last + FAST)
     assert decoder.enter(last + FAST) == second
+
+
+# Keys handed in by an event loop -------------------------------------------------------------
+# A window reads its input queue once a frame, after drawing: keys that came while it drew wait
+# and are handled together, at the read. A frame that takes longer than max_gap must not split a
+# scanner's burst (issue 15: keys were timed when handled, and a 145 ms frame after the first
+# four keys of an item barcode made the other ten an unrecognised scan).
+
+FRAME = 1 / 64  # ~16 ms: a frame that keeps up
+STALL = 1 / 4  # 250 ms: a frame that lays out and draws a long item list on a slow board
+ENTER = "\n"
+
+
+def through_loop(
+    decoder: WedgeDecoder, keys: list[tuple[float, str]], reads: list[float]
+) -> list[str]:
+    """Keys (when each came, in order; ENTER for Enter) handed to the decoder as a window does:
+    each at the first read of the queue at or after it came, then `caught_up` at that read.
+    Returns the scans."""
+    scans = []
+    queue = list(keys)
+    for read in reads:
+        while queue and queue[0][0] <= read:
+            _, text = queue.pop(0)
+            if text == ENTER:
+                scan = decoder.enter(read)
+                if scan is not None:
+                    scans.append(scan)
+            else:
+                decoder.key(text, read)
+        decoder.caught_up(read)
+    assert not queue, "a read after the last key"
+    return scans
+
+
+def typed_at(text: str, gaps: list[float], start: float = 100.0) -> list[tuple[float, str]]:
+    """`text` then Enter, each key `gaps[i]` seconds after the one before it."""
+    at, keys = start, []
+    for key, gap in zip([*text, ENTER], gaps, strict=True):
+        at += gap
+        keys.append((at, key))
+    return keys
+
+
+def reads_every(frames: list[float], start: float = 100.0) -> list[float]:
+    at, reads = start, []
+    for frame in frames:
+        at += frame
+        reads.append(at)
+    return reads
+
+
+def test_a_slow_frame_in_the_middle_of_a_burst_does_not_split_it() -> None:
+    """The case from issue 15: four keys read, then one long frame while the rest come."""
+    code = "31234000002020"
+    keys = typed_at(code, [FAST] * (len(code) + 1))
+    reads = reads_every([4 * FAST, STALL, *[FRAME] * 40])  # the first read takes 4 keys
+
+    assert through_loop(WedgeDecoder(max_gap=MAX_GAP), keys, reads) == [code]
+
+
+def test_enter_read_after_a_slow_frame_still_ends_the_scan() -> None:
+    code = "31234000002020"
+    keys = typed_at(code, [FAST] * (len(code) + 1))
+    reads = reads_every([len(code) * FAST, STALL, FRAME])  # the digits read, then Enter late
+
+    assert through_loop(WedgeDecoder(max_gap=MAX_GAP), keys, reads) == [code]
+
+
+def test_a_pause_read_promptly_still_starts_a_new_burst() -> None:
+    """Reads each frame tell the decoder the queue was empty: a pause stays a pause."""
+    keys = typed_at("xy21234000000018", [SLOW, SLOW, SLOW] + [FAST] * 14)
+    reads = reads_every([FRAME] * 200)
+
+    assert through_loop(WedgeDecoder(max_gap=MAX_GAP), keys, reads) == ["21234000000018"]
+
+
+def test_enter_after_a_pause_read_promptly_sends_nothing() -> None:
+    code = "21234000000018"
+    keys = typed_at(code, [FAST] * len(code) + [SLOW])
+    reads = reads_every([FRAME] * 200)
+
+    assert through_loop(WedgeDecoder(max_gap=MAX_GAP), keys, reads) == []
+
+
+frame_time = st.floats(min_value=1 / 1000, max_value=1.0)  # up to a second-long stall
+
+
+@given(text=scan_text, data=st.data())
+def test_a_scanners_burst_is_one_scan_however_late_the_loop_reads(
+    text: str, data: st.DataObject
+) -> None:
+    gaps = data.draw(st.lists(fast_gap, min_size=len(text) + 1, max_size=len(text) + 1))
+    keys = typed_at(text, gaps)
+    frames = data.draw(st.lists(frame_time, min_size=1, max_size=50))
+    reads = reads_every(frames)
+    reads.append(max(reads[-1], keys[-1][0]) + FRAME)  # a read after the last key
+
+    assert through_loop(WedgeDecoder(max_gap=MAX_GAP), keys, reads) == [text]
+
+
+# A read each frame puts a key at most a frame late on either side of a gap.
+person_gap = st.floats(min_value=MAX_GAP + 2.01 * FRAME, max_value=10)
+
+
+@given(text=st.text(min_size=2, max_size=64), data=st.data())
+def test_a_person_typing_is_no_scan_while_the_loop_keeps_up(text: str, data: st.DataObject) -> None:
+    assume(ENTER not in text)
+    gaps = data.draw(st.lists(person_gap, min_size=len(text) + 1, max_size=len(text) + 1))
+    keys = typed_at(text, gaps)
+    reads = reads_every([FRAME] * (int((keys[-1][0] - 100.0) / FRAME) + 2))
+
+    assert through_loop(WedgeDecoder(max_gap=MAX_GAP, min_length=2), keys, reads) == []

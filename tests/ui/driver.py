@@ -25,6 +25,7 @@ import json
 import logging
 import random
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -248,6 +249,48 @@ def slow(ctx: Ctx) -> list[Step]:
     ]
 
 
+STALL_S = 1.0  # a frame this long: twice the key gap the stalled scenario configures
+
+
+def stalled(ctx: Ctx) -> list[Step]:
+    """A scanner's burst with a slow frame in the middle (issue 15): the first keys are
+    handled, then a frame takes STALL_S (as laying out a long item list can) while the rest
+    of the keys wait in the window's queue, and they are handled in one go after it."""
+    code = item(4)
+
+    def first_keys(c: Ctx) -> None:
+        for ch in code[:4]:
+            type_char(ch)
+
+    def slow_frame_then_the_rest(c: Ctx) -> dict[str, Any]:
+        start = time.monotonic()
+        # Real time passing on the UI thread is the point: the app times keys on
+        # time.monotonic, and the keys handled next wait out this frame in the queue.
+        time.sleep(STALL_S)
+        wedge(code[4:])(c)
+        return {"frame_s": time.monotonic() - start}
+
+    def facts(c: Ctx) -> dict[str, Any]:
+        return {
+            "loans": [loan.item for loan in c.state.loans],
+            "notice": c.state.notice.value if c.state.notice else None,
+            "sounds": [s.value for s in c.app.controller.sounds.played],
+        }
+
+    return [
+        Step("start", until=screen_is(Screen.WELCOME)),
+        Step("card", scan(patron(1)), until=screen_is(Screen.CHECKOUT)),
+        Step("first keys", first_keys),
+        Step(
+            "the rest after a slow frame",
+            slow_frame_then_the_rest,
+            # The engine answers every scan with a sound: the card's, then this one's.
+            until=lambda c: len(c.app.controller.sounds.played) >= 2,
+            after=facts,
+        ),
+    ]
+
+
 def lockdown(ctx: Ctx) -> list[Step]:
     """Attempts to close the kiosk or open Kivy's settings, in the middle of a session."""
 
@@ -347,6 +390,7 @@ SCENARIOS = {
     "tour": tour,
     "typing": wedge_typing,
     "slow": slow,
+    "stalled": stalled,
     "lockdown": lockdown,
     "start": start,
     "staff": staff,

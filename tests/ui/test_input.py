@@ -8,6 +8,7 @@ on_textinput on the Window, then Enter, as Kivy's SDL2 window does for real keys
   gap rule itself is tested by the slow scenario); cards and items typed, then random garbage.
 - slow: max_key_gap_ms = 5 and every key in a frame of its own, at least 20 ms after the
   previous one (the app reads time.monotonic, so this is waiting for real frames, bounded).
+- stalled: max_key_gap_ms = 500 and a scanner's burst with a 1 s frame in its middle.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import item, patron
-from tests.ui.driver import SLOW_GAP_S
+from tests.ui.driver import SLOW_GAP_S, STALL_S
 from tests.ui.harness import Run, make_home, run_scenario, spool_rows
 
 SLOW_CONFIG_GAP_S = 0.005
+STALLED_CONFIG_GAP_S = 0.5
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +33,14 @@ def typed(tmp_path_factory: pytest.TempPathFactory) -> Run:
 def slow(tmp_path_factory: pytest.TempPathFactory) -> Run:
     home = make_home(tmp_path_factory.mktemp("slow"), max_key_gap_ms=int(SLOW_CONFIG_GAP_S * 1000))
     return run_scenario(home, "slow")
+
+
+@pytest.fixture(scope="module")
+def stalled(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    home = make_home(
+        tmp_path_factory.mktemp("stalled"), max_key_gap_ms=int(STALLED_CONFIG_GAP_S * 1000)
+    )
+    return run_scenario(home, "stalled")
 
 
 def row_texts(run: Run, capture: str) -> list[list[str]]:
@@ -104,3 +114,15 @@ def test_slow_typing_is_not_a_scan(slow: Run) -> None:
     assert slow.step("more frames")["loans"] == [item(3)]
     assert [r["item"] for r in spool_rows(slow.home.data_dir)] == [item(3)]
     assert [texts[0] for texts in row_texts(slow, "slow-typed")] == [f"Item {item(3)}"]
+
+
+def test_a_slow_frame_in_the_middle_of_a_scan_does_not_split_it(stalled: Run) -> None:
+    """Issue 15: keys were timed when handled, so the keys that waited out a slow frame in
+    the window's queue looked like a new burst, and the item was an unrecognised scan."""
+    stalled.assert_completed()
+    step = stalled.step("the rest after a slow frame")
+    assert step["did"]["frame_s"] >= STALL_S > STALLED_CONFIG_GAP_S  # the premise
+    assert step["loans"] == [item(4)]
+    assert step["notice"] is None
+    assert step["sounds"] == ["success", "success"]  # the card, the item
+    assert [r["item"] for r in spool_rows(stalled.home.data_dir)] == [item(4)]
