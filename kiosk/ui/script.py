@@ -103,6 +103,50 @@ def staff_tour(card: str, pin: str) -> list[Step]:
             shot="16-staff-export",
         ),
         Step("exit", staff(Press.EXIT), until=lambda a: not a.controller.in_staff_mode),
+        *locked_tour(card, pin),
+    ]
+
+
+def corner_pad() -> Callable[[KioskApp], None]:
+    """The hidden corner held: the PIN pad anyone can open (no staff card)."""
+    return lambda app: app.controller.open_staff()
+
+
+def pin_answered(app: KioskApp) -> bool:
+    state = app.controller.staff_state
+    return state.busy is None and state.entry == ""
+
+
+def locked_tour(card: str, pin: str) -> list[Step]:
+    """Wrong PINs at the corner's pad lock it; a staff card still signs in, and the staff
+    screen says so and can lift the lock."""
+    wrong = "9146" if pin != "9146" else "9147"
+    tries: list[Step] = [Step("corner", corner_pad(), until=staff_page(Page.PIN))]
+    for n in range(5):  # the default wrong_pin_limit
+        tries.append(
+            Step(
+                f"wrong {n}", typed(wrong), until=lambda a: len(a.controller.staff_state.entry) == 4
+            )
+        )
+        tries.append(Step(f"ok {n}", staff(Press.OK), until=pin_answered))
+    return [
+        *tries[:-1],
+        Step("locked", staff(Press.OK), until=staff_page(Page.LOCKED), shot="17-staff-locked"),
+        Step("leave", staff(Press.CANCEL), until=lambda a: not a.controller.in_staff_mode),
+        Step("card still signs in", scan(card), until=staff_page(Page.PIN)),
+        Step("pin", typed(pin), until=lambda a: len(a.controller.staff_state.entry) == len(pin)),
+        Step(
+            "staff, pad locked",
+            staff(Press.OK),
+            until=staff_page(Page.HOME, facts=True),
+            shot="18-staff-pad-locked",
+        ),
+        Step(
+            "unlock",
+            staff(Press.UNLOCK_PIN_PAD),
+            until=lambda a: a.controller.staff_state.busy is None,
+        ),
+        Step("exit again", staff(Press.EXIT), until=lambda a: not a.controller.in_staff_mode),
     ]
 
 
