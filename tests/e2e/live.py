@@ -94,6 +94,9 @@ class LiveKiosk:
         """Close stdin (end of input); the exit code and the events still to come."""
         assert self.proc.stdin is not None
         self.proc.stdin.close()
+        return self._ended()
+
+    def _ended(self) -> tuple[int, list[dict[str, Any]]]:
         code = self.proc.wait(timeout=EVENT_WAIT_SECONDS)
         self._reader.join(timeout=EVENT_WAIT_SECONDS)
         rest = []
@@ -104,12 +107,7 @@ class LiveKiosk:
     def terminate(self) -> tuple[int, list[dict[str, Any]]]:
         """SIGTERM, as systemd stops the kiosk: the exit code and the events still to come."""
         self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(timeout=EVENT_WAIT_SECONDS)
-        self._reader.join(timeout=EVENT_WAIT_SECONDS)
-        rest = []
-        while (raw := self._lines.get_nowait()) is not None:
-            rest.append(parse_events(raw.decode())[0])
-        return code, rest
+        return self._ended()
 
     def stderr(self) -> str:
         if not self._stderr.closed:
