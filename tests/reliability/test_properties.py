@@ -27,7 +27,14 @@ from kiosk.errors import ConfigError, InputFileError, SnapshotError
 from kiosk.runtime.clock import ManualClock
 from kiosk.runtime.headless import HeadlessRunner
 from kiosk.storage.snapshot import SnapshotStore
-from tests.conftest import CONFIG_TEMPLATE, STANDARD_PATRONS, item, patron, standard_csv
+from tests.conftest import (
+    CONFIG_TEMPLATE,
+    STANDARD_PATRONS,
+    exported_at,
+    item,
+    patron,
+    standard_csv,
+)
 from tests.reliability import torture
 from tests.storage.test_snapshot import RULE
 
@@ -50,6 +57,7 @@ class Station:
         self.config = parse_config(config_text(self.data_dir), "kiosk.toml")
         source = root / "patrons.csv"
         source.write_text(standard_csv(), encoding="utf-8")
+        exported_at(source, T0 - timedelta(hours=1))
         SnapshotStore(self.data_dir).import_csv(source, patron_rule=RULE, now=T0)
         self.starts = 0
 
@@ -286,6 +294,7 @@ def test_any_snapshot_file_is_imported_or_refused_and_a_refusal_changes_nothing(
     store = SnapshotStore(data_dir)
     good = tmp_path / "patrons.csv"
     good.write_text(standard_csv(), encoding="utf-8")
+    exported_at(good, T0 - timedelta(hours=1))
     store.import_csv(good, patron_rule=RULE, now=T0)
     standard = store.current()
     assert standard is not None
@@ -298,6 +307,7 @@ def test_any_snapshot_file_is_imported_or_refused_and_a_refusal_changes_nothing(
     def check(content: bytes, max_bad_percent: float, allow_shrink: bool) -> None:
         source = tmp_path / "incoming.csv"
         source.write_bytes(content)
+        exported_at(source, T0)
         moment = T0 + timedelta(seconds=sum(outcomes.values()) + 1)
         try:
             report = store.import_csv(
