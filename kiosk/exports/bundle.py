@@ -17,7 +17,13 @@ from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
 from kiosk.errors import ExportError
-from kiosk.exports.formats import FORMATS, render
+from kiosk.exports.formats import (
+    FORMATS,
+    RepeatedHourLine,
+    koc_repeated_hour,
+    render,
+    repeated_hour_warning,
+)
 from kiosk.storage.files import atomic_writer, fsync_dir
 from kiosk.storage.spool import ExportRecord, Spool, SpooledCheckout
 
@@ -40,6 +46,8 @@ class BundleResult:
     files: tuple[WrittenFile, ...]
     checkouts: int
     last_export: ExportRecord | None = None  # when nothing was pending: the last hand-over
+    # .koc lines in the repeated hour of the autumn clock change (also in the summary)
+    repeated_hour: tuple[RepeatedHourLine, ...] = ()
 
 
 def _keys_back(fmt: str, data: bytes) -> list[tuple[str, str]]:
@@ -119,6 +127,7 @@ def write_bundle(
     stamp = now.strftime("%Y%m%d-%H%M%S")
     folder = drive / f"kiosk-{kiosk_id}-{stamp}"
     expected = [(c.patron, c.item) for c in chosen]
+    repeated = koc_repeated_hour(chosen, zone)
     written: list[WrittenFile] = []
     try:
         folder.mkdir(parents=False, exist_ok=False)
@@ -139,7 +148,7 @@ def write_bundle(
             if hashlib.sha256(back).hexdigest() != sha or _keys_back(fmt, back) != expected:
                 raise ExportError(f"{path} did not read back the same: the drive may be failing")
             written.append(WrittenFile(path, fmt, sha, size, len(chosen)))
-        summary = _summary(chosen, written, kiosk_id=kiosk_id, library=library, now=now)
+        summary = _summary(chosen, written, repeated, kiosk_id=kiosk_id, library=library, now=now)
         path = folder / SUMMARY_NAME
         data = summary.encode("utf-8")
         sha, size = _write(path, [data])
@@ -163,7 +172,7 @@ def write_bundle(
     txn_ids = [c.txn_id for c in chosen]
     for file in written[:-1]:
         spool.record_export(file.fmt, str(file.path), file.sha256, txn_ids, now)
-    return BundleResult(folder, tuple(written), len(chosen))
+    return BundleResult(folder, tuple(written), len(chosen), repeated_hour=repeated)
 
 
 def _remove_partial(folder: Path) -> None:
@@ -179,6 +188,7 @@ def _remove_partial(folder: Path) -> None:
 def _summary(
     chosen: list[SpooledCheckout],
     files: list[WrittenFile],
+    repeated: tuple[RepeatedHourLine, ...],
     *,
     kiosk_id: str,
     library: str,
@@ -200,6 +210,7 @@ def _summary(
     lines += [
         "",
         "Koha: Circulation > Offline circulation file upload (.koc).",
+        *(f"  {line.strip()}" for line in repeated_hour_warning(repeated)),
         "Evergreen: Offline Circulation > Session Management > Import Transactions (.xacts),",
         "  then upload them to an offline session and process it.",
         "Other systems: the CSV (one row per checkout; txn_id is unique).",

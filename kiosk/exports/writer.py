@@ -8,7 +8,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 
 from kiosk.errors import ExportError
-from kiosk.exports.formats import RENDERERS, render
+from kiosk.exports.formats import RENDERERS, RepeatedHourLine, koc_repeated_hour, render
 from kiosk.storage.files import atomic_writer
 from kiosk.storage.spool import ExportRecord, Spool, SpooledCheckout
 
@@ -19,6 +19,8 @@ class ExportResult:
     exported_before: int  # how many of these checkouts were in an earlier export
     pending_total: int
     earlier_exports: tuple[ExportRecord, ...] = ()  # the exports that already held some
+    # .koc lines in the repeated hour of the autumn clock change: Koha dates some an hour late
+    repeated_hour: tuple[RepeatedHourLine, ...] = ()
 
 
 def refuse_unsafe_target(out: Path) -> None:
@@ -80,4 +82,5 @@ def export_spool(
         fmt, str(out.resolve()), digest.hexdigest(), [c.txn_id for c in chosen], now
     )
     ordered = tuple(sorted(earlier, key=lambda e: e.exported_at))
-    return ExportResult(record, len(before), pending_total, ordered)
+    repeated = koc_repeated_hour(chosen, tz) if fmt == "koc" else ()
+    return ExportResult(record, len(before), pending_total, ordered, repeated)

@@ -4,7 +4,7 @@ them, in time order, each checkout once, warning about a kiosk whose clock was w
 
 Dates are in the past of any machine that runs this, except where a test wants a kiosk
 whose clock is ahead (2098). Daylight saving time ended in New York on 2026-11-01, so a
-checkout on 2026-10-19 is due on 2026-11-09, a midnight at -05:00.
+checkout on 2026-10-19 is due on 2026-11-09, sent to Evergreen as 10:00 UTC that day.
 """
 
 from __future__ import annotations
@@ -165,11 +165,11 @@ def test_merged_into_evergreen_s_format_with_the_library_s_due_dates(
     assert [r["barcode"] for r in records] == [item(n) for n in (21, 22, 1, 2, 11, 3, 12)]
     assert {r["type"] for r in records} == {"checkout"}
     assert [r["timestamp"] for r in records] == sorted(r["timestamp"] for r in records)
-    # Lent 2026-10-19 (summer time), due 2026-11-09: midnight EST is 05:00 UTC.
-    assert records[2]["due_date"] == "2026-11-09T05:00:00.000Z"
+    # Lent 2026-10-19 (summer time), due 2026-11-09: 10:00 UTC that day (05:00 EST).
+    assert records[2]["due_date"] == "2026-11-09T10:00:00.000Z"
     assert records[2]["checkout_time"] == "2026-10-19T14:00:00.000Z"
     # WEST lent on the 16th: due 2026-11-06.
-    assert records[0]["due_date"] == "2026-11-06T05:00:00.000Z"
+    assert records[0]["due_date"] == "2026-11-06T10:00:00.000Z"
 
 
 def test_kiosk_spool_export_writes_evergreen_s_format(tmp_path: Path) -> None:
@@ -188,7 +188,7 @@ def test_kiosk_spool_export_writes_evergreen_s_format(tmp_path: Path) -> None:
         "delta": 0,
         "patron_barcode": patron(1),
         "barcode": item(1),
-        "due_date": "2026-11-09T05:00:00.000Z",
+        "due_date": "2026-11-09T10:00:00.000Z",
         "checkout_time": "2026-10-19T14:00:00.000Z",
     }
     assert event["due_date"] == "2026-11-09"

@@ -131,7 +131,7 @@ def test_each_file_reads_back_as_the_same_checkouts(spool: Spool, drive: Path) -
     assert list(csv.DictReader(io.StringIO(text))) == [as_csv(c) for c in chosen]
     lines = (folder / DATA_FILES[2]).read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == [as_json(c) for c in chosen]
-    # Due 2026-12-11: midnight in New York (EST, -05:00) is 05:00 UTC.
+    # Due 2026-12-11: sent as 10:00 UTC that day (05:00 EST in New York).
     lines = (folder / DATA_FILES[3]).read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == [
         {
@@ -140,7 +140,7 @@ def test_each_file_reads_back_as_the_same_checkouts(spool: Spool, drive: Path) -
             "delta": 0,
             "patron_barcode": c.patron,
             "barcode": c.item,
-            "due_date": "2026-12-11T05:00:00.000Z",
+            "due_date": "2026-12-11T10:00:00.000Z",
             "checkout_time": f"2026-11-20T15:0{c.seq}:00.000Z",
         }
         for c in chosen

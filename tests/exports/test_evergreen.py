@@ -3,9 +3,10 @@
 What Evergreen's web staff client writes (Open-ILS/web/js/ui/default/staff/offline.js) and
 offline.pl reads: one JSON object a line; `timestamp` integer epoch seconds, `type`,
 `delta` 0; for a checkout `patron_barcode`, `barcode`, `due_date` and `checkout_time` as
-JavaScript's toISOString() prints them. Expected due dates were worked out by hand: New York
-is UTC-5 in winter (EST) and UTC-4 in summer (EDT); daylight saving time ended on
-2026-11-01 and starts again on 2027-03-14.
+JavaScript's toISOString() prints them. Expected due dates were worked out by hand: a due
+date is sent as 10:00 UTC on that date (why: kiosk/exports/formats.py; whether Evergreen keeps
+it in every zone: test_evergreen_due_dates.py). New York is UTC-5 in winter (EST) and UTC-4
+in summer (EDT); daylight saving time ended on 2026-11-01 and starts again on 2027-03-14.
 """
 
 from __future__ import annotations
@@ -71,11 +72,11 @@ def rendered(checkouts: list[SpooledCheckout]) -> str:
 def test_a_checkout_byte_for_byte_as_evergreen_s_client_writes_it() -> None:
     c = checkout(1, datetime(2026, 11, 22, 14, 5, 9, 450_000, tzinfo=TZ), date(2026, 12, 13))
 
-    # 14:05:09.450 EST is 19:05:09.450 UTC, epoch 1795374309; due 2026-12-13 00:00 EST.
+    # 14:05:09.450 EST is 19:05:09.450 UTC, epoch 1795374309; due 2026-12-13 05:00 EST.
     assert rendered([c]) == (
         '{"timestamp":1795374309,"type":"checkout","delta":0,'
         f'"patron_barcode":"{patron(1)}","barcode":"{item(1)}",'
-        '"due_date":"2026-12-13T05:00:00.000Z",'
+        '"due_date":"2026-12-13T10:00:00.000Z",'
         '"checkout_time":"2026-11-22T19:05:09.450Z"}\n'
     )
 
@@ -94,33 +95,32 @@ def test_every_field_has_evergreen_s_type_and_form() -> None:
     assert record["barcode"] == item(7)
     due = record["due_date"]
     assert isinstance(due, str) and TOISOSTRING.fullmatch(due), due
-    assert due == "2026-12-13T05:00:00.000Z"
+    assert due == "2026-12-13T10:00:00.000Z"
     checkout_time = record["checkout_time"]
     assert isinstance(checkout_time, str) and TOISOSTRING.fullmatch(checkout_time)
     assert datetime.fromisoformat(checkout_time) == moment.replace(microsecond=999_000)
 
 
-def test_the_due_date_is_local_midnight_in_utc() -> None:
+def test_the_due_date_is_10_utc_on_the_due_date_early_morning_in_new_york() -> None:
     c = checkout(1, datetime(2026, 11, 22, 10, 0, tzinfo=TZ), date(2026, 12, 13))
     [record] = records(rendered([c]))
     due = datetime.fromisoformat(str(record["due_date"]))
 
     assert due.utcoffset() == timedelta(0)
     local = due.astimezone(TZ)
-    assert (local.date(), local.hour, local.minute, local.second) == (date(2026, 12, 13), 0, 0, 0)
+    assert (local.date(), local.hour, local.minute, local.second) == (date(2026, 12, 13), 5, 0, 0)
 
 
 @pytest.mark.parametrize(
     ("occurred", "due", "expected"),
     [
-        # Lent in summer time, due after it ended: midnight EST, not EDT.
-        (datetime(2026, 10, 20, 10, 0), date(2026, 11, 10), "2026-11-10T05:00:00.000Z"),
-        # The day it ends begins in summer time (the change is at 2 am).
-        (datetime(2026, 10, 20, 10, 0), date(2026, 11, 1), "2026-11-01T04:00:00.000Z"),
-        (datetime(2026, 10, 20, 10, 0), date(2026, 10, 31), "2026-10-31T04:00:00.000Z"),
-        # Lent in winter, due after summer time began.
-        (datetime(2027, 2, 25, 10, 0), date(2027, 3, 15), "2027-03-15T04:00:00.000Z"),
-        (datetime(2027, 2, 25, 10, 0), date(2027, 3, 14), "2027-03-14T05:00:00.000Z"),
+        # The instant does not move with New York's clock: 05:00 EST, 06:00 EDT, and on the
+        # days of the changes 05:00 EST (after 2 am EDT) and 06:00 EDT (after 2 am EST).
+        (datetime(2026, 10, 20, 10, 0), date(2026, 11, 10), "2026-11-10T10:00:00.000Z"),
+        (datetime(2026, 10, 20, 10, 0), date(2026, 11, 1), "2026-11-01T10:00:00.000Z"),
+        (datetime(2026, 10, 20, 10, 0), date(2026, 10, 31), "2026-10-31T10:00:00.000Z"),
+        (datetime(2027, 2, 25, 10, 0), date(2027, 3, 15), "2027-03-15T10:00:00.000Z"),
+        (datetime(2027, 2, 25, 10, 0), date(2027, 3, 14), "2027-03-14T10:00:00.000Z"),
     ],
 )
 def test_a_due_date_across_a_daylight_saving_change(
@@ -128,18 +128,18 @@ def test_a_due_date_across_a_daylight_saving_change(
 ) -> None:
     [record] = records(rendered([checkout(1, occurred.replace(tzinfo=TZ), due)]))
     assert record["due_date"] == expected
+    assert datetime.fromisoformat(expected).astimezone(TZ).date() == due
 
 
-def test_a_checkout_read_back_with_a_fixed_offset_still_gets_the_library_s_midnight() -> None:
-    """The spool gives occurred_at back with a fixed offset (-04:00 in October). The offset
-    of the due date's midnight (-05:00 in November) must come from the library's zone:
-    04:00 UTC would be 23:00 the day before, and Evergreen would make it due a day early."""
+def test_a_checkout_read_back_with_a_fixed_offset_still_gets_the_library_s_date() -> None:
+    """The spool gives occurred_at back with a fixed offset (-04:00 in October); the due date
+    in November is read in the library's zone (-05:00), not at that offset."""
     summer = timezone(timedelta(hours=-4))
     c = checkout(1, datetime(2026, 10, 20, 10, 0, tzinfo=summer), date(2026, 11, 10))
 
     [record] = records(rendered([c]))
 
-    assert record["due_date"] == "2026-11-10T05:00:00.000Z"
+    assert record["due_date"] == "2026-11-10T10:00:00.000Z"
 
 
 def test_without_the_library_s_zone_a_fixed_offset_is_refused_not_guessed() -> None:
@@ -151,18 +151,18 @@ def test_without_the_library_s_zone_a_fixed_offset_is_refused_not_guessed() -> N
     # A checkout that carries the real zone is enough on its own.
     own = checkout(1, datetime(2026, 10, 20, 10, 0, tzinfo=TZ), date(2026, 11, 10))
     [record] = records("".join(render_evergreen([own])))
-    assert record["due_date"] == "2026-11-10T05:00:00.000Z"
+    assert record["due_date"] == "2026-11-10T10:00:00.000Z"
 
 
-def test_a_day_whose_midnight_does_not_exist_starts_at_its_first_moment() -> None:
-    """Santiago de Chile moved its clocks from 00:00 to 01:00 on 2026-09-06: that day began
-    at 01:00 -03:00, which is 04:00 UTC (and 23:59:59 the day before was 03:59:59 UTC)."""
+def test_a_day_whose_midnight_does_not_exist_is_still_that_day() -> None:
+    """Santiago de Chile moved its clocks from 00:00 to 01:00 on 2026-09-06: 10:00 UTC is
+    07:00 -03:00 there, on the due date."""
     santiago = ZoneInfo("America/Santiago")
     c = checkout(1, datetime(2026, 8, 20, 10, 0, tzinfo=santiago), date(2026, 9, 6))
 
     [record] = records("".join(render_evergreen([c], santiago)))
 
-    assert record["due_date"] == "2026-09-06T04:00:00.000Z"
+    assert record["due_date"] == "2026-09-06T10:00:00.000Z"
 
 
 # The file as a whole ----------------------------------------------------------------------
@@ -217,7 +217,7 @@ def test_evergreen_is_an_export_format() -> None:
     assert RENDERERS["evergreen"] is render_evergreen
     c = checkout(1, datetime(2026, 10, 20, 10, 0, tzinfo=UTC), date(2026, 11, 10))
     [record] = records("".join(render("evergreen", [c], tz=TZ)))
-    assert record["due_date"] == "2026-11-10T05:00:00.000Z"
+    assert record["due_date"] == "2026-11-10T10:00:00.000Z"
 
 
 # From a real spool ------------------------------------------------------------------------
@@ -254,7 +254,7 @@ def test_a_spool_export_uses_the_library_s_zone_across_daylight_saving(tmp_path:
         spool.close()
 
     [record] = records(out.read_text(encoding="utf-8"))
-    assert record["due_date"] == "2026-11-10T05:00:00.000Z"
+    assert record["due_date"] == "2026-11-10T10:00:00.000Z"
     assert record["checkout_time"] == "2026-10-20T14:00:00.000Z"
     assert record["timestamp"] == int(datetime(2026, 10, 20, 14, 0, tzinfo=UTC).timestamp())
     assert out.stat().st_mode & 0o777 == 0o600
