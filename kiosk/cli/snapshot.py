@@ -240,7 +240,10 @@ def _report_rows(report: ImportReport) -> None:
         )
     if counts.noted:
         click.echo(
-            f"{counts.noted:,} listed cards have a flag or status the kiosk does not know: "
+            f"Items with a status the kiosk does not know: {counts.noted:,}. They are refused "
+            "at the kiosk (map the library system's words in items.status_values):"
+            if report.info.kind == "items"
+            else f"{counts.noted:,} listed cards have a flag or status the kiosk does not know: "
             "they are refused all the same, as blocked:",
             err=True,
         )
@@ -284,7 +287,9 @@ def _print_info(info: SnapshotInfo, tz: tzinfo) -> None:
         click.echo(f"  {info.contents} (every other card that fits the patron rule may borrow)")
     else:
         click.echo(f"  patrons:  {info.rows:,}")
-    if info.noted:
+    if info.noted and info.kind == "items":
+        click.echo(f"  {plural(info.noted, 'item')} had a status the kiosk does not know: refused")
+    elif info.noted:
         click.echo(
             f"  {plural(info.noted, 'listed card')} had a flag the kiosk does not know: "
             "refused as blocked"
@@ -364,8 +369,9 @@ def import_items(
     separator: str | None,
     ends_without_newline: bool,
 ) -> None:
-    """Import an item CSV (barcode, title, material) and swap it in: titles on the screen and
-    receipts, loan periods per material type (loans.by_material)."""
+    """Import an item CSV (barcode, title, material, status, hold_for) and swap it in: titles
+    on the screen and receipts, loan periods per material type (loans.by_material), items on
+    hold for someone else or not for loan refused (items.status_values)."""
     config = state.config
     with _progress(file) as progress:
         report = ItemStore(config.data_dir).import_csv(
@@ -377,6 +383,8 @@ def import_items(
             allow_shrink=allow_shrink,
             progress=progress,
             text=_text_format(state, encoding, separator, ends_without_newline),
+            status_values=config.items.status_map(),
+            columns=config.items.column_map(),
         )
     _imported(state, file, report, "snapshot.import_items", {"items": str(report.info.rows)})
 

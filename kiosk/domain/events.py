@@ -24,6 +24,13 @@ class ItemRefusal(Enum):
     DUPLICATE_IN_SESSION = "duplicate_in_session"
     SESSION_LIMIT = "session_limit"
     PATRON_LIMIT = "patron_limit"
+    # The item snapshot's status for the item (README, "The item snapshot"): the patron is
+    # sent to the desk. An item on hold is lent to the patron it is kept for.
+    ON_HOLD = "on_hold"  # kept for another patron
+    IN_TRANSIT = "in_transit"
+    NOT_FOR_LOAN = "not_for_loan"
+    LOST_OR_MISSING = "lost_or_missing"
+    UNKNOWN_STATUS = "unknown_status"  # a status word the kiosk does not know
 
 
 class ScanRejection(Enum):

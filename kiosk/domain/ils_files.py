@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 
-from kiosk.domain.items import ItemRecord, material_key
+from kiosk.domain.items import OUR_STATUS_WORDS, ItemRecord, ItemStatus, material_key
 from kiosk.domain.patrons import PatronRecord, PatronStatus, SnapshotMode
 
 
@@ -339,15 +339,39 @@ def parse_denied_row(
 
 # Item lists -----------------------------------------------------------------------------------
 
-ITEM_COLUMNS = ("barcode", "title", "material")
+ITEM_COLUMNS = ("barcode", "title", "material", "status", "hold_for")
 # ISBD punctuation that MARC titles often end with ("The hobbit /"): not part of the title.
 _TITLE_TAIL = " /:;,=."
 
 
+def item_status_of(
+    text: str, status_values: Iterable[tuple[str, ItemStatus]] = ()
+) -> tuple[ItemStatus, str]:
+    """An item status as the export writes it: the library system's own word (mapped in the
+    config, compared without regard to case) or ours (`on hold` and `on-hold` read as
+    `on_hold`); empty is available. Fails closed: a word the kiosk does not know is
+    `unknown` (refused at the kiosk), with a note saying so."""
+    word = " ".join(text.split()).casefold()
+    if not word:
+        return ItemStatus.AVAILABLE, ""
+    for known, status in status_values:
+        if known == word:
+            return status, ""
+    ours = word.replace(" ", "_").replace("-", "_")
+    if ours in OUR_STATUS_WORDS:
+        return ItemStatus(ours), ""
+    return ItemStatus.UNKNOWN, f"status {text.strip()[:30]!r} is not one the kiosk knows: refused"
+
+
 def parse_item_row(
-    row: Mapping[str, str | None], max_barcode_length: int = MAX_BARCODE_LENGTH
-) -> ItemRecord:
-    """One row of an item list (columns barcode, title, material)."""
+    row: Mapping[str, str | None],
+    max_barcode_length: int = MAX_BARCODE_LENGTH,
+    *,
+    status_values: Iterable[tuple[str, ItemStatus]] = (),
+) -> tuple[ItemRecord, str]:
+    """One row of an item list (columns barcode, title, material, status, hold_for), and a
+    note when its status is a word the kiosk does not know (the item is refused, not lent).
+    An item with a `hold_for` card and no status that refuses it is on hold for that card."""
     barcode = parse_barcode(row.get("barcode"), max_barcode_length)
     title = " ".join((row.get("title") or "").split()).rstrip(_TITLE_TAIL)
     if not title.isprintable():
@@ -355,4 +379,11 @@ def parse_item_row(
     material = material_key(row.get("material") or "")
     if not material.isprintable():
         raise RowError("material contains control characters")
-    return ItemRecord(barcode=barcode, title=title, material=material)
+    hold_for = (row.get("hold_for") or "").strip()
+    if len(hold_for) > max_barcode_length or not hold_for.isprintable() or " " in hold_for:
+        raise RowError(f"hold_for {hold_for[:20]!r} is not a card number")
+    status, note = item_status_of(row.get("status") or "", status_values)
+    if hold_for and status is ItemStatus.AVAILABLE:
+        status = ItemStatus.ON_HOLD
+    record = ItemRecord(barcode, title, material, status, hold_for)
+    return record, note

@@ -27,7 +27,7 @@ from kiosk.domain.events import (
     SessionEnd,
     SessionEnded,
 )
-from kiosk.domain.items import ItemRecord
+from kiosk.domain.items import ItemRecord, ItemStatus
 from kiosk.domain.loans import LoanRules, due_date, is_special
 from kiosk.domain.patrons import PatronPolicy, PatronRecord, PatronRefusal, check_patron
 
@@ -349,6 +349,17 @@ def _patron_scan(
     return Transition(replace(state, mode=Mode.SESSION, session=session), (*events, accepted))
 
 
+# Why an item whose status keeps it here is refused (an item on hold is lent to its holder).
+STATUS_REFUSAL = {
+    ItemStatus.ON_HOLD: ItemRefusal.ON_HOLD,
+    ItemStatus.IN_TRANSIT: ItemRefusal.IN_TRANSIT,
+    ItemStatus.NOT_FOR_LOAN: ItemRefusal.NOT_FOR_LOAN,
+    ItemStatus.LOST: ItemRefusal.LOST_OR_MISSING,
+    ItemStatus.MISSING: ItemRefusal.LOST_OR_MISSING,
+    ItemStatus.UNKNOWN: ItemRefusal.UNKNOWN_STATUS,
+}
+
+
 def _item_scan(
     state: StationState, event: ItemScan, now: datetime, rules: StationRules
 ) -> Transition:
@@ -358,6 +369,8 @@ def _item_scan(
         refusal = ItemRefusal.NO_PATRON
     elif session.has_item(event.barcode):
         refusal = ItemRefusal.DUPLICATE_IN_SESSION
+    elif event.item is not None and not event.item.lendable_to(session.patron):
+        refusal = STATUS_REFUSAL[event.item.status]
     elif 0 < rules.max_items_per_session <= len(session.items):
         refusal = ItemRefusal.SESSION_LIMIT
     elif 0 < rules.patron_policy.max_items_per_patron <= event.outstanding:

@@ -70,6 +70,8 @@ class Notice(Enum):
     NOT_AN_ITEM = "not_an_item"
     LIBRARY_CARD = "library_card"
     CARD_OR_ITEM = "card_or_item"
+    HELD_FOR_ANOTHER = "held_for_another"
+    NOT_LENT_HERE = "not_lent_here"
 
 
 NOTICE_TEXT = {
@@ -83,6 +85,10 @@ NOTICE_TEXT = {
     Notice.CARD_OR_ITEM: N_(
         "This kiosk cannot tell if that is a library card or an item. Please ask library staff."
     ),
+    Notice.HELD_FOR_ANOTHER: N_(
+        "This item is being kept for another patron. Please take it to the desk."
+    ),
+    Notice.NOT_LENT_HERE: N_("This item cannot be borrowed here. Please take it to the desk."),
 }
 
 SCAN_NOTICE = {
@@ -96,6 +102,11 @@ ITEM_NOTICE = {
     ItemRefusal.NO_PATRON: Notice.NO_PATRON,
     ItemRefusal.SESSION_LIMIT: Notice.SESSION_LIMIT,
     ItemRefusal.PATRON_LIMIT: Notice.PATRON_LIMIT,
+    ItemRefusal.ON_HOLD: Notice.HELD_FOR_ANOTHER,
+    ItemRefusal.IN_TRANSIT: Notice.NOT_LENT_HERE,
+    ItemRefusal.NOT_FOR_LOAN: Notice.NOT_LENT_HERE,
+    ItemRefusal.LOST_OR_MISSING: Notice.NOT_LENT_HERE,
+    ItemRefusal.UNKNOWN_STATUS: Notice.NOT_LENT_HERE,
 }
 REFUSAL_TEXT = {
     PatronRefusal.UNKNOWN_PATRON: N_("We could not find this card."),

@@ -1,15 +1,17 @@
-"""The optional item snapshot: barcode, title and material type of the library's items, so the
-station can show titles and give each material type its own loan period.
+"""The optional item snapshot: barcode, title, material type and status of the library's
+items, so the station can show titles, give each material type its own loan period, and
+refuse an item on hold for someone else or one that may not leave the building.
 
 Imported and swapped in like the patron snapshot (streamed, atomic, the previous one kept, a
 refused file changes nothing), into its own folder beside it. Without one the kiosk lends
-exactly as it does with none: titles are not shown and every item has the normal loan period.
+exactly as it does with none: titles are not shown, every item has the normal loan period
+and no item is refused for its status.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from sqlalchemy import Engine
 
 from kiosk.domain.barcodes import BarcodeRule
 from kiosk.domain.ils_files import ITEM_COLUMNS, RowError, TextFormat, parse_item_row
-from kiosk.domain.items import ItemRecord
+from kiosk.domain.items import ItemRecord, ItemStatus
 from kiosk.domain.patrons import SnapshotMode
 from kiosk.errors import SnapshotError
 from kiosk.storage.bulk import Chunk, Parsed, Table, chunks_of
@@ -32,37 +34,72 @@ from kiosk.storage.swap import (
 )
 from kiosk.storage.textfile import Row, SourceFile, csv_rows, read_header
 
+_AVAILABLE = ItemStatus.AVAILABLE.value
+# Files from before item statuses have neither column: every item in them reads as available.
 ITEMS = Table[ItemRecord](
     "items",
     "CREATE TABLE items (barcode TEXT PRIMARY KEY, title TEXT NOT NULL, "
-    "material TEXT NOT NULL) WITHOUT ROWID",
-    "INSERT OR IGNORE INTO items",  # a repeated barcode: the first row stays
-    lambda item: (item.barcode, item.title, item.material),
+    f"material TEXT NOT NULL, status TEXT NOT NULL DEFAULT '{_AVAILABLE}', "
+    "hold_for TEXT NOT NULL DEFAULT '') WITHOUT ROWID",
+    "INSERT INTO items",
+    lambda item: (item.barcode, item.title, item.material, item.status.value, item.hold_for),
+    # A repeated barcode: the first row stays, but a status that refuses the item wins over
+    # available (an export joined with holds lists an item once for each hold).
+    on_conflict=(
+        "ON CONFLICT (barcode) DO UPDATE SET status = excluded.status, "
+        f"hold_for = excluded.hold_for WHERE items.status = '{_AVAILABLE}' "
+        f"AND excluded.status <> '{_AVAILABLE}'"
+    ),
 )
 
 
-def _csv_items(rule: BarcodeRule) -> Recipe[ItemRecord]:
+def _csv_items(
+    rule: BarcodeRule,
+    status_values: tuple[tuple[str, ItemStatus], ...],
+    columns: Mapping[str, str],
+) -> Recipe[ItemRecord]:
     def read(source: SourceFile, handle: io.TextIOWrapper, batch_rows: int) -> Iterator[Chunk]:
         delimiter, names = read_header(handle, source)
+        names = _our_names(names, columns, source)
         if "barcode" not in names:
             raise SnapshotError(
                 f"{source.path}: the first line must be a header with a 'barcode' column "
-                f"(and title, material); found: {column_list(names, 200)}"
+                f"(and title, material, status, hold_for); found: {column_list(names, 200)}"
             )
         rows = csv_rows(handle, delimiter, names, frozenset(ITEM_COLUMNS), batch_rows)
-        yield from chunks_of(_items(rows, rule), ITEMS.values, batch_rows)
+        yield from chunks_of(_items(rows, rule, status_values), ITEMS.values, batch_rows)
 
     return Recipe(ITEMS, read, "items", SnapshotMode.ALLOW, "item rows")
 
 
-def _items(rows: Iterator[tuple[int, Row | None, str]], rule: BarcodeRule) -> Parsed[ItemRecord]:
-    """Each row as an item, or why it is not one."""
+def _our_names(names: list[str], columns: Mapping[str, str], source: SourceFile) -> list[str]:
+    """The header under our column names: each column `columns` maps (ours -> the file's
+    name, any case) read as ours, and a column with one of our names that `columns` gives to
+    another of the file's columns left unread. A mapped column must be in the file."""
+    theirs = {name.strip().lower(): ours for ours, name in columns.items()}
+    missing = [
+        f"{ours} = {name!r}" for ours, name in columns.items() if name.strip().lower() not in names
+    ]
+    if missing:
+        raise SnapshotError(
+            f"{source.path}: has no column {', '.join(missing)} (items.columns); "
+            f"found: {column_list(names, 200)}"
+        )
+    return [theirs.get(name, "" if name in columns else name) for name in names]
+
+
+def _items(
+    rows: Iterator[tuple[int, Row | None, str]],
+    rule: BarcodeRule,
+    status_values: tuple[tuple[str, ItemStatus], ...],
+) -> Parsed[ItemRecord]:
+    """Each row as an item (and a note when its status is unknown), or why it is not one."""
     for line, row, problem in rows:
         if row is None:
             yield line, None, problem
             continue
         try:
-            item = parse_item_row(row)
+            item, note = parse_item_row(row, status_values=status_values)
             if not (rule.has_shape(item.barcode) and rule.check_ok(item.barcode)):
                 raise RowError(
                     f"barcode {item.barcode[:20]!r} does not fit the item barcode rule in "
@@ -71,7 +108,7 @@ def _items(rows: Iterator[tuple[int, Row | None, str]], rule: BarcodeRule) -> Pa
         except RowError as exc:
             yield line, None, str(exc)
             continue
-        yield line, item, ""
+        yield line, item, note
 
 
 class ItemStore(SwappedStore):
@@ -97,11 +134,18 @@ class ItemStore(SwappedStore):
         allow_shrink: bool = False,
         progress: Progress | None = None,
         text: TextFormat | None = None,
+        status_values: Mapping[str, ItemStatus] | None = None,
+        columns: Mapping[str, str] | None = None,
     ) -> ImportReport:
-        """Import an item CSV (barcode, title, material) and swap it in."""
+        """Import an item CSV (barcode, title, material, status, hold_for) and swap it in.
+        `status_values`: the library system's own status words and the statuses they mean;
+        `columns`: our column names and the export's names for them."""
+        words = tuple(
+            sorted((" ".join(w.split()).casefold(), s) for w, s in (status_values or {}).items())
+        )
         return self._import(
             source,
-            _csv_items(item_rule),
+            _csv_items(item_rule, words, columns or {}),
             built_at=built_at,
             now=now,
             max_bad_percent=max_bad_percent,
@@ -118,15 +162,27 @@ class ItemReader:
         self.info = info
         self._engine: Engine = sqlite_engine(info.file, mode="readonly")
         self._conn = self._engine.connect()
+        try:
+            columns = {r[1] for r in self._conn.exec_driver_sql("PRAGMA table_info(items)")}
+            self._conn.rollback()
+        except BaseException:
+            self.close()
+            raise
+        # A file from before item statuses: every item in it is available.
+        status = "status, hold_for" if "status" in columns else f"'{_AVAILABLE}', ''"
+        select = f"SELECT barcode, title, material, {status} FROM items"  # noqa: S608 (constants)
+        self._select = select + " WHERE barcode = ?"
 
     def lookup(self, barcode: str) -> ItemRecord | None:
-        row = self._conn.exec_driver_sql(
-            "SELECT barcode, title, material FROM items WHERE barcode = ?", (barcode,)
-        ).first()
+        row = self._conn.exec_driver_sql(self._select, (barcode,)).first()
         self._conn.rollback()
         if row is None:
             return None
-        return ItemRecord(barcode=row[0], title=row[1], material=row[2])
+        try:
+            status = ItemStatus(row[3])
+        except ValueError:  # written by a newer kiosk: refused, never guessed available
+            status = ItemStatus.UNKNOWN
+        return ItemRecord(row[0], row[1], row[2], status, row[4])
 
     def close(self) -> None:
         self._conn.close()

@@ -24,7 +24,7 @@ from kiosk.domain.ils_files import (
     parse_money,
     parse_patron_row,
 )
-from kiosk.domain.items import ItemRecord
+from kiosk.domain.items import ItemRecord, ItemStatus
 from kiosk.domain.patrons import (
     PatronPolicy,
     PatronRecord,
@@ -465,7 +465,60 @@ def test_every_row_of_a_csv_deny_list_refuses_its_card(
     ],
 )
 def test_item_rows(row: dict[str, str | None], record: ItemRecord) -> None:
-    assert parse_item_row(row) == record
+    assert parse_item_row(row) == (record, "")
+
+
+EVERGREEN_ITEM_WORDS = (
+    ("on holds shelf", ItemStatus.ON_HOLD),
+    ("reshelving", ItemStatus.AVAILABLE),
+    ("reference", ItemStatus.NOT_FOR_LOAN),
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "hold_for", "expected"),
+    [
+        ("", "", ItemStatus.AVAILABLE),
+        ("available", "", ItemStatus.AVAILABLE),
+        ("On_Hold", patron(1), ItemStatus.ON_HOLD),
+        ("on hold", "", ItemStatus.ON_HOLD),  # held, for nobody the kiosk knows: refused
+        ("", f" {patron(2)} ", ItemStatus.ON_HOLD),  # a holder and no status: on hold
+        ("in-transit", "", ItemStatus.IN_TRANSIT),
+        ("not_for_loan", "", ItemStatus.NOT_FOR_LOAN),
+        ("LOST", "", ItemStatus.LOST),
+        ("missing", "", ItemStatus.MISSING),
+        # The library system's own words, mapped in the config (any case, any spacing).
+        ("On  Holds Shelf", patron(1), ItemStatus.ON_HOLD),
+        ("Reshelving", "", ItemStatus.AVAILABLE),
+        ("Reshelving", patron(1), ItemStatus.ON_HOLD),
+        ("REFERENCE", "", ItemStatus.NOT_FOR_LOAN),
+        ("in transit", patron(1), ItemStatus.IN_TRANSIT),  # to the holder's branch: not yet
+    ],
+)
+def test_item_statuses(status: str, hold_for: str, expected: ItemStatus) -> None:
+    row = {"barcode": item(1), "status": status, "hold_for": hold_for}
+    record, note = parse_item_row(row, status_values=EVERGREEN_ITEM_WORDS)
+    assert (record.status, record.hold_for, note) == (expected, hold_for.strip(), "")
+
+
+@pytest.mark.parametrize("status", ["Damaged", "checked out", "ok", "unknown"])
+def test_an_item_status_the_kiosk_does_not_know_is_refused_and_noted(status: str) -> None:
+    """Fail closed: an unknown word may be the library system's word for "lost"."""
+    record, note = parse_item_row({"barcode": item(1), "status": status})
+    assert record.status is ItemStatus.UNKNOWN
+    assert note == f"status {status!r} is not one the kiosk knows: refused"
+    assert not record.lendable_to(patron(1))
+
+
+def test_an_item_on_hold_is_lendable_to_its_holder_only() -> None:
+    held, _ = parse_item_row({"barcode": item(1), "status": "on_hold", "hold_for": patron(1)})
+    assert held.lendable_to(patron(1))
+    assert not held.lendable_to(patron(2))
+    nobody, _ = parse_item_row({"barcode": item(1), "status": "on_hold"})
+    assert not nobody.lendable_to(patron(1))
+    assert not nobody.lendable_to("")
+    lost, _ = parse_item_row({"barcode": item(1), "status": "lost", "hold_for": patron(1)})
+    assert not lost.lendable_to(patron(1))
 
 
 @pytest.mark.parametrize(
@@ -475,6 +528,8 @@ def test_item_rows(row: dict[str, str | None], record: ItemRecord) -> None:
         ({"barcode": "31234 000"}, "is not a barcode"),
         ({"barcode": item(1), "title": "Bad\x00title"}, "title contains control characters"),
         ({"barcode": item(1), "material": "d\x07vd"}, "material contains control characters"),
+        ({"barcode": item(1), "hold_for": "Ana Rivera"}, "is not a card number"),
+        ({"barcode": item(1), "hold_for": "2123\x00"}, "is not a card number"),
     ],
 )
 def test_bad_item_rows(row: dict[str, str | None], message: str) -> None:
@@ -497,12 +552,18 @@ def test_any_block_list_line_is_a_record_or_a_row_error(line: str) -> None:
     assert record.barcode.isprintable()
 
 
-@given(st.dictionaries(st.sampled_from(["barcode", "title", "material"]), st.text(max_size=40)))
+@given(
+    st.dictionaries(
+        st.sampled_from(["barcode", "title", "material", "status", "hold_for"]),
+        st.text(max_size=40),
+    )
+)
 def test_any_item_row_is_a_record_or_a_row_error(row: dict[str, str]) -> None:
     try:
-        record = parse_item_row(row)
+        record, note = parse_item_row(row)
     except RowError:
         return
+    assert (record.status is ItemStatus.UNKNOWN) is bool(note)
     assert record.barcode == row["barcode"].strip()
     assert record.title == record.title.strip()
     assert record.material == record.material.lower()

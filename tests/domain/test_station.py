@@ -30,7 +30,7 @@ from kiosk.domain.events import (
     SessionEnd,
     SessionEnded,
 )
-from kiosk.domain.items import ItemRecord
+from kiosk.domain.items import ItemRecord, ItemStatus
 from kiosk.domain.loans import LoanRules
 from kiosk.domain.patrons import (
     PatronPolicy,
@@ -41,6 +41,7 @@ from kiosk.domain.patrons import (
     card_record,
 )
 from kiosk.domain.station import (
+    STATUS_REFUSAL,
     BadScan,
     CheckoutFailed,
     CheckoutRequest,
@@ -835,6 +836,58 @@ def test_the_special_due_date_wins_over_the_material_loan_period() -> None:
     state = step(session_state(rules=BY_MATERIAL), SpecialDueSet(special), NOW, BY_MATERIAL).state
     _, shown = check_out_item(state, ItemScan(item(1), 0, DVD), 1)
     assert (shown.due_date, shown.special_due, shown.title) == (special, True, "Spirited Away")
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        (ItemStatus.ON_HOLD, ItemRefusal.ON_HOLD),
+        (ItemStatus.IN_TRANSIT, ItemRefusal.IN_TRANSIT),
+        (ItemStatus.NOT_FOR_LOAN, ItemRefusal.NOT_FOR_LOAN),
+        (ItemStatus.LOST, ItemRefusal.LOST_OR_MISSING),
+        (ItemStatus.MISSING, ItemRefusal.LOST_OR_MISSING),
+        (ItemStatus.UNKNOWN, ItemRefusal.UNKNOWN_STATUS),
+    ],
+)
+def test_an_item_whose_status_keeps_it_here_is_refused(
+    status: ItemStatus, reason: ItemRefusal
+) -> None:
+    state = session_state()
+    kept = ItemRecord(item(1), "Spirited Away", "dvd", status, patron(2))
+
+    refused = step(state, ItemScan(item(1), 0, kept), at(5), RULES)
+
+    assert refused.store is None
+    assert refused.events == (ItemRefused(item(1), reason),)
+    assert refused.events[0].to_dict() == {
+        "event": "item_refused",
+        "item": item(1),
+        "reason": reason.value,
+    }
+    assert refused.state.session is not None
+    assert refused.state.session.last_activity == at(5)  # the patron is still there
+    _, lent = check_out(refused.state, item(2), 1)  # and may go on borrowing
+    assert lent.item == item(2)
+
+
+def test_every_status_but_available_has_a_refusal() -> None:
+    assert set(STATUS_REFUSAL) == set(ItemStatus) - {ItemStatus.AVAILABLE}
+
+
+def test_an_item_on_hold_is_lent_to_the_patron_it_is_kept_for() -> None:
+    held = ItemRecord(item(1), "Spirited Away", "dvd", ItemStatus.ON_HOLD, patron(1))
+
+    _, shown = check_out_item(session_state(rules=BY_MATERIAL), ItemScan(item(1), 0, held), 1)
+
+    assert (shown.patron, shown.item, shown.title) == (patron(1), item(1), "Spirited Away")
+    chidi = step(session_state(CHIDI), ItemScan(item(1), 0, held), NOW, RULES)
+    assert chidi.events == (ItemRefused(item(1), ItemRefusal.ON_HOLD),)
+
+
+def test_no_patron_is_said_before_an_items_status() -> None:
+    lost = ItemRecord(item(1), status=ItemStatus.LOST)
+    idle = step(ready_state(), ItemScan(item(1), 0, lost), NOW, RULES)
+    assert idle.events == (ItemRefused(item(1), ItemRefusal.NO_PATRON),)
 
 
 def check_out_item(

@@ -301,3 +301,70 @@ def test_the_kiosk_removes_a_build_left_by_a_killed_import_when_it_starts(
     assert "-deadbeef.building (0.1 MB), left by a snapshot import that was cut short" in (
         result.stderr
     )
+
+
+# Items on hold, in transit or not for loan (issue 16) ------------------------------------------
+
+HOLDS_CONFIG = """
+[items.columns]
+material = "itype"
+hold_for = "Reserved For"
+
+[items.status_values]
+"Waiting" = "on_hold"
+"Reference" = "not_for_loan"
+"""
+ITEMS_WITH_STATUSES = (
+    "barcode,title,itype,status,reserved for,hold_for\n"  # hold_for: another column
+    f"{item(1)},Spirited away,DVD,Waiting,{patron(1)},{patron(8)}\n"  # kept for Ana
+    f"{item(2)},The hobbit,BOOK,Waiting,{patron(8)},{patron(1)}\n"  # kept for Lucía
+    f"{item(3)},Atlas of the world,BOOK,Reference,,\n"
+    f"{item(4)},Dune,BOOK,In transit,,\n"
+    f"{item(5)},Emma,BOOK,Damaged,,\n"  # a word the kiosk does not know: refused
+    f"{item(6)},Ivanhoe,BOOK,,,\n"
+)
+
+
+def test_items_on_hold_for_others_or_not_for_loan_are_refused_and_the_holder_borrows(
+    home: KioskHome,
+) -> None:
+    configure(home, HOLDS_CONFIG)
+    home.import_standard_snapshot(built_at="2026-11-23T06:00:00-05:00")
+    result = home.kiosk(
+        "snapshot",
+        "import-items",
+        str(write(home, "i.csv", ITEMS_WITH_STATUSES)),
+        "--built-at",
+        "2026-11-23T06:00:00-05:00",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Items with a status the kiosk does not know: 1." in result.stderr
+    assert "line 6: status 'Damaged' is not one the kiosk knows: refused" in result.stderr
+    assert "1 item had a status the kiosk does not know: refused" in result.stdout
+
+    scans = [patron(1), *(item(n) for n in range(1, 8)), "@done"]
+    run = headless(home, scans)
+
+    assert_clean_exit(run)
+    refused = [(e["item"], e["reason"]) for e in run.named("item_refused")]
+    assert refused == [
+        (item(2), "on_hold"),
+        (item(3), "not_for_loan"),
+        (item(4), "in_transit"),
+        (item(5), "unknown_status"),
+    ]
+    lent = run.named("item_checked_out")
+    assert [(e["item"], e.get("title"), e.get("material")) for e in lent] == [
+        (item(1), "Spirited away", "dvd"),  # Ana's own hold
+        (item(6), "Ivanhoe", "book"),
+        (item(7), None, None),  # not in the item snapshot: lent as before
+    ]
+    assert_spool_matches(home, lent)
+
+    shown = home.kiosk(
+        "run", "--headless", "--show", "text", "--clock", CLOCK, input=f"{patron(8)}\n{item(1)}\n"
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "This item is being kept for another patron. Please take it to the desk." in (
+        shown.stdout
+    )

@@ -216,18 +216,34 @@ REFUSAL_TEXT = {
     },
 }
 
+# An item the item snapshot says may not leave with this patron: the patron goes to the desk.
+HELD_EN = "This item is being kept for another patron. Please take it to the desk."
+HELD_ES = "Este artículo está reservado para otra persona. Por favor, llévelo al mostrador."
+NOT_HERE_EN = "This item cannot be borrowed here. Please take it to the desk."
+NOT_HERE_ES = "Este artículo no se puede prestar aquí. Por favor, llévelo al mostrador."
+
 ITEM_NOTICE_TEXT = {
     "en": {
         ItemRefusal.NO_PATRON: "Please scan your library card first.",
         ItemRefusal.DUPLICATE_IN_SESSION: "You already scanned this item.",
         ItemRefusal.SESSION_LIMIT: "You have reached the limit of items for one visit.",
         ItemRefusal.PATRON_LIMIT: "This card has reached its limit of items.",
+        ItemRefusal.ON_HOLD: HELD_EN,
+        ItemRefusal.IN_TRANSIT: NOT_HERE_EN,
+        ItemRefusal.NOT_FOR_LOAN: NOT_HERE_EN,
+        ItemRefusal.LOST_OR_MISSING: NOT_HERE_EN,
+        ItemRefusal.UNKNOWN_STATUS: NOT_HERE_EN,
     },
     "es": {
         ItemRefusal.NO_PATRON: "Primero escanee su tarjeta de la biblioteca.",
         ItemRefusal.DUPLICATE_IN_SESSION: "Ya escaneó este artículo.",
         ItemRefusal.SESSION_LIMIT: "Llegó al límite de artículos por visita.",
         ItemRefusal.PATRON_LIMIT: "Esta tarjeta llegó a su límite de artículos.",
+        ItemRefusal.ON_HOLD: HELD_ES,
+        ItemRefusal.IN_TRANSIT: NOT_HERE_ES,
+        ItemRefusal.NOT_FOR_LOAN: NOT_HERE_ES,
+        ItemRefusal.LOST_OR_MISSING: NOT_HERE_ES,
+        ItemRefusal.UNKNOWN_STATUS: NOT_HERE_ES,
     },
 }
 

@@ -4,14 +4,16 @@ atomically, the previous one kept, refusals change nothing), in its own folder b
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from kiosk.domain.barcodes import BarcodeRule, CheckDigit
-from kiosk.domain.items import ItemRecord
+from kiosk.domain.items import ItemRecord, ItemStatus
 from kiosk.errors import InputFileError, NoSnapshotError
 from kiosk.storage.items import ItemStore
 from kiosk.storage.snapshot import ImportReport, SnapshotStore
@@ -123,6 +125,93 @@ def test_a_repeated_barcode_keeps_the_first_row(items: Items) -> None:
     report = items.load(f"barcode,title,material\n{item(1)},First,dvd\n{item(1)},Second,book\n")
     assert report.counts.duplicates == 1
     assert items.lookup(item(1)) == ItemRecord(item(1), "First", "dvd")
+
+
+KOHA_WORDS = {"Waiting": ItemStatus.ON_HOLD, "Reference": ItemStatus.NOT_FOR_LOAN}
+HELD = ItemStatus.ON_HOLD
+
+
+def test_statuses_and_holds_import_with_the_library_systems_words(items: Items) -> None:
+    text = (
+        "barcode,title,material,status,hold_for\n"
+        f"{item(1)},Spirited away,DVD,,\n"
+        f"{item(2)},The Hobbit,BOOK,waiting,{patron(1)}\n"
+        f"{item(3)},Atlas,BOOK,REFERENCE,\n"
+        f"{item(4)},Dune,BOOK,in transit,\n"
+        f"{item(5)},Emma,BOOK,lost,\n"
+        f"{item(6)},Ulysses,BOOK,missing,\n"
+        f"{item(7)},Ivanhoe,BOOK,Damaged,\n"
+        f"{item(8)},Beloved,BOOK,,{patron(2)}\n"
+    )
+
+    report = items.load(text, status_values=KOHA_WORDS)
+
+    assert (report.info.rows, report.counts.bad_rows) == (8, 0)
+    assert report.counts.noted == report.info.noted == 1  # Damaged: refused, and said
+    assert report.counts.noted_examples[0].line == 8
+    assert "'Damaged' is not one the kiosk knows" in report.counts.noted_examples[0].problem
+    assert items.lookup(item(1)) == ItemRecord(item(1), "Spirited away", "dvd")
+    assert items.lookup(item(2)) == ItemRecord(item(2), "The Hobbit", "book", HELD, patron(1))
+    statuses = {serial: items.lookup(item(serial)) for serial in range(3, 9)}
+    assert {serial: r.status for serial, r in statuses.items() if r} == {
+        3: ItemStatus.NOT_FOR_LOAN,
+        4: ItemStatus.IN_TRANSIT,
+        5: ItemStatus.LOST,
+        6: ItemStatus.MISSING,
+        7: ItemStatus.UNKNOWN,
+        8: ItemStatus.ON_HOLD,  # a holder and no status
+    }
+
+
+def test_the_config_can_name_the_exports_own_columns(items: Items) -> None:
+    text = (
+        "Item Barcode,Title,itype,status,notforloan,reserved_for\n"
+        f"{item(1)},Dune,BOOK,available,Reference,{patron(1)}\n"
+    )
+    columns = {"barcode": "ITEM BARCODE", "material": "itype", "status": "notforloan"}
+
+    items.load(text, columns=columns, status_values={"reference": ItemStatus.NOT_FOR_LOAN})
+
+    # The file's own "status" column is not read: the config gives status to notforloan.
+    assert items.lookup(item(1)) == ItemRecord(item(1), "Dune", "book", ItemStatus.NOT_FOR_LOAN)
+    message = items.refused(text, columns={"hold_for": "holder"})
+    assert "has no column hold_for = 'holder' (items.columns)" in message
+    assert "found: item barcode, title, itype" in message
+
+
+def test_a_repeated_barcode_keeps_a_status_that_refuses_it(items: Items) -> None:
+    """An export joined with holds lists an item once per hold: held wins over available."""
+    text = (
+        "barcode,title,status,hold_for\n"
+        f"{item(3)},Third,,\n"
+        f"{item(1)},First,,\n"
+        f"{item(1)},Again,on_hold,{patron(1)}\n"
+        f"{item(1)},Once more,on_hold,{patron(2)}\n"
+        f"{item(2)},Second,lost,\n"
+        f"{item(2)},Second,,\n"
+    )
+
+    report = items.load(text)
+
+    assert report.counts.duplicates == 3
+    assert items.lookup(item(1)) == ItemRecord(item(1), "First", "", HELD, patron(1))
+    assert items.lookup(item(2)) == ItemRecord(item(2), "Second", "", ItemStatus.LOST)
+
+
+def test_an_item_snapshot_from_before_statuses_still_reads_every_item_as_available(
+    items: Items,
+) -> None:
+    """The file the previous version built: no status or hold_for column in its table."""
+    info = items.load(items_csv(range(1, 5))).info
+    with closing(sqlite3.connect(info.file)) as db:
+        db.execute("ALTER TABLE items DROP COLUMN hold_for")
+        db.execute("ALTER TABLE items DROP COLUMN status")
+        columns = [row[1] for row in db.execute("PRAGMA table_info(items)")]
+    assert columns == ["barcode", "title", "material"]
+
+    assert items.store.current() == info
+    assert items.lookup(item(1)) == ItemRecord(item(1), "Title No. 1, a novel", "dvd")
+    assert items.lookup(item(9)) is None
 
 
 @pytest.mark.parametrize(
