@@ -264,6 +264,7 @@ def replay_figures(template: Path, work: Path, *, count: int) -> list[Figure]:
         body = sip2.checkout(
             occurred_at=c.occurred_at,
             due_date=c.due_date,
+            zone=c.occurred_at.tzinfo,  # type: ignore[arg-type]
             institution="MAIN",
             patron=c.patron,
             item=c.item,

@@ -64,11 +64,33 @@ def _paper_out(config: KioskConfig) -> bool:
     return bool(printer.get("state") == "paper_out")
 
 
-def current_report(spool: Spool, config: KioskConfig, made_at: datetime) -> Report:
+def replay_refusal(config: KioskConfig) -> str | None:
+    """Why an upload nobody confirms (the watcher, the staff screen) must not go by SIP2: the
+    ILS (`[ils] kind`) is known to ignore no-block or drop a date, and `[ils]
+    allow_sip2_replay` is not set. None: it may go."""
+    warning = config.ils.profile().replay_warning()
+    if warning is None or config.ils.allow_sip2_replay:
+        return None
+    return warning
+
+
+def current_report(
+    spool: Spool, config: KioskConfig, made_at: datetime, tally: Tally | None = None
+) -> Report:
+    """The period's report; with the `tally` of the upload just run, what it found too (an
+    answer in another encoding, why it stopped), which the spool does not keep."""
     first = spool.current_period().first_seq
     states = [s for s in spool.upload_states() if s.checkout.seq >= first]
+    notes: tuple[str, ...] = ()
+    if tally is not None and config.sip2 is not None:
+        notes = (tally.encoding_advice(config.sip2.encoding),)
     return build_report(
-        states, kiosk_id=config.kiosk.id, run=spool.last_upload_run(), made_at=made_at
+        states,
+        kiosk_id=config.kiosk.id,
+        run=spool.last_upload_run(),
+        made_at=made_at,
+        notes=notes,
+        stop_advice=tally.stop_advice() if tally is not None else "",
     )
 
 
@@ -95,13 +117,14 @@ def run_upload(
             endpoint(section),
             account(section),
             now=local,
+            zone=config.tz,
             paper_out=_paper_out(config),
             reconnects=section.reconnects,
             retry_rejected=retry_rejected,
             connector=connector,
             on_progress=on_progress,
         )
-        report = current_report(spool, config, local())
+        report = current_report(spool, config, local(), tally)
     finally:
         spool.close()
     files = write_report(report, config.data_dir / REPORTS)

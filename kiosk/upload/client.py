@@ -75,6 +75,7 @@ class Sip2Connection:
         self._sock.settimeout(endpoint.timeout)
         self._buffer = b""
         self._sequence = 0
+        self.undecodable: list[bytes] = []  # answer values not valid in endpoint.encoding
 
     def close(self) -> None:
         if self._sock is not None:
@@ -107,6 +108,13 @@ class Sip2Connection:
             if sequence is not None and answer.sequence not in (None, sequence):
                 log.warning("SIP2 answer for another sequence number: ignored")
                 continue
+            if answer.undecodable:
+                log.warning(
+                    "a %s answer held text that is not %s: read with replacement characters",
+                    answer.code,
+                    e.encoding,
+                )
+                self.undecodable.extend(answer.undecodable)
             return answer
         raise ProtocolFailure(f"no usable answer to a {body[:2]} message after {e.retries} retries")
 

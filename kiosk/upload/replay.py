@@ -4,8 +4,11 @@ first, and what it answered is kept.
 Exactly once, durably: a checkout is marked `sent` (committed) before its message leaves,
 and `accepted`/`rejected` when the answer is in. A checkout left `sent` (the connection or
 the kiosk died before the answer) is resolved first on the next connection: if the ILS
-already shows the item on loan to that patron, it counts as accepted; otherwise it is sent
-again. Running the upload twice sends nothing twice.
+already shows the item on loan to that patron, it counts as accepted; if it lists the
+patron's loans in full without it, it is sent again. An ILS that lists no loans at all (not
+every server or configuration sends them) gives no evidence either way: such a checkout is
+left for staff to check in the ILS, never sent on a guess. Running the upload twice sends
+nothing twice.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
+from enum import Enum
 
 from kiosk.domain.barcodes import mask
 from kiosk.errors import KioskError
@@ -47,14 +51,38 @@ class Account:
     terminal_password: str = ""
 
 
+class Stop(Enum):
+    """Why an upload stopped before the end, and so what helps."""
+
+    NONE = "went through"
+    UNREACHABLE = "nothing was sent: run it again when the ILS is up"
+    LOGIN_REFUSED = "nothing was sent: running it again will not help until the login is fixed"
+    ILS_OFFLINE = "the ILS is off-line or not taking checkouts: run it again when it is up"
+    INTERRUPTED = (
+        "nothing was lost: run it again later (a checkout sent without an answer is asked "
+        "about, never sent blind)"
+    )
+
+
 @dataclass
 class Tally:
     accepted: int = 0
     rejected: int = 0
     resolved: int = 0  # sent before without an answer, found on loan: accepted now
+    unresolved: set[str] = field(default_factory=set)  # sent, no answer, the ILS cannot tell
     connections: int = 0
     answered: set[str] = field(default_factory=set)  # txn ids the ILS answered in this run
     fatal: bool = False  # retrying will not help (the login was refused)
+    stop: Stop = Stop.NONE
+    undecodable: list[bytes] = field(default_factory=list)  # answer text not in sip2.encoding
+
+    def stop_advice(self) -> str:
+        """What helps after this run stopped early ("" if it did not)."""
+        return "" if self.stop is Stop.NONE else self.stop.value
+
+    def encoding_advice(self, encoding: str) -> str:
+        """'answers were not valid utf-8: set sip2.encoding = "iso-8859-1"', or ""."""
+        return sip2.encoding_advice(tuple(self.undecodable), encoding)
 
 
 class IlsUnavailable(ConnectionLost):
@@ -77,6 +105,7 @@ def upload(
     account: Account,
     *,
     now: Callable[[], datetime],
+    zone: tzinfo | None = None,
     paper_out: bool = False,
     reconnects: int = 5,
     retry_rejected: bool = False,
@@ -87,7 +116,10 @@ def upload(
     """Send what the ILS does not have yet. Returns the run (also recorded in the spool).
 
     One upload of a spool at a time (a lock file beside it): two at once could send the
-    same checkout twice. UploadBusy if another one runs."""
+    same checkout twice. UploadBusy if another one runs.
+
+    zone: the library's time zone, in which every SIP2 date is written (default: the zone
+    of `now()`)."""
     lock = spool.path.with_name(LOCK_FILE).open("a")
     try:
         try:
@@ -99,6 +131,7 @@ def upload(
             endpoint,
             account,
             now,
+            zone,
             paper_out,
             reconnects,
             retry_rejected,
@@ -115,6 +148,7 @@ def _upload(
     endpoint: Endpoint,
     account: Account,
     now: Callable[[], datetime],
+    zone: tzinfo | None,
     paper_out: bool,
     reconnects: int,
     retry_rejected: bool,
@@ -123,6 +157,10 @@ def _upload(
     on_progress: Callable[[int, int], None] | None,
 ) -> tuple[UploadRun, Tally]:
     started = now()
+    if zone is None:
+        zone = started.tzinfo
+    if zone is None:
+        raise ValueError("upload needs the library's time zone: now() gave a naive time")
     tally = Tally()
     error = ""
     failures = 0
@@ -130,27 +168,42 @@ def _upload(
         todo = [
             s
             for s in spool.upload_states(to_send=True, retry_rejected=retry_rejected)
-            if s.checkout.txn_id not in tally.answered  # each answered once per run, at most
+            # each answered once per run, at most; one the ILS cannot tell about is asked once
+            if s.checkout.txn_id not in tally.answered | tally.unresolved
         ]
         if not todo:
             break
         before = len(tally.answered)
         try:
-            _session(spool, endpoint, account, todo, now, paper_out, tally, on_progress, connector)
+            _session(
+                spool,
+                endpoint,
+                account,
+                todo,
+                now,
+                zone,
+                paper_out,
+                tally,
+                on_progress,
+                connector,
+            )
             failures = 0
             if len(tally.answered) == before:
                 break  # a whole session changed nothing: never loop on it
         except IlsUnavailable as exc:
             error = str(exc)
             tally.fatal = isinstance(exc, LoginRefused)
+            tally.stop = Stop.LOGIN_REFUSED if tally.fatal else Stop.ILS_OFFLINE
             break
         except (ConnectionLost, ProtocolFailure) as exc:
             if tally.connections == 0:
                 error = str(exc)  # not reachable at all: say so now (--wait tries later)
+                tally.stop = Stop.UNREACHABLE
                 break
             failures += 1
             if failures > reconnects:
                 error = str(exc)
+                tally.stop = Stop.INTERRUPTED
                 break
             log.info("upload interrupted (%s): reconnecting (%d of %d)", exc, failures, reconnects)
             sleep(min(30.0, 0.5 * 2 ** (failures - 1)))
@@ -169,6 +222,7 @@ def _session(
     account: Account,
     todo: list[UploadState],
     now: Callable[[], datetime],
+    zone: tzinfo,
     paper_out: bool,
     tally: Tally,
     on_progress: Callable[[int, int], None] | None,
@@ -183,8 +237,8 @@ def _session(
             )
             if answer.code != "94" or answer.fixed != "1":
                 raise LoginRefused(
-                    f"{endpoint.describe()} refused the login of {account.login_user!r}: check "
-                    "sip2.login_user and the password"
+                    f"the ILS ({endpoint.describe()}) refused the login of "
+                    f"{account.login_user!r}: check sip2.login_user / the password file"
                 )
         status = sip2.acs_status(conn.exchange(sip2.sc_status(paper_out)))
         if not status.online or not status.checkout_ok:
@@ -194,31 +248,53 @@ def _session(
         total = len(todo)
         for done, entry in enumerate(todo, start=1):
             c = entry.checkout
-            if entry.state == "sent" and _on_loan(conn, account, c, now()):
+            known = _on_loan(conn, account, c, now(), zone) if entry.state == "sent" else False
+            if known is True:
                 spool.mark_answered(
                     c.txn_id, accepted=True, message=ALREADY_ON_LOAN, ils_due="", when=now()
                 )
                 tally.answered.add(c.txn_id)
                 tally.accepted += 1
                 tally.resolved += 1
+            elif known is None:
+                # Sending it again could make a second loan: staff check it in the ILS.
+                tally.unresolved.add(c.txn_id)
+                log.warning(
+                    "checkout #%d (item %s) was sent without an answer and the ILS does not "
+                    "list the patron's loans: not sent again, for staff to check",
+                    c.seq,
+                    mask(c.item),
+                )
             else:
-                _send(spool, conn, account, c, entry.state, now, tally)
+                _send(spool, conn, account, c, entry.state, now, zone, tally)
             if on_progress is not None:
                 on_progress(done, total)
     finally:
+        tally.undecodable.extend(conn.undecodable)
         conn.close()
 
 
-def _on_loan(conn: Sip2Connection, account: Account, c: SpooledCheckout, at: datetime) -> bool:
+def _on_loan(
+    conn: Sip2Connection, account: Account, c: SpooledCheckout, at: datetime, zone: tzinfo
+) -> bool | None:
+    """Whether the ILS has this item on loan to this patron: True, False, or None when its
+    patron information cannot tell (it lists no charged items, or fewer than it counts)."""
     answer = conn.exchange(
         sip2.patron_information(
-            now=at.astimezone(c.occurred_at.tzinfo),
+            now=at,
+            zone=zone,
             institution=account.institution,
             patron=c.patron,
             terminal_password=account.terminal_password,
         )
     )
-    return c.item in sip2.charged_items(answer)
+    charged = sip2.charged_items(answer)
+    if c.item in charged:
+        return True
+    count = sip2.charged_items_count(answer)
+    if not charged or (count is not None and count > len(charged)):
+        return None
+    return False
 
 
 def _send(
@@ -228,12 +304,14 @@ def _send(
     c: SpooledCheckout,
     state: str | None,
     now: Callable[[], datetime],
+    zone: tzinfo,
     tally: Tally,
 ) -> None:
     try:
         message = sip2.checkout(
             occurred_at=c.occurred_at,
             due_date=c.due_date,
+            zone=zone,
             institution=account.institution,
             patron=c.patron,
             item=c.item,
@@ -254,7 +332,7 @@ def _send(
     answer = sip2.checkout_answer(conn.exchange(message))
     accepted = answer.ok
     text = answer.screen_message
-    if not accepted and _on_loan(conn, account, c, now()):
+    if not accepted and _on_loan(conn, account, c, now(), zone) is True:
         # Some systems refuse a checkout of an item already on loan to the same patron (or
         # renew it): either way the loan exists once. It counts as accepted.
         accepted, text = True, f"{ALREADY_ON_LOAN} ({text})" if text else ALREADY_ON_LOAN

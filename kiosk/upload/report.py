@@ -1,7 +1,8 @@
 """The upload report: one line per checkout of the period with what the library system did
-with it, the counts, and what staff must follow up by hand. CSV for a spreadsheet, HTML to
-print. Patron barcodes are in full (staff need them to follow up): the files are 0600 and
-stay on the kiosk unless staff copy them."""
+with it, the counts, what staff must follow up by hand (sent and refused, sent with no
+answer), what was never sent, and the loans the ILS gave another due date than the receipt.
+CSV for a spreadsheet, HTML to print. Patron barcodes are in full (staff need them to follow
+up): the files are 0600 and stay on the kiosk unless staff copy them."""
 
 from __future__ import annotations
 
@@ -10,22 +11,27 @@ import html
 import io
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from kiosk.storage.files import atomic_write_bytes, private_dir
 from kiosk.storage.spool import UploadRun, UploadState
+from kiosk.upload.sip2 import due_dates
 
 ACCEPTED = "accepted"
 REJECTED = "rejected"
-UNANSWERED = "sent, no answer yet"
-PENDING = "pending"
+UNANSWERED = "sent, no answer"
+PENDING = "never sent"
 BY_FILE = "handed over by file"
-FOLLOW_UP = (REJECTED, UNANSWERED, PENDING)
+FOLLOW_UP = (REJECTED, UNANSWERED)  # sent: only staff can tell what the ILS made of it
 WHAT_TO_DO = {
-    REJECTED: "Check the ILS's message; check the item out by hand in the ILS if it is right.",
-    UNANSWERED: "Run the upload again: it asks the ILS before sending it again.",
-    PENDING: "Run the upload again (or export it to a file).",
+    REJECTED: "Sent and refused: read the ILS's words; if the loan is right, check the item "
+    "out by hand in the ILS.",
+    UNANSWERED: "Sent, no answer: check in the ILS whether it is on loan to this patron "
+    "before anything is sent again. The upload sends it again only if the ILS lists the "
+    "patron's loans without it.",
+    PENDING: "Not in the ILS: it goes with the next upload that gets through (or export it "
+    "to a file).",
 }
 COLUMNS = (
     "seq",
@@ -37,6 +43,7 @@ COLUMNS = (
     "ils_message",
     "ils_due_date",
     "attempts",
+    "ils_due_differs",
 )
 
 
@@ -44,6 +51,7 @@ COLUMNS = (
 class ReportLine:
     state: UploadState
     result: str
+    due_differs: bool = False  # accepted with a due date other than the receipt's
 
     def row(self) -> list[str]:
         c = self.state.checkout
@@ -57,6 +65,7 @@ class ReportLine:
             self.state.message,
             self.state.ils_due,
             str(self.state.attempts),
+            "yes" if self.due_differs else "",
         ]
 
 
@@ -70,12 +79,23 @@ def result_of(state: UploadState) -> str:
     return BY_FILE if state.checkout.handed_over_at is not None else PENDING
 
 
+def due_differs(state: UploadState, zone: tzinfo) -> bool:
+    """Accepted, and the ILS named a due date (read tolerantly) that is not the receipt's.
+    A due date the kiosk cannot read is not counted: it is in the report as the ILS wrote it."""
+    if state.state != "accepted" or not state.ils_due:
+        return False
+    read = due_dates(state.ils_due, zone)
+    return bool(read) and state.checkout.due_date not in read
+
+
 @dataclass(frozen=True)
 class Report:
     made_at: datetime
     kiosk_id: str
     run: UploadRun | None
     lines: tuple[ReportLine, ...]
+    notes: tuple[str, ...] = ()  # what the upload that made it found (an encoding, say)
+    stop_advice: str = ""  # what helps after that upload stopped early
 
     @property
     def counts(self) -> Counter[str]:
@@ -84,6 +104,14 @@ class Report:
     @property
     def follow_up(self) -> tuple[ReportLine, ...]:
         return tuple(line for line in self.lines if line.result in FOLLOW_UP)
+
+    @property
+    def never_sent(self) -> tuple[ReportLine, ...]:
+        return tuple(line for line in self.lines if line.result == PENDING)
+
+    @property
+    def other_due_dates(self) -> tuple[ReportLine, ...]:
+        return tuple(line for line in self.lines if line.due_differs)
 
     def summary(self) -> str:
         """'no checkouts', '1 checkout: 1 accepted', '12 checkouts: 10 accepted, 2 rejected'."""
@@ -98,9 +126,60 @@ class Report:
 
 
 def build_report(
-    states: list[UploadState], *, kiosk_id: str, run: UploadRun | None, made_at: datetime
+    states: list[UploadState],
+    *,
+    kiosk_id: str,
+    run: UploadRun | None,
+    made_at: datetime,
+    notes: tuple[str, ...] = (),
+    stop_advice: str = "",
 ) -> Report:
-    return Report(made_at, kiosk_id, run, tuple(ReportLine(s, result_of(s)) for s in states))
+    """made_at is in the library's zone: due dates the ILS gave in UTC are read in it."""
+    zone = made_at.tzinfo
+    assert zone is not None
+    lines = tuple(ReportLine(s, result_of(s), due_differs(s, zone)) for s in states)
+    return Report(made_at, kiosk_id, run, lines, tuple(n for n in notes if n), stop_advice)
+
+
+def other_due_dates_line(count: int) -> str:
+    """For the staff screen and the command: '3 loans due on other dates than the receipts
+    said: see the report'."""
+    loans = "1 loan" if count == 1 else f"{count} loans"
+    return f"{loans} due on other dates than the receipts said: see the report"
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def text_lines(report: Report, limit: int = 20) -> list[str]:
+    """The report's findings for a terminal: notes, other due dates, what to follow up by
+    hand, what was never sent; each with only the advice that fits it."""
+    out = [f"Note: {note}." for note in report.notes]
+    other = report.other_due_dates
+    if other:
+        out.append(f"{_sentence(other_due_dates_line(len(other)))}:")
+        for line in other[:limit]:
+            c = line.state.checkout
+            out.append(
+                f"  #{c.seq} item {c.item}: the receipt said {c.due_date.isoformat()}, "
+                f"the ILS says {line.state.ils_due.strip()}"
+            )
+        if len(other) > limit:
+            out.append(f"  ... and {len(other) - limit} more")
+    follow = report.follow_up
+    if follow:
+        out.append(f"To follow up by hand ({len(follow)}):")
+        for line in follow[:limit]:
+            c = line.state.checkout
+            message = f": {line.state.message}" if line.state.message else ""
+            out.append(f"  #{c.seq} item {c.item}: {line.result}{message}")
+        if len(follow) > limit:
+            out.append(f"  ... and {len(follow) - limit} more (see the report)")
+        out.extend(f"  {WHAT_TO_DO[kind]}" for kind in FOLLOW_UP if report.counts[kind])
+    if report.never_sent:
+        out.append(f"Never sent ({len(report.never_sent)}): {WHAT_TO_DO[PENDING]}")
+    return out
 
 
 def render_csv(report: Report) -> str:
@@ -122,7 +201,7 @@ def render_html(report: Report) -> str:
         f"<title>{e(title)}</title>",
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
         "width:100%}th,td{border:1px solid #888;padding:4px 6px;text-align:left;"
-        "font-size:11pt}th{background:#eee}.rejected,.pending,.sent{background:#fde8e8}"
+        "font-size:11pt}th{background:#eee}.rejected,.never,.sent{background:#fde8e8}"
         "@media print{body{margin:0}}</style></head><body>",
         f"<h1>{e(title)}</h1>",
         f"<p>Made {e(report.made_at.isoformat(timespec='seconds'))}. {e(report.summary())}.</p>",
@@ -132,16 +211,32 @@ def render_html(report: Report) -> str:
         head.append(
             f"<p>Last upload to {e(run.target)}: {run.accepted} accepted, {run.rejected} "
             f"rejected, {run.still_pending} still to send (finished {e(finished)})."
-            + (f" <strong>Stopped: {e(run.error)}</strong>" if run.error else "")
+            + (f" <strong>Stopped: {e(run.error)}.</strong>" if run.error else "")
+            + (f" {e(_sentence(report.stop_advice))}." if run.error and report.stop_advice else "")
             + "</p>"
         )
+    head.extend(f"<p><strong>{e(_sentence(note))}.</strong></p>" for note in report.notes)
     body = []
+    other = report.other_due_dates
+    if other:
+        body.append(f"<h2>Due on other dates than the receipts said ({len(other)})</h2>")
+        body.append(
+            "<p>The library system accepted these loans with another due date than the "
+            "patron's receipt: tell the patron, or change the due date in the ILS.</p>"
+        )
+        body.append(_due_table(other))
     follow = report.follow_up
     body.append(f"<h2>To follow up by hand ({len(follow)})</h2>")
     if follow:
         body.append(_table(follow, with_advice=True))
-    else:
+    elif not report.never_sent:
         body.append("<p>Nothing: the library system has every checkout.</p>")
+    else:
+        body.append("<p>Nothing sent is in doubt.</p>")
+    never = report.never_sent
+    if never:
+        body.append(f"<h2>Never sent ({len(never)})</h2>")
+        body.append(_table(never, with_advice=True))
     body.append(f"<h2>Every checkout ({len(report.lines)})</h2>")
     body.append(_table(report.lines, with_advice=False))
     return "\n".join([*head, *body, "</body></html>", ""])
@@ -160,6 +255,18 @@ def _table(lines: tuple[ReportLine, ...], *, with_advice: bool) -> str:
             cells.append(WHAT_TO_DO.get(line.result, ""))
         css = line.result.split(",")[0].split(" ")[0]
         out.append(f'<tr class="{e(css)}">' + "".join(f"<td>{e(c)}</td>" for c in cells) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _due_table(lines: tuple[ReportLine, ...]) -> str:
+    e = html.escape
+    names = ["#", "Patron", "Item", "Receipt said", "ILS says"]
+    out = ["<table><tr>" + "".join(f"<th>{n}</th>" for n in names) + "</tr>"]
+    for line in lines:
+        c = line.state.checkout
+        cells = [str(c.seq), c.patron, c.item, c.due_date.isoformat(), line.state.ils_due]
+        out.append('<tr class="due">' + "".join(f"<td>{e(x)}</td>" for x in cells) + "</tr>")
     out.append("</table>")
     return "\n".join(out)
 

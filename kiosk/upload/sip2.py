@@ -8,8 +8,11 @@ catches mistakes a shared codec would make on both ends at once.
 
 from __future__ import annotations
 
+import codecs
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 
 DELIMITER = "|"
 LOCAL = "    "  # the zone part of a SIP2 date: four spaces = the library's local time
@@ -23,9 +26,14 @@ class ChecksumMismatch(Sip2FormatError):
     """An answer whose AZ checksum does not add up (the spec: ask for a resend)."""
 
 
-def sip_datetime(moment: datetime) -> str:
-    """YYYYMMDDZZZZHHMMSS in local time (`moment` is already in the library's zone)."""
-    return moment.strftime("%Y%m%d") + LOCAL + moment.strftime("%H%M%S")
+def sip_datetime(moment: datetime, zone: tzinfo) -> str:
+    """YYYYMMDDZZZZHHMMSS in the library's local time: `moment` (aware) as a clock in `zone`
+    read it then, with the offset in force at that moment (a checkout made in summer time
+    and checked on in winter each get their own)."""
+    if moment.tzinfo is None:
+        raise ValueError("a SIP2 date needs an aware moment")
+    local = moment.astimezone(zone)
+    return local.strftime("%Y%m%d") + LOCAL + local.strftime("%H%M%S")
 
 
 def sip_due_date(due: date) -> str:
@@ -69,6 +77,7 @@ def checkout(
     *,
     occurred_at: datetime,
     due_date: date,
+    zone: tzinfo,
     institution: str,
     patron: str,
     item: str,
@@ -80,7 +89,7 @@ def checkout(
         "11"
         + "N"  # SC renewal policy
         + "Y"  # no block
-        + sip_datetime(occurred_at)
+        + sip_datetime(occurred_at, zone)
         + sip_due_date(due_date)
         + _field("AO", institution)
         + _field("AA", patron)
@@ -91,7 +100,7 @@ def checkout(
 
 
 def patron_information(
-    *, now: datetime, institution: str, patron: str, terminal_password: str
+    *, now: datetime, zone: tzinfo, institution: str, patron: str, terminal_password: str
 ) -> str:
     """63 asking for the patron's charged items (summary position 3), to tell whether an
     item is already on loan to them."""
@@ -99,7 +108,7 @@ def patron_information(
     return (
         "63"
         + "001"  # language: English
-        + sip_datetime(now)
+        + sip_datetime(now, zone)
         + summary
         + _field("AO", institution)
         + _field("AA", patron)
@@ -123,6 +132,7 @@ class Message:
     fixed: str
     fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sequence: int | None = None
+    undecodable: tuple[bytes, ...] = ()  # values not valid in the encoding, as received
 
     def first(self, code: str, default: str = "") -> str:
         values = self.fields.get(code)
@@ -133,7 +143,12 @@ class Message:
 
 
 def parse(raw: bytes, encoding: str) -> Message:
-    """One answer (without its carriage return). Raises ChecksumMismatch or Sip2FormatError."""
+    """One answer (without its carriage return). Raises ChecksumMismatch or Sip2FormatError.
+
+    Decoded field by field: the code, the fixed part and the checksum are ASCII by the
+    protocol and read as bytes; a free-text value (a title, a patron's name) that is not
+    valid in `encoding` is read with replacement characters and kept, raw, in
+    `undecodable`, so one accented title never makes the whole answer unreadable."""
     data = raw.strip(b"\r\n")
     if len(data) < 2:
         raise Sip2FormatError("an empty answer")
@@ -149,22 +164,70 @@ def parse(raw: bytes, encoding: str) -> Message:
             data = data[:ay]
         else:
             data = data[:az]
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise Sip2FormatError(f"an answer that is not {encoding}") from exc
-    code = text[:2]
+    # latin-1 maps each byte to one character: the fixed part keeps its length whatever it holds.
+    code = data[:2].decode("latin-1")
     if code not in FIXED_LENGTH:
         raise Sip2FormatError(f"an answer with an unexpected code {code!r}")
     length = FIXED_LENGTH[code]
-    fixed = text[2 : 2 + length]
+    fixed = data[2 : 2 + length].decode("latin-1")
     if len(fixed) < length:
         raise Sip2FormatError(f"a {code} answer that is cut short")
+    if not fixed.isascii():
+        raise Sip2FormatError(f"a {code} answer whose fixed part is not ASCII")
     fields: dict[str, list[str]] = {}
-    for part in text[2 + length :].split(DELIMITER):
-        if len(part) >= 2:
-            fields.setdefault(part[:2], []).append(part[2:])
-    return Message(code, fixed, {k: tuple(v) for k, v in fields.items()}, sequence)
+    undecodable: list[bytes] = []
+    # The delimiter is one ASCII byte, never part of a multi-byte character in the encodings
+    # SIP2 servers use (UTF-8 and the single-byte code pages).
+    for part in data[2 + length :].split(DELIMITER.encode("ascii")):
+        if len(part) < 2:
+            continue
+        value = part[2:]
+        try:
+            text = value.decode(encoding)
+        except UnicodeDecodeError:
+            text = value.decode(encoding, "replace")
+            undecodable.append(value)
+        fields.setdefault(part[:2].decode("latin-1"), []).append(text)
+    return Message(
+        code, fixed, {k: tuple(v) for k, v in fields.items()}, sequence, tuple(undecodable)
+    )
+
+
+# Encodings a SIP2 server is likely to answer in, in the order worth suggesting: cp1252 only
+# when the text uses its printable characters in 0x80-0x9F (quotes, dashes), which ISO-8859-1
+# reads as control characters.
+LIKELY_ENCODINGS = ("utf-8", "iso-8859-1", "cp1252")
+
+
+def _reads(values: tuple[bytes, ...], encoding: str) -> bool:
+    try:
+        for value in values:
+            value.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def encoding_that_reads(values: tuple[bytes, ...], configured: str) -> str | None:
+    """Which likely encoding reads every one of `values` (that `configured` did not), or None."""
+    current = codecs.lookup(configured).name
+    c1 = any(0x80 <= b <= 0x9F for value in values for b in value)
+    order = ("utf-8", "cp1252", "iso-8859-1") if c1 else LIKELY_ENCODINGS
+    for candidate in order:
+        if codecs.lookup(candidate).name != current and _reads(values, candidate):
+            return candidate
+    return None
+
+
+def encoding_advice(values: tuple[bytes, ...], configured: str) -> str:
+    """What to tell staff when answers held text `configured` could not read ("" if none)."""
+    if not values:
+        return ""
+    better = encoding_that_reads(values, configured)
+    head = f"answers were not valid {configured}"
+    if better is None:
+        return f"{head} (some text shows as \ufffd): check sip2.encoding"
+    return f'{head}: set sip2.encoding = "{better}"'
 
 
 @dataclass(frozen=True)
@@ -188,6 +251,56 @@ def checkout_answer(message: Message) -> CheckoutAnswer:
     )
 
 
+_SIP_DATE = re.compile(r"(\d{8})(.{4})(\d{6})")
+_DIGITS = re.compile(r"(\d{8})(?!\d)")
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NUMERIC = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})(?!\d)")
+
+
+def due_dates(text: str, zone: tzinfo) -> frozenset[date]:
+    """The calendar dates (in the library's `zone`) a due date from the ILS can mean: one for
+    a SIP2 date or an ISO date, two for a day/month order it does not say (03/04/2026), none
+    for text that names no date. Servers put SIP2 dates, ISO dates or their own free text in
+    AH; only the date counts, not the time of day."""
+    text = text.strip()
+    if sip := _SIP_DATE.fullmatch(text):
+        try:
+            stamp = datetime.strptime(sip[1] + sip[3], "%Y%m%d%H%M%S")
+        except ValueError:
+            return frozenset()
+        if sip[2] == "   Z":
+            return frozenset({stamp.replace(tzinfo=UTC).astimezone(zone).date()})
+        return frozenset({stamp.date()})
+    if _ISO.match(text):
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return _one(lambda: date.fromisoformat(text[:10]))
+        if moment.tzinfo is not None:
+            return frozenset({moment.astimezone(zone).date()})
+        return frozenset({moment.date()})
+    if digits := _DIGITS.match(text):
+        return _one(lambda: datetime.strptime(digits[1], "%Y%m%d").date())
+    if numeric := _NUMERIC.match(text):
+        first, second, year = int(numeric[1]), int(numeric[2]), int(numeric[3])
+        year += 2000 if year < 100 else 0
+        found = set()
+        for month, day in ((first, second), (second, first)):
+            try:
+                found.add(date(year, month, day))
+            except ValueError:
+                continue
+        return frozenset(found)
+    return frozenset()
+
+
+def _one(make: Callable[[], date]) -> frozenset[date]:
+    try:
+        return frozenset({make()})
+    except ValueError:
+        return frozenset()
+
+
 @dataclass(frozen=True)
 class AcsStatus:
     online: bool
@@ -207,3 +320,11 @@ def charged_items(message: Message) -> tuple[str, ...]:
     if message.code != "64":
         raise Sip2FormatError(f"expected patron information (64), got {message.code}")
     return message.all("AU")
+
+
+def charged_items_count(message: Message) -> int | None:
+    """The 64's own count of the patron's charged items (fixed positions 44-47), if given."""
+    if message.code != "64":
+        raise Sip2FormatError(f"expected patron information (64), got {message.code}")
+    count = message.fixed[43:47]
+    return int(count) if count.isdigit() else None

@@ -47,11 +47,17 @@ class Library:
     checkouts_seen: list[CheckoutRequest] = field(default_factory=list)
     logins: int = 0
     online: bool = True  # False: the ACS status (98) says on-line N
+    encoding: str = "utf-8"  # what the server reads and answers in
+    titles: dict[str, str] = field(default_factory=dict)  # item -> title (AJ)
+    personal_name: str = "A Patron"  # AE of the patron information answer
+    due: dict[str, str] = field(default_factory=dict)  # item -> AH answered, not nb due date
+    lists_charged_items: bool = True  # False: 64 answers carry no AU (a server setting)
+    charged_items_listed: int | None = None  # list at most this many AU (the count is all)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def build_server(library: Library) -> SIP2Server:
-    app = SIP2Server(institution_id="MAIN", library_name="Test ILS", encoding="utf-8")
+    app = SIP2Server(institution_id="MAIN", library_name="Test ILS", encoding=library.encoding)
 
     @app.route(LOGIN)
     def login(req: LoginRequest, ctx: RequestContext) -> LoginResponse:  # type: ignore[type-arg]
@@ -96,8 +102,8 @@ def build_server(library: Library) -> SIP2Server:
             institution_id=req.institution_id,
             patron_identifier=patron,
             item_identifier=item,
-            title_identifier=f"Title of {item}",
-            due_date=req.nb_due_date if ok else "",
+            title_identifier=library.titles.get(item, f"Title of {item}"),
+            due_date=library.due.get(item, req.nb_due_date) if ok else "",
             screen_message=(message,) if message else (),
         )
 
@@ -120,9 +126,11 @@ def build_server(library: Library) -> SIP2Server:
             unavailable_holds_count="0000",
             institution_id=req.institution_id,
             patron_identifier=req.patron_identifier,
-            personal_name="A Patron",
+            personal_name=library.personal_name,
             valid_patron="Y" if req.patron_identifier in library.patrons else "N",
-            charged_items=charged,
+            charged_items=(
+                charged[: library.charged_items_listed] if library.lists_charged_items else ()
+            ),
         )
 
     return app

@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from kiosk.storage.spool import Spool
+from kiosk.upload import sip2
 from kiosk.upload.client import Endpoint, connect
 from kiosk.upload.replay import ALREADY_ON_LOAN, UploadBusy, upload
+from kiosk.upload.report import UNANSWERED, WHAT_TO_DO, build_report
 from tests.upload.ils import Faults, ils, proxy
 from tests.upload.replaying import (
     ACCOUNT,
@@ -114,6 +116,7 @@ def test_retry_rejected_sends_each_refused_one_once_even_across_a_reconnect(
     must not send the ones already refused again in the same run."""
     record(spool, ITEMS[0], ITEMS[1])
     lib = library(refuse={ITEMS[0]: "Hold for another patron", ITEMS[1]: "Lost"})
+    lib.loans[ITEMS[4]] = ANA  # a loan the 63 lists: evidence item 1 is not on loan to her
     with ils(lib) as port:
         first, _ = upload(spool, at(port), ACCOUNT, now=now, sleep=Sleeps())
         assert first.rejected == 2
@@ -185,7 +188,7 @@ def test_a_sent_checkout_the_ils_never_got_is_sent_on_the_next_run(spool: Spool)
     spool.mark_sent(ids[0], now())  # the kiosk died right after this, before the send
     assert states(spool)[ITEMS[0]].state == "sent"
     assert [c.item for c in spool.checkouts(pending_only=True)] == [ITEMS[1]]  # not exported
-    lib = library()
+    lib = library(loans={ITEMS[4]: ANA})  # the 63 lists her loans, and not this one
     faults = Faults()
     with ils(lib) as port, proxy(port, faults) as via:
         run, tally = upload(spool, at(via), ACCOUNT, now=now, sleep=Sleeps())
@@ -232,3 +235,52 @@ def test_a_96_makes_the_kiosk_send_the_same_message_again_and_it_counts_once(
     assert (run.accepted, tally.accepted, tally.connections) == (2, 2, 1)
     assert seen(lib) == Counter(dict.fromkeys(ITEMS[:2], 1))
     assert states(spool)[ITEMS[0]].attempts == 1
+
+
+# When the ILS cannot tell whether it has a loan (issue 16) -----------------------------------
+
+
+def test_a_sent_checkout_is_not_sent_again_when_the_ils_lists_no_loans(spool: Spool) -> None:
+    """Two SIP server processes that do not share state: the one asked has no record of the
+    first send and lists no charged items. That is no evidence: the checkout is left for
+    staff, not sent a second time."""
+    ids = record(spool, *ITEMS[:2])
+    spool.mark_sent(ids[0], now())  # sent, and then nothing was heard
+    lib = library(lists_charged_items=False)
+    faults = Faults()
+    with ils(lib) as port, proxy(port, faults) as via:
+        run, tally = upload(spool, at(via), ACCOUNT, now=now, sleep=Sleeps())
+
+    assert seen(lib) == Counter({ITEMS[1]: 1})  # the first never went a second time
+    assert [m[:2] for m in faults.log] == [b"93", b"99", b"63", b"11"]  # one session, one ask
+    assert (run.accepted, run.still_pending, run.error) == (1, 1, "")
+    assert (tally.unresolved, tally.resolved, tally.connections) == ({ids[0]}, 0, 1)
+    first = states(spool)[ITEMS[0]]
+    assert (first.state, first.attempts, first.checkout.handed_over_at) == ("sent", 1, None)
+    report = build_report(spool.upload_states(), kiosk_id="K1", run=run, made_at=now())
+    assert [(line.state.checkout.item, line.result) for line in report.follow_up] == [
+        (ITEMS[0], UNANSWERED)
+    ]
+    assert "check in the ILS whether it is on loan to this patron" in WHAT_TO_DO[UNANSWERED]
+
+    # Each later run asks again and, still without evidence, still does not send it.
+    with ils(lib) as port:
+        again, _ = upload(spool, at(port), ACCOUNT, now=now, sleep=Sleeps())
+    assert seen(lib) == Counter({ITEMS[1]: 1}) and again.still_pending == 1
+
+
+def test_a_patron_list_shorter_than_its_own_count_is_no_evidence(spool: Spool) -> None:
+    """A server that counts the patron's charged items but lists only some of them."""
+    ids = record(spool, ITEMS[0])
+    spool.mark_sent(ids[0], now())
+    lib = library(loans={ITEMS[4]: ANA, ITEMS[3]: ANA}, charged_items_listed=1)
+    with ils(lib) as port:
+        _, tally = upload(spool, at(port), ACCOUNT, now=now, sleep=Sleeps())
+    assert tally.unresolved == {ids[0]} and lib.checkouts_seen == []
+
+
+def test_charged_items_count_reads_the_fixed_part() -> None:
+    body = "64" + " " * 14 + "001" + "20261123    100000" + "0000" + "0000" + "0003" + "0" * 12
+    message = sip2.parse(body.encode() + b"AOMAIN|AU1|AU2|", "utf-8")
+    assert sip2.charged_items_count(message) == 3
+    assert sip2.charged_items(message) == ("1", "2")

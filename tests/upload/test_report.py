@@ -93,9 +93,11 @@ def test_each_state_gets_its_result_and_the_counts_add_up(spool: Spool) -> None:
     assert [line.result for line in report.lines] == RESULTS
     assert [line.state.checkout.seq for line in report.lines] == [1, 2, 3, 4, 5]
     assert report.counts == dict.fromkeys(RESULTS, 1)
-    assert [line.state.checkout.seq for line in report.follow_up] == [2, 3, 4]
+    # Sent and refused, sent with no answer: staff's; never sent: the next upload's.
+    assert [line.state.checkout.seq for line in report.follow_up] == [2, 3]
+    assert [line.state.checkout.seq for line in report.never_sent] == [4]
     assert report.summary() == (
-        "5 checkouts: 1 accepted, 1 rejected, 1 sent, no answer yet, 1 pending, "
+        "5 checkouts: 1 accepted, 1 rejected, 1 sent, no answer, 1 never sent, "
         "1 handed over by file"
     )
 
@@ -132,6 +134,7 @@ def test_the_csv_parses_back_with_its_columns(spool: Spool) -> None:
         "ils_message": "",
         "ils_due_date": "20261214    235959",
         "attempts": "1",
+        "ils_due_differs": "",
     }
     assert second["ils_message"] == EVIL  # the quote and the comma-free text survive as-is
     assert second["attempts"] == "2"
@@ -148,19 +151,23 @@ def test_the_html_escapes_what_the_ils_said_and_lists_follow_ups_first(spool: Sp
     assert "Stopped: &lt;b&gt;line dropped&lt;/b&gt;" in html
     assert "Last upload to sip2://ils:6001: 1 accepted, 1 rejected, 2 still to send" in html
 
-    follow = html.index("<h2>To follow up by hand (3)</h2>")
+    follow = html.index("<h2>To follow up by hand (2)</h2>")
+    never = html.index("<h2>Never sent (1)</h2>")
     every = html.index("<h2>Every checkout (5)</h2>")
-    assert follow < every
-    follow_table = html[follow:every]
+    assert follow < never < every
+    follow_table, never_table = html[follow:never], html[never:every]
     every_table = html[every:]
-    # The follow-up table: exactly the rejected, unanswered and pending lines, with advice.
-    assert re.findall(r"<tr class=\"(\w+)\">", follow_table) == ["rejected", "sent", "pending"]
-    for result in (REJECTED, UNANSWERED, PENDING):
+    # The follow-up table: exactly the sent ones staff must look at (refused, no answer).
+    assert re.findall(r"<tr class=\"(\w+)\">", follow_table) == ["rejected", "sent"]
+    for result in (REJECTED, UNANSWERED):
         assert html_escape(WHAT_TO_DO[result]) in follow_table
+    assert html_escape(WHAT_TO_DO[PENDING]) not in follow_table
+    assert re.findall(r"<tr class=\"(\w+)\">", never_table) == ["never"]
+    assert html_escape(WHAT_TO_DO[PENDING]) in never_table
     assert item(1) not in follow_table and item(5) not in follow_table
     assert all(item(n) in every_table for n in range(1, 6))
     assert "What to do" not in every_table
-    assert html.count("<tr class=") == 3 + 5
+    assert html.count("<tr class=") == 2 + 1 + 5
 
 
 def test_without_a_run_the_html_says_nothing_about_one(spool: Spool) -> None:

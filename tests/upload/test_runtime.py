@@ -12,6 +12,8 @@ import pytest
 
 from kiosk.config import KioskConfig, load_config
 from kiosk.domain.station import CheckoutRequest
+from kiosk.runtime.staff import StaffDesk
+from kiosk.runtime.staff_jobs import facts
 from kiosk.runtime.uploads import NotConfigured, UploadWatcher, run_upload
 from kiosk.storage.audit import AuditLog
 from kiosk.storage.spool import Spool
@@ -139,3 +141,34 @@ def test_the_watcher_uploads_by_itself_once_the_ils_answers_again(home: KioskHom
     assert sorted(r.item_identifier for r in lib.checkouts_seen) == [item(1), item(2)]
     actors = {actor for actor, _ in upload_entries(config)}
     assert actors == {"kiosk"}
+
+
+def test_the_staff_screen_tells_of_due_dates_the_ils_changed(home: KioskHome) -> None:
+    lib = Library(
+        patrons={ANA},
+        items={item(1), item(2)},
+        due={item(1): "20261220    235959"},  # the receipt said 2026-12-14
+    )
+    with ils(lib) as port:
+        config = configured(home, port)
+        desk = StaffDesk(config, actor="staff:ana", now=lambda: datetime.now(UTC))
+        outcome = desk.upload()
+
+    said = "1 loan due on other dates than the receipts said: see the report"
+    assert f"{said}." in outcome.lines
+    status = desk.status()
+    assert status.ils.endswith(f"; {said}") and status.ils_warn
+    [line] = [line for line in facts(status).lines if line.label == "Library system"]
+    assert line.value == status.ils and line.warn
+
+
+def test_the_staff_screen_says_what_helps_after_a_refused_login(home: KioskHome) -> None:
+    lib = Library(patrons={ANA}, items={item(1), item(2)}, password="other")
+    with ils(lib) as port:
+        config = configured(home, port)
+        outcome = StaffDesk(config, actor="staff:ana", now=lambda: datetime.now(UTC)).upload()
+    assert not outcome.ok
+    [stopped] = [line for line in outcome.lines if line.startswith("Stopped:")]
+    assert "check sip2.login_user / the password file" in stopped
+    assert "running it again will not help until the login is fixed" in stopped
+    assert not any("to follow up by hand" in line for line in outcome.lines)

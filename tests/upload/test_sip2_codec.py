@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -333,8 +333,8 @@ def test_any_single_byte_change_under_a_checksum_is_caught(raw: bytes, flip: int
         (b"121NNY2026", "cut short"),
         (b"98YYYNYN030", "cut short"),
         (b"94", "cut short"),
-        (b"\xff\xfe", "not utf-8"),
-        (b"12\xff" + b" " * 21, "not utf-8"),
+        (b"\xff\xfe", "unexpected code"),
+        (b"12\xff" + b" " * 21, "not ASCII"),  # the fixed part: no text of any encoding
     ],
 )
 def test_garbage_raises_a_format_error(raw: bytes, why: str) -> None:
@@ -440,6 +440,7 @@ def test_the_checkout_message_as_pysip2_reads_it() -> None:
     body = sip2.checkout(
         occurred_at=occurred,
         due_date=date(2026, 12, 14),
+        zone=TZ,
         institution="MAIN",
         patron="21234000000018",
         item="31234000000016",
@@ -483,6 +484,7 @@ def test_checkout_fixed_fields_for_any_time_and_due_date(
     body = sip2.checkout(
         occurred_at=occurred,
         due_date=due,
+        zone=occurred.tzinfo,  # type: ignore[arg-type]
         institution="MAIN",
         patron="P1",
         item="I1",
@@ -523,6 +525,7 @@ def test_login_sc_status_and_patron_information_as_pysip2_reads_them() -> None:
         sip2.frame(
             sip2.patron_information(
                 now=datetime(2026, 11, 23, 11, 30, 0, tzinfo=TZ),
+                zone=TZ,
                 institution="MAIN",
                 patron="21234000000018",
                 terminal_password="tpw",
@@ -544,6 +547,7 @@ def test_a_value_holding_a_delimiter_or_line_break_is_refused(bad: str) -> None:
     good = {
         "occurred_at": datetime(2026, 11, 23, 10, 0, tzinfo=TZ),
         "due_date": date(2026, 12, 14),
+        "zone": TZ,
         "institution": "MAIN",
         "patron": "P1",
         "item": "I1",
@@ -557,7 +561,154 @@ def test_a_value_holding_a_delimiter_or_line_break_is_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="cannot hold"):
         sip2.patron_information(
             now=datetime(2026, 11, 23, 10, 0, tzinfo=TZ),
+            zone=TZ,
             institution="MAIN",
             patron=bad,
             terminal_password="",
         )
+
+
+# Text in another encoding than the configured one (issue 16) ------------------------------------
+
+
+def latin1_checkout_answer() -> bytes:
+    """A 12 from a server answering in ISO-8859-1: an accented title and screen message."""
+    return wire(
+        CheckoutResponse(
+            ok="1",
+            renewal_ok="N",
+            magnetic_media="N",
+            desensitize="Y",
+            transaction_date="20261123    100500",
+            institution_id="MAIN",
+            patron_identifier="P1",
+            item_identifier="I1",
+            title_identifier="Cien años de soledad",
+            due_date="20261214    235959",
+            screen_message=("Prêt accordé",),
+        ),
+        4,
+        "iso-8859-1",
+    )
+
+
+def test_an_answer_in_another_encoding_is_read_field_by_field() -> None:
+    raw = latin1_checkout_answer()
+    assert b"a\xf1os" in raw  # not UTF-8
+    message = sip2.parse(raw, "utf-8")  # the checksum still adds up: it is over bytes
+    answer = sip2.checkout_answer(message)
+    assert (answer.ok, answer.due_date, message.first("AB"), message.sequence) == (
+        True,
+        "20261214    235959",
+        "I1",
+        4,
+    )
+    assert answer.title == "Cien a\ufffdos de soledad"
+    assert answer.screen_message == "Pr\ufffdt accord\ufffd"
+    assert message.undecodable == (b"Cien a\xf1os de soledad", b"Pr\xeat accord\xe9")
+    # Read in the encoding it was written in, nothing is undecodable.
+    right = sip2.parse(raw, "iso-8859-1")
+    assert right.undecodable == ()
+    assert sip2.checkout_answer(right).title == "Cien años de soledad"
+
+
+@pytest.mark.parametrize(
+    ("values", "configured", "advice"),
+    [
+        ((), "utf-8", ""),
+        (
+            (b"Cien a\xf1os", b"Jos\xe9"),
+            "utf-8",
+            'answers were not valid utf-8: set sip2.encoding = "iso-8859-1"',
+        ),
+        (  # curly quotes: printable in cp1252, control characters in ISO-8859-1
+            (b"\x93Quoted\x94 title",),
+            "utf-8",
+            'answers were not valid utf-8: set sip2.encoding = "cp1252"',
+        ),
+        (
+            ("Cien años".encode(),),
+            "ascii",
+            'answers were not valid ascii: set sip2.encoding = "utf-8"',
+        ),
+    ],
+)
+def test_the_advice_names_the_encoding_that_reads_the_answers(
+    values: tuple[bytes, ...], configured: str, advice: str
+) -> None:
+    assert sip2.encoding_advice(values, configured) == advice
+
+
+# SIP2 dates carry the offset in force at the moment they name (issue 16) -------------------------
+
+EDT, EST = timezone(timedelta(hours=-4)), timezone(timedelta(hours=-5))
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (datetime(2026, 10, 31, 16, 0, tzinfo=UTC), "20261031    120000"),  # EDT
+        (datetime(2026, 11, 1, 5, 30, tzinfo=UTC), "20261101    013000"),  # 01:30 EDT
+        (datetime(2026, 11, 1, 6, 30, tzinfo=UTC), "20261101    013000"),  # 01:30 EST, again
+        (datetime(2026, 11, 1, 7, 0, tzinfo=UTC), "20261101    020000"),  # EST
+        # 20:15 EST, however the moment arrives: in UTC, or with the summer's offset (as a
+        # checkout recorded in October carries it).
+        (datetime(2026, 11, 3, 1, 15, tzinfo=UTC), "20261102    201500"),
+        (datetime(2026, 11, 2, 21, 15, tzinfo=EDT), "20261102    201500"),
+        (datetime(2026, 11, 2, 20, 15, tzinfo=EST), "20261102    201500"),
+        (datetime(2026, 3, 8, 7, 0, tzinfo=UTC), "20260308    030000"),  # spring: EDT
+    ],
+)
+def test_a_sip2_date_is_local_time_with_the_offset_of_its_own_moment(
+    moment: datetime, expected: str
+) -> None:
+    assert sip2.sip_datetime(moment, TZ) == expected
+    info = sip2.patron_information(
+        now=moment, zone=TZ, institution="MAIN", patron="P1", terminal_password=""
+    )
+    assert info[5:23] == expected
+    body = sip2.checkout(
+        occurred_at=moment,
+        due_date=date(2026, 11, 1),
+        zone=TZ,
+        institution="MAIN",
+        patron="P1",
+        item="I1",
+        terminal_password="",
+    )
+    # The nb due date is a calendar day: its end, whatever the offset that day.
+    assert (body[4:22], body[22:40]) == (expected, "20261101    235959")
+
+
+def test_a_naive_moment_is_refused() -> None:
+    with pytest.raises(ValueError, match="aware"):
+        sip2.sip_datetime(datetime(2026, 11, 2, 20, 15), TZ)
+
+
+# Due dates as servers write them (issue 16) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "dates"),
+    [
+        ("20261220    235959", {date(2026, 12, 20)}),
+        ("20261221   Z035959", {date(2026, 12, 20)}),  # UTC: 22:59 the day before in New York
+        ("20261220   Z120000", {date(2026, 12, 20)}),
+        ("2026-12-20", {date(2026, 12, 20)}),
+        ("2026-12-20 23:59", {date(2026, 12, 20)}),
+        ("2026-12-21T03:59:00+00:00", {date(2026, 12, 20)}),
+        ("20261220", {date(2026, 12, 20)}),
+        ("12/20/2026", {date(2026, 12, 20)}),
+        ("20.12.2026", {date(2026, 12, 20)}),
+        ("03/04/2026 23:59", {date(2026, 3, 4), date(2026, 4, 3)}),  # which order: not said
+        ("12/20/26", {date(2026, 12, 20)}),
+        ("", set()),
+        ("  ", set()),
+        ("soon", set()),
+        ("20261340    000000", set()),
+        ("2026-13-40", set()),
+        ("40/40/2026", set()),
+    ],
+)
+def test_due_dates_are_read_tolerantly(text: str, dates: set[date]) -> None:
+    assert sip2.due_dates(text, TZ) == dates
