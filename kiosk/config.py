@@ -22,7 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from kiosk.barcode_overlap import find_overlap
 from kiosk.domain.barcodes import PATTERN_FLAGS, BarcodeRule, BarcodeRules, CheckDigit
 from kiosk.domain.ils_files import PatronFileFormat, PatronFileKind, PatronLayout, TextFormat
-from kiosk.domain.items import material_key
+from kiosk.domain.ils_profiles import IlsProfile
+from kiosk.domain.ils_profiles import profile as ils_profile
+from kiosk.domain.items import ItemStatus, material_key
 from kiosk.domain.loans import WEEKDAYS, LoanRules
 from kiosk.domain.patrons import PatronPolicy, PatronStatus, SnapshotMode
 from kiosk.domain.service import SnapshotLimits
@@ -171,15 +173,7 @@ class SnapshotSection(_Model):
     @field_validator("status_values")
     @classmethod
     def _status_words(cls, value: dict[str, str]) -> dict[str, str]:
-        seen: set[str] = set()
-        for word in value:
-            folded = word.strip().casefold()
-            if not folded:
-                raise ValueError("a status word cannot be blank (an empty status is ok)")
-            if folded in seen:
-                raise ValueError(f"{word!r} is listed twice (case does not matter)")
-            seen.add(folded)
-        return value
+        return _status_words(value, "an empty status is ok")
 
     @field_validator("date_format")
     @classmethod
@@ -263,6 +257,71 @@ class SnapshotSection(_Model):
             separator=None if chosen == "auto" else "\t" if chosen == "tab" else chosen,
             ends_without_newline=ends_without_newline or self.ends_without_newline,
         )
+
+
+def _status_words(value: dict[str, str], empty: str) -> dict[str, str]:
+    """A mapping of an export's status words: none blank, none twice (in any case)."""
+    seen: set[str] = set()
+    for word in value:
+        folded = word.strip().casefold()
+        if not folded:
+            raise ValueError(f"a status word cannot be blank ({empty})")
+        if folded in seen:
+            raise ValueError(f"{word!r} is listed twice (case does not matter)")
+        seen.add(folded)
+    return value
+
+
+ItemStatusWord = Literal["available", "on_hold", "in_transit", "not_for_loan", "lost", "missing"]
+
+
+class ItemColumnsSection(_Model):
+    """Which column of the item export holds what, by the header's names (case does not
+    matter). A column named here must be in the file; one left out is read under our name."""
+
+    barcode: ColumnName | None = None
+    title: ColumnName | None = None
+    material: ColumnName | None = None
+    status: ColumnName | None = None
+    hold_for: ColumnName | None = None
+
+    @field_validator("barcode", "title", "material", "status", "hold_for")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        return None if value is None else _column_name(value)
+
+    @model_validator(mode="after")
+    def _each_column_once(self) -> ItemColumnsSection:
+        seen: dict[str, str] = {}
+        for key, column in self.mapping().items():
+            other = seen.setdefault(column.strip().lower(), key)
+            if other != key:
+                raise ValueError(f"the column {column!r} is named twice ({other}, {key})")
+        return self
+
+    def mapping(self) -> dict[str, str]:
+        """Our column name -> the export's, for each column named here."""
+        return {key: value for key, value in self.model_dump().items() if value is not None}
+
+
+class ItemsSection(_Model):
+    """The optional item snapshot (kiosk snapshot import-items)."""
+
+    columns: ItemColumnsSection | None = None
+    # The export's own status words -> ours ("On hold shelf" = "on_hold"). A word neither
+    # here nor ours is not guessed: its item is refused at the kiosk, and the import counts it.
+    status_values: dict[str, ItemStatusWord] = {}
+
+    @field_validator("status_values")
+    @classmethod
+    def _status_words(cls, value: dict[str, str]) -> dict[str, str]:
+        return _status_words(value, "an empty status is available")
+
+    def status_map(self) -> dict[str, ItemStatus]:
+        return {word: ItemStatus(status) for word, status in self.status_values.items()}
+
+    def column_map(self) -> dict[str, str]:
+        return self.columns.mapping() if self.columns else {}
 
 
 class PolicySection(_Model):
@@ -634,9 +693,21 @@ class Sip2Section(_Model):
         return self.login_password
 
 
+class IlsSection(_Model):
+    # What the library system does with a replayed SIP2 checkout (kiosk.domain.ils_profiles).
+    kind: Literal["koha", "evergreen", "polaris", "sierra", "folio", "generic"] = "generic"
+    # Send by SIP2 (the upload watcher, the staff screen, an upload without --yes) even to an
+    # ILS known to ignore no-block or drop the checkout's dates.
+    allow_sip2_replay: bool = False
+
+    def profile(self) -> IlsProfile:
+        return ils_profile(self.kind)
+
+
 class KioskConfig(_Model):
     kiosk: KioskSection
     snapshot: SnapshotSection = SnapshotSection()
+    items: ItemsSection = ItemsSection()
     policy: PolicySection = PolicySection()
     loans: LoansSection = LoansSection()
     barcodes: BarcodesSection
@@ -648,6 +719,7 @@ class KioskConfig(_Model):
     keyboard: KeyboardSection = KeyboardSection()
     staff: StaffSection = StaffSection()
     sip2: Sip2Section | None = None  # the library system's SIP2 server, for uploads
+    ils: IlsSection = IlsSection()
     backup: BackupSection = BackupSection()
     # Devices scans come from. None: the one that fits the mode (keyboard on the screens,
     # stdin headless). An explicit list replaces it; add keyboard/stdin to keep those too.

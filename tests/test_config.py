@@ -13,6 +13,7 @@ import pytest
 from kiosk.config import DEFAULT_CONFIG_PATH, load_config, parse_config
 from kiosk.domain.barcodes import CheckDigit, luhn_valid
 from kiosk.domain.ils_files import DEFAULT_LAYOUT, PatronFileFormat, PatronFileKind
+from kiosk.domain.items import ItemStatus
 from kiosk.domain.patrons import PatronStatus, SnapshotMode
 from kiosk.errors import ConfigError
 from tests.conftest import CONFIG_TEMPLATE, KioskHome, run_kiosk
@@ -517,9 +518,53 @@ def test_loan_periods_per_material_reach_the_loan_rules() -> None:
     assert (rules.days_for("DVD"), rules.days_for("book"), rules.days_for("")) == (7, 21, 21)
 
 
+def test_item_status_words_map_to_our_statuses() -> None:
+    text = contract_text() + (
+        '\n[items.status_values]\n"On holds shelf" = "on_hold"\nREFERENCE = "not_for_loan"\n'
+    )
+    config = parse_config(text, "k.toml")
+    assert config.items.status_map() == {
+        "On holds shelf": ItemStatus.ON_HOLD,
+        "REFERENCE": ItemStatus.NOT_FOR_LOAN,
+    }
+    assert parse_config(contract_text(), "k.toml").items.status_map() == {}
+
+
+def test_item_columns_map_our_names_to_the_exports() -> None:
+    text = contract_text() + '\n[items.columns]\nbarcode = "Item Barcode"\nmaterial = "itype"\n'
+    config = parse_config(text, "k.toml")
+    assert config.items.column_map() == {"barcode": "Item Barcode", "material": "itype"}
+    assert parse_config(contract_text(), "k.toml").items.column_map() == {}
+
+
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
+        (
+            contract_text() + '\n[items.status_values]\n"Damaged" = "broken"\n',
+            "items.status_values.Damaged: Input should be 'available', 'on_hold', 'in_transit', "
+            "'not_for_loan', 'lost' or 'missing'",
+        ),
+        (
+            contract_text() + '\n[items.status_values]\n"Lost" = "lost"\n" LOST" = "missing"\n',
+            "items.status_values: ' LOST' is listed twice",
+        ),
+        (
+            contract_text() + '\n[items.status_values]\n" " = "available"\n',
+            "items.status_values: a status word cannot be blank (an empty status is available)",
+        ),
+        (
+            contract_text() + '\n[items.columns]\ntitle = "T"\nmaterial = "t"\n',
+            "items.columns: the column 't' is named twice (title, material)",
+        ),
+        (
+            contract_text() + '\n[items.columns]\nholdfor = "reserved"\n',
+            "items.columns.holdfor: unknown key (did you mean 'hold_for'?)",
+        ),
+        (
+            contract_text() + "\n[items]\nstatus_value = {}\n",
+            "items.status_value: unknown key (did you mean 'status_values'?)",
+        ),
         (
             with_snapshot("", '\n[snapshot.columns]\nbarcode = "  "\n'),
             "snapshot.columns.barcode: a column name cannot be blank",

@@ -10,13 +10,26 @@ from pathlib import Path
 import click
 
 from kiosk import __version__
-from kiosk.cli import appliance, audit, demo, hardware, run, snapshot, spool, staff, status, upload
+from kiosk.cli import (
+    appliance,
+    audit,
+    demo,
+    hardware,
+    reconcile,
+    run,
+    snapshot,
+    spool,
+    staff,
+    status,
+    upload,
+)
 from kiosk.cli.common import State
 from kiosk.cli.paths import path_problems
 from kiosk.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, default_config_path
 from kiosk.errors import ConfigError, KioskError
 from kiosk.logs import setup_logging
 from kiosk.runtime.staff_cards import StaffCards
+from kiosk.runtime.uploads import replay_refusal
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,6 +79,14 @@ def config_check(state: State) -> None:
             "once at the Welcome screen, or add them again with `kiosk staff add-card`",
             err=True,
         )
+    refusal = replay_refusal(config) if config.sip2 is not None else None
+    if refusal is not None and config.sip2 is not None and config.sip2.auto_upload:
+        click.echo(
+            f"  warning: sip2.auto_upload: the kiosk will not upload by itself to "
+            f"ils.kind {config.ils.kind!r}: {refusal} Set [ils] allow_sip2_replay = true to "
+            "send by SIP2 all the same.",
+            err=True,
+        )
     if any(p.fatal for p in problems):
         click.echo(f"kiosk: {state.config_path} names paths the kiosk cannot use.", err=True)
         sys.exit(os.EX_CONFIG)
@@ -79,6 +100,7 @@ cli.add_command(snapshot.group)
 cli.add_command(spool.group)
 spool.group.add_command(upload.upload)
 spool.group.add_command(upload.report)
+spool.group.add_command(reconcile.reconcile_cmd)
 spool.group.add_command(appliance.backup)
 snapshot.group.add_command(appliance.keygen)
 snapshot.group.add_command(appliance.sign_cmd)

@@ -29,7 +29,7 @@ from kiosk.runtime.receipts import headless_receipts
 from kiosk.runtime.staff import StaffDesk
 from kiosk.runtime.staff_cards import StaffCards
 from kiosk.runtime.station import StationRuntime
-from kiosk.runtime.uploads import UploadWatcher
+from kiosk.runtime.uploads import UploadWatcher, replay_refusal
 from kiosk.storage.audit import AuditLog
 from kiosk.storage.files import private_dir
 from kiosk.storage.items import ItemStore
@@ -69,6 +69,15 @@ def station_lock(data_dir: Path, *, anchored: bool = False) -> Iterator[None]:
 def upload_watcher(config: KioskConfig, clock: Clock) -> Iterator[None]:
     """sip2.auto_upload: upload by itself when the ILS answers again, while the kiosk runs."""
     if config.sip2 is None or not config.sip2.auto_upload:
+        yield
+        return
+    refusal = replay_refusal(config)
+    if refusal is not None:
+        log.error(
+            "sip2.auto_upload is on, but the kiosk will not upload by itself: %s Set [ils] "
+            "allow_sip2_replay = true to send by SIP2 all the same.",
+            refusal,
+        )
         yield
         return
     watcher = UploadWatcher(config, clock.now)

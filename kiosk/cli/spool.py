@@ -15,8 +15,9 @@ from kiosk.cli.common import State, audit, in_data_owner_process, utc_now
 from kiosk.cli.config_file import edit_config, table
 from kiosk.domain.barcodes import mask
 from kiosk.errors import ExportError, InputFileError
-from kiosk.exports.formats import FORMATS, render
+from kiosk.exports.formats import FORMATS, render, repeated_hour_warning
 from kiosk.exports.merge import merge_exports, parse_export
+from kiosk.exports.reconcile import lent_twice
 from kiosk.exports.writer import export_spool
 from kiosk.storage.files import atomic_writer
 from kiosk.storage.spool import SPOOL_FILE, Spool
@@ -144,7 +145,12 @@ def export(state: State, fmt: str, out: Path, include_all: bool) -> None:
             "checkouts": str(result.record.checkouts),
             "sha256": result.record.sha256,
             "exported_before": str(result.exported_before),
-        },
+        }
+        | (
+            {"repeated_hour_lines": ",".join(str(r.line) for r in result.repeated_hour)}
+            if result.repeated_hour
+            else {}
+        ),
     )
     click.echo(
         f"Wrote {result.record.checkouts} checkouts to {out} ({fmt}, sha256 "
@@ -159,6 +165,8 @@ def export(state: State, fmt: str, out: Path, include_all: bool) -> None:
         for earlier in result.earlier_exports[-5:]:
             when = earlier.exported_at.astimezone(state.config.tz).strftime("%Y-%m-%d %H:%M")
             click.echo(f"  {when}  {earlier.format}  {earlier.path}", err=True)
+    for line in repeated_hour_warning(result.repeated_hour):
+        click.echo(line, err=True)
 
 
 @group.command("info")
@@ -228,10 +236,24 @@ def merge(
         raise ExportError(f"{out}: not written: {exc}") from exc
     for warning in merged.warnings:
         click.echo(f"Warning: {warning.message}", err=True)
+    twice = lent_twice(merged.checkouts)
+    for found in twice:
+        loans = "; ".join(
+            f"{c.kiosk_id} #{c.seq} at {c.occurred_at:%Y-%m-%d %H:%M} to {mask(c.patron)}"
+            for c in found.loans
+        )
+        click.echo(f"Warning: item {found.item} lent to more than one patron: {loans}", err=True)
+    conflicts = ""
+    if twice:
+        items = "1 item" if len(twice) == 1 else f"{len(twice)} items"
+        conflicts = (
+            f" ({items} lent to more than one patron: kiosk spool reconcile "
+            f"{' '.join(map(str, files))} for the report)"
+        )
     click.echo(
         f"Merged {len(files)} files into {out} ({fmt}): {len(merged.checkouts)} checkouts "
         f"from {len(merged.kiosk_ids)} kiosks, {merged.duplicates} duplicates dropped, "
-        f"{len(merged.warnings)} warnings."
+        f"{len(merged.warnings) + len(twice)} warnings{conflicts}."
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -13,15 +14,42 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID
 
 from kiosk.cli.common import State, utc_now
+from kiosk.config import KioskConfig
 from kiosk.errors import KioskError
 from kiosk.runtime.uploads import REPORTS, UploadOutcome, current_report, run_upload
 from kiosk.storage.files import private_dir
 from kiosk.storage.spool import Spool
-from kiosk.upload.report import write_report
+from kiosk.upload.report import text_lines, write_report
 
 
 class IlsNotReached(KioskError):
     exit_code = os.EX_UNAVAILABLE  # 69
+
+
+class ReplayNotConfirmed(KioskError):
+    exit_code = 2  # as a missing command-line option: run it again with --yes
+
+
+def _confirm_replay(config: KioskConfig, yes: bool) -> bool:
+    """Warn before a SIP2 upload to an ILS known to ignore no-block or drop the dates ([ils]
+    kind); True when it may go: --yes, [ils] allow_sip2_replay, or staff said yes at a
+    terminal. Without a terminal and without either, refuse."""
+    profile = config.ils.profile()
+    warning = profile.replay_warning()
+    if warning is None:
+        return True
+    click.echo(f"Warning: {warning}", err=True)
+    if yes or config.ils.allow_sip2_replay:
+        return True
+    if sys.stdin.isatty():
+        if click.confirm("Send them by SIP2 all the same?", default=False, err=True):
+            return True
+        click.echo(f"Nothing was sent. Use {profile.better_route}.")
+        return False
+    raise ReplayNotConfirmed(
+        f"nothing was sent: {profile.name} would not keep these checkouts as made. Use "
+        f"{profile.better_route} instead, or run it again with --yes."
+    )
 
 
 def _print(outcome: UploadOutcome) -> None:
@@ -38,16 +66,15 @@ def _print(outcome: UploadOutcome) -> None:
             f"  {outcome.tally.resolved} sent last time without an answer were found on loan "
             "in the library system: counted as accepted, not sent again."
         )
+    if outcome.tally.unresolved:
+        click.echo(
+            f"  {len(outcome.tally.unresolved)} sent before without an answer were not sent "
+            "again: the library system does not list the patron's loans, so it cannot tell "
+            "whether it has them. Check them in the ILS (below)."
+        )
     click.echo(f"This period: {report.summary()}.")
-    follow = report.follow_up
-    if follow:
-        click.echo(f"To follow up by hand ({len(follow)}):")
-        for line in follow[:20]:
-            c = line.state.checkout
-            message = f": {line.state.message}" if line.state.message else ""
-            click.echo(f"  #{c.seq} item {c.item}: {line.result}{message}")
-        if len(follow) > 20:
-            click.echo(f"  ... and {len(follow) - 20} more (see the report)")
+    for line in text_lines(report):
+        click.echo(line)
     csv_path, html_path = outcome.files
     click.echo(f"Report: {html_path} (printable), {csv_path}")
 
@@ -65,11 +92,18 @@ def _print(outcome: UploadOutcome) -> None:
     help="[default: sip2.check_interval_seconds]",
 )
 @click.option("--retry-rejected", is_flag=True, help="Send the ones the ILS refused once more.")
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Send even to an ILS known to ignore no-block or drop the dates ([ils] kind).",
+)
 @click.pass_obj
-def upload(state: State, wait: bool, interval: int | None, retry_rejected: bool) -> None:
+def upload(state: State, wait: bool, interval: int | None, retry_rejected: bool, yes: bool) -> None:
     """Send the checkouts the library system does not have yet (SIP2), oldest first; write a
     report of what it accepted. Running it twice sends nothing twice."""
     config = state.config
+    if config.sip2 is not None and not _confirm_replay(config, yes):
+        return
     console = Console(stderr=True)
     pause = interval or (config.sip2.check_interval_seconds if config.sip2 else 300)
     while True:
@@ -99,8 +133,10 @@ def upload(state: State, wait: bool, interval: int | None, retry_rejected: bool)
         time.sleep(pause)
     _print(outcome)
     if outcome.run.error:
+        advice = outcome.tally.stop_advice()
         raise IlsNotReached(
-            f"the upload stopped: {outcome.run.error}. Nothing was lost; run it again later."
+            f"the upload stopped: {outcome.run.error}. "
+            + (f"{advice[:1].upper()}{advice[1:]}." if advice else "Nothing was lost.")
         )
 
 

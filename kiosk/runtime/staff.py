@@ -20,17 +20,19 @@ from typing import Any
 from kiosk.config import KioskConfig
 from kiosk.domain.loans import next_open_day
 from kiosk.errors import KioskError
-from kiosk.exports.bundle import write_bundle
+from kiosk.exports.bundle import SUMMARY_NAME, write_bundle
 from kiosk.exports.drives import Drive, find_drives
+from kiosk.exports.reconcile import lent_twice
 from kiosk.runtime.devices import read_status
 from kiosk.runtime.fetch import fetch_snapshot
 from kiosk.runtime.signin import Pad, PinCheck, PinLock, SignIn
 from kiosk.runtime.staff_cards import StaffCards
 from kiosk.runtime.station import PAUSED_SETTING, SPECIAL_DUE_SETTING
-from kiosk.runtime.uploads import run_upload
+from kiosk.runtime.uploads import replay_refusal, run_upload
 from kiosk.storage.audit import AuditLog
 from kiosk.storage.snapshot import SnapshotInfo, SnapshotStore
 from kiosk.storage.spool import Period, Spool
+from kiosk.upload.report import due_differs, other_due_dates_line
 
 log = logging.getLogger(__name__)
 MAX_SPECIAL_DUE_DAYS = 365  # further away than this is a typo, not a closure
@@ -71,6 +73,7 @@ class StaffStatus:
     pin_locks: tuple[PinLock, ...] = ()  # PIN pads locked now
     staff_cards: int = 0
     cards_without_fast_check: int = 0  # staff cards with no tag here: scrypt at every scan
+    lent_twice: int = 0  # items lent to more than one patron this period
 
     def lock_lines(self) -> list[str]:
         """Each PIN pad locked now, and how to get past it, in words staff read."""
@@ -174,9 +177,12 @@ class StaffDesk:
         special: date | None = None
         paused: str | None = None
         ils, ils_warn = "", False
+        twice = 0
         try:
             with self._spool() as spool:
                 period = spool.current_period()
+                first = period.first_seq
+                twice = len(lent_twice(c for c in spool.checkouts() if c.seq >= first))
                 settings = spool.settings((PAUSED_SETTING, SPECIAL_DUE_SETTING))
                 if config.sip2 is not None:
                     ils, ils_warn = _ils_line(spool, config)
@@ -237,6 +243,7 @@ class StaffDesk:
             cards_without_fast_check=(
                 StaffCards(config.data_dir, config.staff.card_hashes()).without_fast_check
             ),
+            lent_twice=twice,
         )
 
     # The library system ----------------------------------------------------------------------
@@ -245,6 +252,17 @@ class StaffDesk:
         """Send what the library system does not have yet (SIP2), and report."""
         if self.config.sip2 is None:
             return Outcome(False, "No library system is configured ([sip2]).")
+        refusal = replay_refusal(self.config)
+        if refusal is not None:  # no confirmation dialog here: staff choose in the config
+            return Outcome(
+                False,
+                "Nothing was sent: this library system would not keep these checkouts as made.",
+                (
+                    refusal,
+                    "To send by SIP2 all the same: kiosk spool upload --yes, or set [ils] "
+                    "allow_sip2_replay = true.",
+                ),
+            )
         try:
             outcome = run_upload(self.config, actor=self.actor, now=self._now)
         except KioskError as exc:
@@ -256,7 +274,11 @@ class StaffDesk:
         )
         lines = [f"Report: {outcome.files[1].name} (kiosk spool report --out a USB drive)"]
         if run.error:
-            lines.insert(0, f"Stopped: {run.error}")
+            advice = outcome.tally.stop_advice()
+            lines.insert(0, f"Stopped: {run.error}" + (f"; {advice}" if advice else ""))
+        lines[:0] = [f"Note: {note}." for note in outcome.report.notes]
+        if outcome.report.other_due_dates:
+            lines.insert(0, other_due_dates_line(len(outcome.report.other_due_dates)) + ".")
         if outcome.report.follow_up:
             lines.insert(
                 0, f"{len(outcome.report.follow_up)} to follow up by hand (see the report)."
@@ -393,10 +415,18 @@ class StaffDesk:
         )
         _sync_drive(drive.mount_point)
         names = ", ".join(f.path.name for f in result.files)
+        lines = [f"Folder: {result.folder.name}", f"Files: {names}"]
+        if result.repeated_hour:
+            numbers = ", ".join(str(r.line) for r in result.repeated_hour)
+            lines.append(
+                f"Koha: {len(result.repeated_hour)} checkouts were made in the hour the clocks "
+                f"went back (.koc lines {numbers}): Koha may date them an hour late. Check "
+                f"their times in Koha after the upload; {SUMMARY_NAME} names them."
+            )
         return Outcome(
             True,
             f"{result.checkouts} checkouts exported to {drive.label} and read back: all correct.",
-            (f"Folder: {result.folder.name}", f"Files: {names}", "You may remove the drive."),
+            (*lines, "You may remove the drive."),
         )
 
     # Offline periods ------------------------------------------------------------------------------
@@ -456,7 +486,11 @@ def _ils_line(spool: Spool, config: KioskConfig) -> tuple[str, bool]:
     text = f"last upload {when}: {run.accepted} accepted, {run.rejected} refused; {waiting} to send"
     if run.error:
         text += f" (stopped: {run.error})"
-    return text, bool(run.error or run.rejected)
+    first = spool.current_period().first_seq
+    other = sum(due_differs(s, config.tz) for s in spool.upload_states() if s.checkout.seq >= first)
+    if other:
+        text += f"; {other_due_dates_line(other)}"
+    return text, bool(run.error or run.rejected or other)
 
 
 def _snapshot_lines(config: KioskConfig, now: datetime) -> tuple[str, str]:

@@ -182,7 +182,7 @@ def test_with_no_ils_listening_it_exits_69_with_one_clear_line(ready: KioskHome)
     assert_no_traceback(result.stderr)
     assert result.stderr.splitlines() == [
         f"kiosk: the upload stopped: sip2://127.0.0.1:{nowhere} does not answer: "
-        "Connection refused. Nothing was lost; run it again later."
+        "Connection refused. Nothing was sent: run it again when the ILS is up."
     ]
 
 
@@ -197,7 +197,12 @@ def test_with_no_ils_listening_nothing_is_lost_and_it_all_goes_later(
     assert result.returncode == 69
     assert_no_traceback(result.stderr)
     assert "0 accepted, 0 rejected, 2 still to send." in result.stdout
-    assert "To follow up by hand (2):" in result.stdout
+    # Never sent: nothing for staff to follow up by hand, only the next upload.
+    assert "To follow up" not in result.stdout
+    assert "Never sent (2): Not in the ILS: it goes with the next upload" in result.stdout
+    html = Path(REPORT_LINE.search(result.stdout).group(1)).read_text("utf-8")  # type: ignore[union-attr]
+    assert "<h2>To follow up by hand (0)</h2>" in html and "<h2>Never sent (2)</h2>" in html
+    assert "Nothing was sent: run it again when the ILS is up." in html
     assert checkouts_in_spool(ready) == [(item(1), None), (item(2), None)]
     assert uploads(ready) == {}  # nothing was even marked sent
 
@@ -215,7 +220,13 @@ def test_a_wrong_password_is_said_plainly(ready: KioskHome, library: Library, po
     result = ready.kiosk("spool", "upload")
     assert result.returncode == 69
     assert_no_traceback(result.stderr)
-    assert "refused the login of 'kiosk1'" in result.stderr
+    assert result.stderr.splitlines() == [
+        f"kiosk: the upload stopped: the ILS (sip2://127.0.0.1:{port}) refused the login of "
+        "'kiosk1': check sip2.login_user / the password file. Nothing was sent: running it "
+        "again will not help until the login is fixed."
+    ]
+    assert "run it again later" not in result.stderr
+    assert "To follow up" not in result.stdout and "Never sent (1)" in result.stdout
     assert library.checkouts_seen == []
     assert uploads(ready) == {}
 
@@ -257,7 +268,7 @@ def test_without_a_sip2_section_upload_exits_78(ready: KioskHome) -> None:
     # The report needs no ILS.
     report = ready.kiosk("spool", "report")
     assert report.returncode == 0, report.stderr
-    assert "This period: 1 checkout: 1 pending." in report.stdout
+    assert "This period: 1 checkout: 1 never sent." in report.stdout
 
 
 # The report, the audit trail, the export afterwards -----------------------------------------
@@ -283,7 +294,8 @@ def test_report_out_copies_the_csv_and_html(
         assert path.read_bytes() == (ready.data_dir / "reports" / path.name).read_bytes()
     csv_text = copied[0].read_text(encoding="utf-8")
     assert csv_text.splitlines()[0] == (
-        "seq,occurred_at,patron,item,due_date,result,ils_message,ils_due_date,attempts"
+        "seq,occurred_at,patron,item,due_date,result,ils_message,ils_due_date,attempts,"
+        "ils_due_differs"
     )
     assert f"{ANA},{item(2)},2026-12-14,rejected,Claims returned" in csv_text
     assert "Claims returned" in copied[1].read_text(encoding="utf-8")
@@ -320,3 +332,50 @@ def test_the_koc_export_after_an_upload_holds_only_what_the_ils_lacks(
     issued = [line.split("\t")[2:] for line in lines[1:]]
     assert issued == [[ANA, item(2)], [ANA, item(4)]]  # the refused one and the new one
     assert "Wrote 2 checkouts" in result.stdout
+
+
+# What the library system answers (issue 16) -------------------------------------------------
+
+
+def test_an_ils_answering_in_iso_8859_1_is_uploaded_and_the_encoding_named(
+    ready: KioskHome,
+) -> None:
+    library = Library(
+        patrons={ANA},
+        items={item(1), item(2)},
+        encoding="iso-8859-1",
+        titles={item(1): "Cien años de soledad"},
+    )
+    check_out(ready, item(1), item(2))
+    with ils(library) as port:
+        ready.write_config(extra=sip2_section(port))
+        result = ready.kiosk("spool", "upload")
+    assert result.returncode == 0, result.stderr
+    assert_no_traceback(result.stderr)
+    assert "2 accepted, 0 rejected, 0 still to send." in result.stdout
+    assert 'Note: answers were not valid utf-8: set sip2.encoding = "iso-8859-1".' in (
+        result.stdout
+    )
+    html = Path(REPORT_LINE.search(result.stdout).group(1)).read_text("utf-8")  # type: ignore[union-attr]
+    assert "set sip2.encoding = &quot;iso-8859-1&quot;" in html
+
+
+def test_a_due_date_the_ils_changed_is_told_with_both_dates(
+    ready: KioskHome, library: Library, port: int
+) -> None:
+    library.due[item(2)] = "20261220    235959"
+    check_out(ready, item(1), item(2))
+    ready.write_config(extra=sip2_section(port))
+    result = ready.kiosk("spool", "upload")
+    assert result.returncode == 0, result.stderr
+    assert "1 loan due on other dates than the receipts said: see the report:" in result.stdout
+    assert (
+        f"  #2 item {item(2)}: the receipt said 2026-12-14, the ILS says 20261220    235959"
+    ) in result.stdout
+    found = REPORT_LINE.search(result.stdout)
+    assert found, result.stdout
+    html = Path(found.group(1)).read_text("utf-8")
+    assert "<h2>Due on other dates than the receipts said (1)</h2>" in html
+    assert f"{item(2)},2026-12-14,accepted,,20261220    235959,1,yes" in Path(
+        found.group(2)
+    ).read_text("utf-8")
