@@ -1,16 +1,20 @@
 """A small library system for the upload tests: a real SIP2 server (pysip2, an implementation
 independent of ours) on 127.0.0.1 with its own patrons, items and loans, run on a thread; and a
 TCP proxy in front of it that injects faults on the wire (drop the connection after N answers,
-corrupt an answer's checksum, answer 96 once, swallow an answer)."""
+corrupt an answer's checksum, answer 96 once, swallow an answer).
+
+A `personality` makes the server do with a replayed checkout (no block = Y) what one library
+system does, as FORMATS.md section 4 reads it from their code: see PERSONALITIES."""
 
 from __future__ import annotations
 
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
 import anyio
@@ -34,6 +38,57 @@ from pysip2 import (
 )
 
 
+@dataclass(frozen=True)
+class Personality:
+    """What a library system does with a checkout replayed by SIP2 (no block = Y)."""
+
+    honours_no_block: bool  # a replayed checkout skips the patron's blocks
+    keeps_transaction_date: bool  # the loan dated at the transaction date, else at upload
+    keeps_nb_due_date: bool  # the due date is the nb due date, else its own from upload
+    refuses_debarred: bool  # a patron debarred since is refused even with no block honoured
+    on_loan_elsewhere: str  # its words for an item on loan to another patron
+
+
+ON_LOAN = "Item already checked out"
+DEBARRED = "Patron debarred"
+PERSONALITIES = {
+    # The classic SIPServer reads the flag in a way that never equals Y: an ordinary checkout.
+    "evergreen": Personality(False, False, False, True, ON_LOAN),
+    # A no-block path down to ProcessOfflineIssue, dated at upload; its due date handling of
+    # nb due date varies by version (bug 32934): this one computes its own.
+    "koha": Personality(True, False, False, True, "Item checked out to another patron"),
+    # edge-sip2 passes item, user and service point only.
+    "folio": Personality(False, False, False, True, ON_LOAN),
+    # What the SIP2 specification asks for.
+    "generic": Personality(True, True, True, False, ON_LOAN),
+}
+
+
+@dataclass(frozen=True)
+class Loan:
+    """A loan as the library system made it."""
+
+    patron: str
+    item: str
+    lent_at: datetime  # the moment the ILS dates it
+    due: datetime | None  # the ILS's due date (None: an nb due date it could not read)
+
+
+def read_sip_date(text: str, zone: tzinfo) -> datetime | None:
+    """An 18-character SIP2 date as a server in `zone` reads it: four spaces = its own local
+    time (a repeated autumn hour read as its first pass), `   Z` = UTC."""
+    try:
+        wall = datetime.strptime(text[:8] + text[12:], "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+    return wall.replace(tzinfo=UTC if text[8:12] == "   Z" else zone)
+
+
+def write_sip_date(moment: datetime, zone: tzinfo) -> str:
+    local = moment.astimezone(zone)
+    return local.strftime("%Y%m%d") + "    " + local.strftime("%H%M%S")
+
+
 @dataclass
 class Library:
     """The ILS's own records, and what it was asked."""
@@ -53,7 +108,60 @@ class Library:
     due: dict[str, str] = field(default_factory=dict)  # item -> AH answered, not nb due date
     lists_charged_items: bool = True  # False: 64 answers carry no AU (a server setting)
     charged_items_listed: int | None = None  # list at most this many AU (the count is all)
+    personality: str = "generic"  # a key of PERSONALITIES
+    zone: tzinfo | None = None  # the server's own zone (None: the machine's)
+    clock: Callable[[], datetime] | None = None  # the server's clock (None: the machine's)
+    loan_days: int = 21  # the loan period of a due date it computes itself
+    blocked: dict[str, str] = field(default_factory=dict)  # patron -> block (fines, expiry)
+    debarred: set[str] = field(default_factory=set)  # patrons debarred since
+    loans_made: list[Loan] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def server_zone(self) -> tzinfo:
+        return self.zone or datetime.now().astimezone().tzinfo or UTC
+
+    def now(self) -> datetime:
+        return self.clock() if self.clock else datetime.now(self.server_zone)
+
+    def refusal(self, req: CheckoutRequest) -> str:
+        """Why this checkout is refused ("" if it is not)."""
+        habits = PERSONALITIES[self.personality]
+        patron, item = req.patron_identifier, req.item_identifier
+        unblocked = req.no_block == "Y" and habits.honours_no_block
+        holder = self.loans.get(item)
+        if patron not in self.patrons:
+            return "Patron not found"
+        if item not in self.items:
+            return "Item not found"
+        if item in self.refuse:
+            return self.refuse[item]
+        if patron in self.debarred and (habits.refuses_debarred or not unblocked):
+            return DEBARRED
+        if patron in self.blocked and not unblocked:
+            return self.blocked[patron]
+        if holder is not None:
+            return ON_LOAN if holder == patron else habits.on_loan_elsewhere
+        return ""
+
+    def lend(self, req: CheckoutRequest, now: datetime) -> str:
+        """Make the loan; the due date answered (AH)."""
+        habits = PERSONALITIES[self.personality]
+        zone = self.server_zone
+        replayed = req.no_block == "Y" and habits.honours_no_block
+        lent_at = now
+        if replayed and habits.keeps_transaction_date:
+            lent_at = read_sip_date(req.transaction_date, zone) or now
+        if replayed and habits.keeps_nb_due_date:
+            answered, due = req.nb_due_date, read_sip_date(req.nb_due_date, zone)
+        else:
+            day = now.astimezone(zone).date() + timedelta(days=self.loan_days)
+            due = datetime.combine(day, time(23, 59, 59), tzinfo=zone)
+            answered = write_sip_date(due, zone)
+        item = req.item_identifier
+        self.loans[item] = req.patron_identifier
+        self.loans_made.append(Loan(req.patron_identifier, item, lent_at, due))
+        return self.due.get(item, answered)
 
 
 def build_server(library: Library) -> SIP2Server:
@@ -81,29 +189,21 @@ def build_server(library: Library) -> SIP2Server:
         with library.lock:
             library.checkouts_seen.append(req)
             patron, item = req.patron_identifier, req.item_identifier
-            message = ""
-            ok = True
-            if patron not in library.patrons:
-                ok, message = False, "Patron not found"
-            elif item not in library.items:
-                ok, message = False, "Item not found"
-            elif item in library.refuse:
-                ok, message = False, library.refuse[item]
-            elif item in library.loans:
-                ok, message = False, "Item already checked out"
-            if ok:
-                library.loans[item] = patron
+            now = library.now()
+            message = library.refusal(req)
+            ok = not message
+            due = library.lend(req, now) if ok else ""
         return CheckoutResponse(
             ok="1" if ok else "0",
             renewal_ok="N",
             magnetic_media="N",
             desensitize="Y" if ok else "N",
-            transaction_date=ctx.now_18(),
+            transaction_date=write_sip_date(now, library.server_zone),
             institution_id=req.institution_id,
             patron_identifier=patron,
             item_identifier=item,
             title_identifier=library.titles.get(item, f"Title of {item}"),
-            due_date=library.due.get(item, req.nb_due_date) if ok else "",
+            due_date=due,
             screen_message=(message,) if message else (),
         )
 
