@@ -1,5 +1,6 @@
-"""`kiosk spool upload` and `kiosk spool report`: the checkouts into the library system by
-SIP2, exactly once, and what it made of them."""
+"""`kiosk spool upload`, `kiosk spool report` and `kiosk spool resolve`: the checkouts into
+the library system by SIP2, exactly once, what it made of them, and staff's answer where it
+could not tell."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID
 
 from kiosk.cli.common import State, utc_now
 from kiosk.config import KioskConfig
+from kiosk.domain.barcodes import mask
 from kiosk.errors import KioskError
+from kiosk.runtime.staff import StaffDesk
 from kiosk.runtime.uploads import REPORTS, UploadOutcome, current_report, run_upload
 from kiosk.storage.files import private_dir
-from kiosk.storage.spool import Spool
-from kiosk.upload.report import text_lines, write_report
+from kiosk.storage.spool import CONFIRMED, RESEND, Spool
+from kiosk.upload.report import resolve_commands, text_lines, write_report
 
 
 class IlsNotReached(KioskError):
@@ -28,6 +31,10 @@ class IlsNotReached(KioskError):
 
 class ReplayNotConfirmed(KioskError):
     exit_code = 2  # as a missing command-line option: run it again with --yes
+
+
+class AnswerRefused(KioskError):
+    exit_code = os.EX_DATAERR  # 65: no such checkout, or not one sent with no answer
 
 
 def _confirm_replay(config: KioskConfig, yes: bool) -> bool:
@@ -66,11 +73,14 @@ def _print(outcome: UploadOutcome) -> None:
             f"  {outcome.tally.resolved} sent last time without an answer were found on loan "
             "in the library system: counted as accepted, not sent again."
         )
+    if outcome.tally.resent:
+        click.echo(f"  {outcome.tally.resent} sent once more at staff's request.")
     if outcome.tally.unresolved:
         click.echo(
             f"  {len(outcome.tally.unresolved)} sent before without an answer were not sent "
             "again: the library system does not list the patron's loans, so it cannot tell "
-            "whether it has them. Check them in the ILS (below)."
+            "whether it has them. Check them in the ILS, then answer with kiosk spool "
+            "resolve (below)."
         )
     click.echo(f"This period: {report.summary()}.")
     for line in text_lines(report):
@@ -165,3 +175,60 @@ def report(state: State, out: Path | None) -> None:
             shutil.copyfile(path, out / path.name)
             (out / path.name).chmod(0o600)
         click.echo(f"Copied to {out}.")
+
+
+@click.command("resolve")
+@click.argument("references", nargs=-1, metavar="[REF]...")
+@click.option(
+    "--confirmed",
+    is_flag=True,
+    help="The loan is in the ILS: count it as accepted by staff, never send it again.",
+)
+@click.option(
+    "--resend",
+    is_flag=True,
+    help="It is not in the ILS: the next upload sends it once more.",
+)
+@click.pass_obj
+def resolve(state: State, references: tuple[str, ...], confirmed: bool, resend: bool) -> None:
+    """Answer for checkouts sent with no answer, which the library system cannot tell about:
+    look each up in the ILS first. REF is the reference on the receipt and in the report
+    (#12 or 12) or the txn id. Without REF: list the ones waiting for staff."""
+    if confirmed and resend:
+        raise click.UsageError("give one answer: --confirmed or --resend, not both")
+    desk = StaffDesk(state.config, actor="cli", now=utc_now)
+    if not references:
+        if confirmed or resend:
+            raise click.UsageError("name the checkouts (REF: #12 or 12, as in the report)")
+        _list_waiting(desk)
+        return
+    if not (confirmed or resend):
+        raise click.UsageError(
+            "say what you found in the ILS: --confirmed (the loan is there) or --resend (it is not)"
+        )
+    outcome = desk.resolve_unanswered(references, CONFIRMED if confirmed else RESEND)
+    if not outcome.ok:
+        raise AnswerRefused("\n  ".join((outcome.message, *outcome.lines)))
+    click.echo(outcome.message)
+    for line in outcome.lines:
+        click.echo(f"  {line}")
+
+
+def _list_waiting(desk: StaffDesk) -> None:
+    waiting = desk.waiting_for_staff()
+    if not waiting:
+        click.echo("No checkout sent with no answer waits for staff.")
+        return
+    click.echo(
+        f"{len(waiting)} sent with no answer; the library system cannot tell whether it has "
+        "them. Look each up in the ILS:"
+    )
+    for s in waiting:
+        c = s.checkout
+        click.echo(
+            f"  #{c.seq}  {c.occurred_at.strftime('%Y-%m-%d %H:%M')}  patron {mask(c.patron)}"
+            f"  item {c.item}  due {c.due_date.isoformat()}"
+        )
+    confirmed, resend = resolve_commands(s.checkout.seq for s in waiting)
+    click.echo(f"On loan to the patron there: {confirmed}")
+    click.echo(f"Not there: {resend}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -31,8 +31,21 @@ from kiosk.runtime.station import PAUSED_SETTING, SPECIAL_DUE_SETTING
 from kiosk.runtime.uploads import replay_refusal, run_upload
 from kiosk.storage.audit import AuditLog
 from kiosk.storage.snapshot import SnapshotInfo, SnapshotStore
-from kiosk.storage.spool import Period, Spool
-from kiosk.upload.report import due_differs, other_due_dates_line
+from kiosk.storage.spool import CONFIRMED, RESEND, Period, Spool, UploadState
+from kiosk.upload.replay import upload_lock
+from kiosk.upload.report import (
+    ACCEPTED,
+    BY_FILE,
+    CONFIRMED_BY_STAFF,
+    PENDING,
+    REJECTED,
+    TO_RESEND,
+    due_differs,
+    other_due_dates_line,
+    result_of,
+    staff_note,
+    waiting_for_staff_line,
+)
 
 log = logging.getLogger(__name__)
 MAX_SPECIAL_DUE_DAYS = 365  # further away than this is a typo, not a closure
@@ -283,7 +296,64 @@ class StaffDesk:
             lines.insert(
                 0, f"{len(outcome.report.follow_up)} to follow up by hand (see the report)."
             )
+        if outcome.report.waiting_for_staff:
+            lines.insert(1, waiting_for_staff_line(len(outcome.report.waiting_for_staff)) + ".")
         return Outcome(not run.error and not run.rejected, message, tuple(lines))
+
+    # Staff's answer for a checkout sent with no answer ------------------------------------------
+
+    def waiting_for_staff(self) -> list[UploadState]:
+        """Checkouts sent with no answer that staff have not answered for, oldest first."""
+        with self._spool() as spool:
+            return [s for s in spool.upload_states(to_send=True) if s.waits_for_staff]
+
+    def resolve_unanswered(self, references: Sequence[str], answer: str) -> Outcome:
+        """Staff looked in the ILS for checkouts sent with no answer (by receipt reference
+        "#12", or txn id): CONFIRMED (the loan is there: accepted by staff, never sent again)
+        or RESEND (it is not: the next upload sends it once more). All or nothing: one
+        reference refused and none is answered. Each answer is audited. UploadBusy while an
+        upload runs (it could be sending one of them)."""
+        if answer not in (CONFIRMED, RESEND):
+            raise ValueError(f"not a staff answer: {answer!r}")
+        with self._spool() as spool, upload_lock(spool):
+            found: dict[str, UploadState] = {}
+            refused = []
+            for ref in references:
+                state = spool.find_upload(ref)
+                why = _not_answerable(ref, state, answer)
+                if why:
+                    refused.append(why)
+                elif state is not None:
+                    found.setdefault(state.checkout.txn_id, state)
+            if refused or not found:
+                return Outcome(
+                    False,
+                    "Nothing was changed.",
+                    (*refused, "`kiosk spool resolve` lists the ones waiting for staff."),
+                )
+            now = self.now()
+            done = []
+            for state in found.values():
+                c = state.checkout
+                if spool.record_staff_answer(c.txn_id, answer, by=self.actor, when=now):
+                    done.append(c.seq)
+                    self.record(
+                        "spool.resolve",
+                        {"answer": answer, "checkout": f"#{c.seq}", "txn_id": c.txn_id},
+                    )
+        if not done:  # each one changed since it was read
+            return Outcome(False, "Nothing was changed: run `kiosk spool resolve` again.")
+        refs = ", ".join(f"#{seq}" for seq in done)
+        if answer == CONFIRMED:
+            return Outcome(
+                True,
+                f"Confirmed by staff: {refs}. They count as accepted and are never sent again.",
+            )
+        return Outcome(
+            True,
+            f"To be sent again at staff's request: {refs}.",
+            ("The next upload sends each once more (kiosk spool upload).",),
+        )
 
     # Settings a running kiosk picks up ---------------------------------------------------------
 
@@ -477,6 +547,31 @@ class StaffDesk:
         return Outcome(True, f"{total} archived checkouts older than {days} days were removed.")
 
 
+def _not_answerable(ref: str, state: UploadState | None, answer: str) -> str:
+    """Why staff cannot answer `answer` for this checkout ("" if they can)."""
+    if state is None:
+        what = f"checkout {ref}" if ref.removeprefix("#").isdigit() else f"txn id {ref}"
+        return f"{ref}: no such checkout in this spool (no {what})."
+    name = f"#{state.checkout.seq}"
+    result = result_of(state)
+    if state.waits_for_staff:
+        return ""
+    if result == TO_RESEND:
+        if answer == CONFIRMED:
+            return ""  # staff found it after all: safer than a second loan
+        return f"{name} is already to be sent again ({staff_note(state)})."
+    reasons = {
+        ACCEPTED: "was accepted by the library system: there is nothing to answer",
+        CONFIRMED_BY_STAFF: f"is already {staff_note(state)}",
+        REJECTED: "was refused by the library system (see the report; kiosk spool upload "
+        "--retry-rejected sends it again)",
+        PENDING: "was never sent: the next upload sends it",
+        BY_FILE: "was handed over in an export file, not sent by SIP2",
+    }
+    why = reasons.get(result, "was handed over already")
+    return f"{name} is not a checkout sent with no answer: it {why}."
+
+
 def _ils_line(spool: Spool, config: KioskConfig) -> tuple[str, bool]:
     waiting = spool.to_send_count()
     run = spool.last_upload_run()
@@ -487,10 +582,14 @@ def _ils_line(spool: Spool, config: KioskConfig) -> tuple[str, bool]:
     if run.error:
         text += f" (stopped: {run.error})"
     first = spool.current_period().first_seq
-    other = sum(due_differs(s, config.tz) for s in spool.upload_states() if s.checkout.seq >= first)
+    period = [s for s in spool.upload_states() if s.checkout.seq >= first]
+    other = sum(due_differs(s, config.tz) for s in period)
     if other:
         text += f"; {other_due_dates_line(other)}"
-    return text, bool(run.error or run.rejected or other)
+    waiting = sum(s.waits_for_staff for s in period)
+    if waiting:
+        text += f"; {waiting_for_staff_line(waiting)}"
+    return text, bool(run.error or run.rejected or other or waiting)
 
 
 def _snapshot_lines(config: KioskConfig, now: datetime) -> tuple[str, str]:

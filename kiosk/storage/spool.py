@@ -75,6 +75,12 @@ class ExportRecord:
     checkouts: int
 
 
+# Staff's answer for a checkout sent with no answer that the ILS could not tell about.
+CONFIRMED = "confirmed"  # staff found the loan in the ILS: accepted by staff, never sent again
+RESEND = "resend"  # staff did not find it: the next upload sends it once more
+RESENT = "resent"  # ... and it did
+
+
 @dataclass(frozen=True)
 class UploadState:
     """One checkout and what the library system made of it (state None: never sent)."""
@@ -85,6 +91,18 @@ class UploadState:
     message: str  # the ILS's screen message
     ils_due: str  # the due date the ILS answered with
     answered_at: datetime | None
+    staff_answer: str | None = None  # None, CONFIRMED, RESEND, RESENT
+    staff_by: str = ""  # who gave it (the audit trail's actor)
+    staff_at: datetime | None = None
+
+    @property
+    def waits_for_staff(self) -> bool:
+        """Sent with no answer, and staff have not asked for it to be sent again."""
+        return (
+            self.state == "sent"
+            and self.checkout.handed_over_at is None
+            and self.staff_answer != RESEND
+        )
 
 
 @dataclass(frozen=True)
@@ -588,12 +606,57 @@ class Spool:
             query += _to_send_where(retry_rejected)
         with self._engine.connect() as conn:
             rows = conn.exec_driver_sql(query + "ORDER BY c.seq").all()
-        return [
-            UploadState(
-                _checkout(r[:10]), r[10], int(r[11] or 0), r[12] or "", r[13] or "", _when(r[14])
+        return [_upload_state(r) for r in rows]
+
+    def find_upload(self, reference: str) -> UploadState | None:
+        """One checkout's upload state by its txn id, or by the reference on the receipt and
+        in the report (its sequence number: "#12" or "12")."""
+        ref = reference.strip()
+        seq = ref.removeprefix("#")
+        by_seq = seq.isdigit()
+        where = "WHERE c.seq = ? " if by_seq else "WHERE c.txn_id = ? "
+        value: int | str = int(seq) if by_seq else ref
+        with self._engine.connect() as conn:
+            row = conn.exec_driver_sql(_UPLOAD_QUERY + where, (value,)).first()
+        return None if row is None else _upload_state(row)
+
+    def record_staff_answer(self, txn_id: str, answer: str, *, by: str, when: datetime) -> bool:
+        """Staff's answer for a checkout sent with no answer (CONFIRMED or RESEND), in one
+        transaction with the check that it still is one. CONFIRMED hands it over as accepted
+        in the same commit. False: it is not (any longer) sent with no answer; nothing
+        changed."""
+        if answer not in (CONFIRMED, RESEND):
+            raise ValueError(f"not a staff answer: {answer!r}")
+        stamp = when.isoformat(timespec="seconds")
+        with self._engine.begin() as conn:  # BEGIN IMMEDIATE: the check and the change are one
+            current = conn.exec_driver_sql(
+                "SELECT u.state, c.handed_over_at, u.staff_answer FROM checkouts c "
+                "JOIN uploads u ON u.checkout_id = c.id WHERE c.txn_id = ?",
+                (txn_id,),
+            ).first()
+            if current is None or current[0] != "sent" or current[1] is not None:
+                return False
+            if answer == RESEND and current[2] == RESEND:
+                return False
+            accepted = answer == CONFIRMED
+            conn.exec_driver_sql(
+                "UPDATE uploads SET staff_answer = ?, staff_by = ?, staff_at = ?, "
+                "state = ?, answered_at = ? "
+                "WHERE checkout_id = (SELECT id FROM checkouts WHERE txn_id = ?)",
+                (
+                    answer,
+                    by,
+                    stamp,
+                    "accepted" if accepted else "sent",
+                    stamp if accepted else None,
+                    txn_id,
+                ),
             )
-            for r in rows
-        ]
+            if accepted:
+                conn.exec_driver_sql(
+                    "UPDATE checkouts SET handed_over_at = ? WHERE txn_id = ?", (stamp, txn_id)
+                )
+        return True
 
     def to_send_count(self) -> int:
         """How many checkouts an upload must still deal with (upload_states(to_send=True),
@@ -619,7 +682,10 @@ class Spool:
                 "INSERT INTO uploads (checkout_id, state, attempts, sent_at) "
                 "SELECT id, 'sent', 1, ? FROM checkouts WHERE txn_id = ? "
                 "ON CONFLICT (checkout_id) DO UPDATE SET state = 'sent', "
-                "attempts = attempts + 1, sent_at = excluded.sent_at",
+                "attempts = attempts + 1, sent_at = excluded.sent_at, "
+                # the one send staff asked for is this one
+                "staff_answer = CASE staff_answer WHEN 'resend' THEN 'resent' "
+                "ELSE staff_answer END",
                 (stamp, txn_id),
             )
         return True
@@ -797,9 +863,24 @@ def _checkout(row: Any) -> SpooledCheckout:
 
 _UPLOAD_QUERY = (
     f"SELECT {', '.join('c.' + c.strip() for c in _COLUMNS.split(','))}, "  # noqa: S608
-    "u.state, u.attempts, u.message, u.ils_due, u.answered_at "
+    "u.state, u.attempts, u.message, u.ils_due, u.answered_at, "
+    "u.staff_answer, u.staff_by, u.staff_at "
     "FROM checkouts c LEFT JOIN uploads u ON u.checkout_id = c.id "
 )
+
+
+def _upload_state(r: Any) -> UploadState:
+    return UploadState(
+        _checkout(r[:10]),
+        r[10],
+        int(r[11] or 0),
+        r[12] or "",
+        r[13] or "",
+        _when(r[14]),
+        r[15],
+        r[16] or "",
+        _when(r[17]),
+    )
 
 
 def _to_send_where(retry_rejected: bool) -> str:

@@ -7,8 +7,9 @@ the kiosk died before the answer) is resolved first on the next connection: if t
 already shows the item on loan to that patron, it counts as accepted; if it lists the
 patron's loans in full without it, it is sent again. An ILS that lists no loans at all (not
 every server or configuration sends them) gives no evidence either way: such a checkout is
-left for staff to check in the ILS, never sent on a guess. Running the upload twice sends
-nothing twice.
+left for staff to check in the ILS, never sent on a guess: staff answer `confirmed` (it is
+there: accepted by staff) or `resend` (it is not: this upload sends it once more, without
+asking). Running the upload twice sends nothing twice.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from __future__ import annotations
 import fcntl
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from enum import Enum
 
 from kiosk.domain.barcodes import mask
 from kiosk.errors import KioskError
-from kiosk.storage.spool import Spool, SpooledCheckout, UploadRun, UploadState
+from kiosk.storage.spool import RESEND, Spool, SpooledCheckout, UploadRun, UploadState
 from kiosk.upload import sip2
 from kiosk.upload.client import (
     ConnectionLost,
@@ -70,6 +72,7 @@ class Tally:
     rejected: int = 0
     resolved: int = 0  # sent before without an answer, found on loan: accepted now
     unresolved: set[str] = field(default_factory=set)  # sent, no answer, the ILS cannot tell
+    resent: int = 0  # sent once more because staff found no such loan in the ILS
     connections: int = 0
     answered: set[str] = field(default_factory=set)  # txn ids the ILS answered in this run
     fatal: bool = False  # retrying will not help (the login was refused)
@@ -99,6 +102,21 @@ class UploadBusy(KioskError):
     exit_code = 75
 
 
+@contextmanager
+def upload_lock(spool: Spool) -> Iterator[None]:
+    """One upload of a spool at a time (a lock file beside it), and no staff answer for a
+    checkout while an upload may be sending it: UploadBusy if one runs."""
+    lock = spool.path.with_name(LOCK_FILE).open("a")
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise UploadBusy("another upload of this spool is running: wait for it") from exc
+        yield
+    finally:
+        lock.close()
+
+
 def upload(
     spool: Spool,
     endpoint: Endpoint,
@@ -120,12 +138,7 @@ def upload(
 
     zone: the library's time zone, in which every SIP2 date is written (default: the zone
     of `now()`)."""
-    lock = spool.path.with_name(LOCK_FILE).open("a")
-    try:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise UploadBusy("another upload of this spool is running: wait for it") from exc
+    with upload_lock(spool):
         return _upload(
             spool,
             endpoint,
@@ -139,8 +152,6 @@ def upload(
             sleep,
             on_progress,
         )
-    finally:
-        lock.close()
 
 
 def _upload(
@@ -248,7 +259,11 @@ def _session(
         total = len(todo)
         for done, entry in enumerate(todo, start=1):
             c = entry.checkout
-            known = _on_loan(conn, account, c, now(), zone) if entry.state == "sent" else False
+            # Sent before with no answer: ask the ILS first, unless staff looked and found
+            # no such loan there (then it goes once more, as they asked).
+            by_staff = entry.state == "sent" and entry.staff_answer == RESEND
+            ask = entry.state == "sent" and not by_staff
+            known = _on_loan(conn, account, c, now(), zone) if ask else False
             if known is True:
                 spool.mark_answered(
                     c.txn_id, accepted=True, message=ALREADY_ON_LOAN, ils_due="", when=now()
@@ -266,7 +281,7 @@ def _session(
                     mask(c.item),
                 )
             else:
-                _send(spool, conn, account, c, entry.state, now, zone, tally)
+                _send(spool, conn, account, c, entry.state, now, zone, tally, by_staff=by_staff)
             if on_progress is not None:
                 on_progress(done, total)
     finally:
@@ -306,7 +321,10 @@ def _send(
     now: Callable[[], datetime],
     zone: tzinfo,
     tally: Tally,
+    *,
+    by_staff: bool = False,
 ) -> None:
+    """Send one checkout and keep the answer (by_staff: once more, as staff asked)."""
     try:
         message = sip2.checkout(
             occurred_at=c.occurred_at,
@@ -329,6 +347,8 @@ def _send(
         return
     if not spool.mark_sent(c.txn_id, now(), expected=state):
         return  # no longer what this run read: another upload dealt with it
+    if by_staff:
+        tally.resent += 1
     answer = sip2.checkout_answer(conn.exchange(message))
     accepted = answer.ok
     text = answer.screen_message

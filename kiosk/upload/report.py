@@ -1,7 +1,9 @@
 """The upload report: one line per checkout of the period with what the library system did
 with it, the counts, what staff must follow up by hand (sent and refused, sent with no
 answer), what was never sent, and the loans the ILS gave another due date than the receipt.
-CSV for a spreadsheet, HTML to print. Patron barcodes are in full (staff need them to follow
+Checkouts staff answered for (`kiosk spool resolve`) say so: confirmed by staff, to be sent
+again or resent at staff's request, with who and when. CSV for a spreadsheet, HTML to print.
+Patron barcodes are in full (staff need them to follow
 up): the files are 0600 and stay on the kiosk unless staff copy them."""
 
 from __future__ import annotations
@@ -10,29 +12,66 @@ import csv
 import html
 import io
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 
 from kiosk.storage.files import atomic_write_bytes, private_dir
-from kiosk.storage.spool import UploadRun, UploadState
+from kiosk.storage.spool import CONFIRMED, RESEND, RESENT, UploadRun, UploadState
 from kiosk.upload.sip2 import due_dates
 
 ACCEPTED = "accepted"
+CONFIRMED_BY_STAFF = "confirmed by staff"  # sent, no answer; staff found the loan in the ILS
 REJECTED = "rejected"
 UNANSWERED = "sent, no answer"
+TO_RESEND = "to be sent again at staff's request"  # staff did not find it in the ILS
 PENDING = "never sent"
 BY_FILE = "handed over by file"
+KINDS = (ACCEPTED, CONFIRMED_BY_STAFF, REJECTED, UNANSWERED, TO_RESEND, PENDING, BY_FILE)
 FOLLOW_UP = (REJECTED, UNANSWERED)  # sent: only staff can tell what the ILS made of it
 WHAT_TO_DO = {
     REJECTED: "Sent and refused: read the ILS's words; if the loan is right, check the item "
     "out by hand in the ILS.",
     UNANSWERED: "Sent, no answer: check in the ILS whether it is on loan to this patron "
     "before anything is sent again. The upload sends it again only if the ILS lists the "
-    "patron's loans without it.",
+    "patron's loans without it, or if staff say it is not there.",
+    TO_RESEND: "Staff found no such loan in the ILS: the next upload sends it once more.",
     PENDING: "Not in the ILS: it goes with the next upload that gets through (or export it "
     "to a file).",
 }
+STAFF_SAID = {
+    CONFIRMED: "confirmed by staff",
+    RESEND: "to be sent again at staff's request",
+    RESENT: "resent at staff's request",
+}
+RESOLVE = "kiosk spool resolve"
+
+
+def resolve_commands(seqs: Iterable[int]) -> tuple[str, str]:
+    """The two answers staff give for these checkouts (sent, no answer), as commands:
+    ('kiosk spool resolve 3 7 --confirmed', 'kiosk spool resolve 3 7 --resend')."""
+    refs = " ".join(str(seq) for seq in seqs)
+    return f"{RESOLVE} {refs} --confirmed", f"{RESOLVE} {refs} --resend"
+
+
+def resolve_advice(seqs: Iterable[int]) -> str:
+    """After looking in the ILS: which command says what staff found."""
+    confirmed, resend = resolve_commands(seqs)
+    return f"On loan to the patron there: {confirmed}. Not there: {resend}."
+
+
+def waiting_for_staff_line(count: int) -> str:
+    """For the staff screen and the command: '2 sent with no answer wait for staff: ...'."""
+    checkouts = "1 checkout" if count == 1 else f"{count} checkouts"
+    wait = "waits" if count == 1 else "wait"
+    return (
+        f"{checkouts} sent with no answer {wait} for staff: look in the ILS, then "
+        f"`{RESOLVE} REF --confirmed` (it is there) or `--resend` (it is not); "
+        f"`{RESOLVE}` lists them"
+    )
+
+
 COLUMNS = (
     "seq",
     "occurred_at",
@@ -44,6 +83,7 @@ COLUMNS = (
     "ils_due_date",
     "attempts",
     "ils_due_differs",
+    "staff_answer",
 )
 
 
@@ -66,16 +106,36 @@ class ReportLine:
             self.state.ils_due,
             str(self.state.attempts),
             "yes" if self.due_differs else "",
+            staff_note(self.state),
         ]
+
+    @property
+    def advice(self) -> str:
+        """What to do about it; for one sent with no answer, the exact commands."""
+        text = WHAT_TO_DO.get(self.result, "")
+        if self.result == UNANSWERED:
+            text += " " + resolve_advice([self.state.checkout.seq])
+        return text
+
+
+def staff_note(state: UploadState) -> str:
+    """'confirmed by staff (cli, 2026-11-24 09:12)', or "" when staff did not answer."""
+    if state.staff_answer is None:
+        return ""
+    said = STAFF_SAID.get(state.staff_answer, state.staff_answer)
+    who = [state.staff_by] if state.staff_by else []
+    if state.staff_at is not None:
+        who.append(state.staff_at.strftime("%Y-%m-%d %H:%M"))
+    return f"{said} ({', '.join(who)})" if who else said
 
 
 def result_of(state: UploadState) -> str:
     if state.state == "accepted":
-        return ACCEPTED
+        return CONFIRMED_BY_STAFF if state.staff_answer == CONFIRMED else ACCEPTED
     if state.state == "rejected":
         return REJECTED
     if state.state == "sent":
-        return UNANSWERED
+        return TO_RESEND if state.staff_answer == RESEND else UNANSWERED
     return BY_FILE if state.checkout.handed_over_at is not None else PENDING
 
 
@@ -113,14 +173,22 @@ class Report:
     def other_due_dates(self) -> tuple[ReportLine, ...]:
         return tuple(line for line in self.lines if line.due_differs)
 
+    @property
+    def waiting_for_staff(self) -> tuple[ReportLine, ...]:
+        """Sent with no answer, the ILS could not tell: staff look and answer."""
+        return tuple(line for line in self.lines if line.result == UNANSWERED)
+
+    @property
+    def answered_by_staff(self) -> tuple[ReportLine, ...]:
+        return tuple(line for line in self.lines if line.state.staff_answer is not None)
+
     def summary(self) -> str:
         """'no checkouts', '1 checkout: 1 accepted', '12 checkouts: 10 accepted, 2 rejected'."""
         counts = self.counts
         total = len(self.lines)
         if total == 0:
             return "no checkouts"
-        kinds = (ACCEPTED, REJECTED, UNANSWERED, PENDING, BY_FILE)
-        parts = ", ".join(f"{counts[k]} {k}" for k in kinds if counts[k])
+        parts = ", ".join(f"{counts[k]} {k}" for k in KINDS if counts[k])
         head = f"{total} checkout" if total == 1 else f"{total} checkouts"
         return f"{head}: {parts}" if parts else head
 
@@ -177,6 +245,18 @@ def text_lines(report: Report, limit: int = 20) -> list[str]:
         if len(follow) > limit:
             out.append(f"  ... and {len(follow) - limit} more (see the report)")
         out.extend(f"  {WHAT_TO_DO[kind]}" for kind in FOLLOW_UP if report.counts[kind])
+        waiting = report.waiting_for_staff
+        if waiting:
+            out.append(f"  {resolve_advice(line.state.checkout.seq for line in waiting)}")
+    staff = report.answered_by_staff
+    if staff:
+        out.append(f"Answered by staff ({len(staff)}):")
+        for line in staff[:limit]:
+            c = line.state.checkout
+            then = "" if line.result in (CONFIRMED_BY_STAFF, TO_RESEND) else f"; {line.result}"
+            out.append(f"  #{c.seq} item {c.item}: {staff_note(line.state)}{then}")
+        if len(staff) > limit:
+            out.append(f"  ... and {len(staff) - limit} more (see the report)")
     if report.never_sent:
         out.append(f"Never sent ({len(report.never_sent)}): {WHAT_TO_DO[PENDING]}")
     return out
@@ -233,26 +313,39 @@ def render_html(report: Report) -> str:
         body.append("<p>Nothing: the library system has every checkout.</p>")
     else:
         body.append("<p>Nothing sent is in doubt.</p>")
+    staff = report.answered_by_staff
+    if staff:
+        body.append(f"<h2>Answered by staff ({len(staff)})</h2>")
+        body.append(
+            "<p>Sent with no answer, and the library system could not tell whether it has "
+            "them: staff looked in it and either confirmed the loan (it is never sent again) "
+            "or had it sent once more.</p>"
+        )
+        body.append(_table(staff, with_advice=False, with_staff=True))
     never = report.never_sent
     if never:
         body.append(f"<h2>Never sent ({len(never)})</h2>")
         body.append(_table(never, with_advice=True))
     body.append(f"<h2>Every checkout ({len(report.lines)})</h2>")
-    body.append(_table(report.lines, with_advice=False))
+    body.append(_table(report.lines, with_advice=False, with_staff=bool(staff)))
     return "\n".join([*head, *body, "</body></html>", ""])
 
 
-def _table(lines: tuple[ReportLine, ...], *, with_advice: bool) -> str:
+def _table(lines: tuple[ReportLine, ...], *, with_advice: bool, with_staff: bool = False) -> str:
     e = html.escape
     names = ["#", "When", "Patron", "Item", "Due", "Result", "ILS message"]
+    if with_staff:
+        names.append("Staff")
     if with_advice:
         names.append("What to do")
     out = ["<table><tr>" + "".join(f"<th>{n}</th>" for n in names) + "</tr>"]
     for line in lines:
         row = line.row()
         cells = [row[0], row[1], row[2], row[3], row[4], row[5], row[6]]
+        if with_staff:
+            cells.append(staff_note(line.state))
         if with_advice:
-            cells.append(WHAT_TO_DO.get(line.result, ""))
+            cells.append(line.advice)
         css = line.result.split(",")[0].split(" ")[0]
         out.append(f'<tr class="{e(css)}">' + "".join(f"<td>{e(c)}</td>" for c in cells) + "</tr>")
     out.append("</table>")

@@ -295,7 +295,7 @@ def test_report_out_copies_the_csv_and_html(
     csv_text = copied[0].read_text(encoding="utf-8")
     assert csv_text.splitlines()[0] == (
         "seq,occurred_at,patron,item,due_date,result,ils_message,ils_due_date,attempts,"
-        "ils_due_differs"
+        "ils_due_differs,staff_answer"
     )
     assert f"{ANA},{item(2)},2026-12-14,rejected,Claims returned" in csv_text
     assert "Claims returned" in copied[1].read_text(encoding="utf-8")

@@ -125,7 +125,7 @@ def test_a_spool_from_before_periods_keeps_every_checkout_in_period_1(tmp_path: 
     assert (data / "spool.db.before-upgrade-from-0001").exists()
     with direct(data / "spool.db") as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (
-            "0003",
+            "0004",
         )  # the head: through 0002 (periods) and on
 
 

@@ -364,7 +364,7 @@ def test_an_emptied_spool_file_is_not_replaced_by_a_new_one(data_dir: Path) -> N
 
 def test_the_schema_is_at_the_head_revision(spool: Spool) -> None:
     with direct(spool.path) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0003",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
 
 
 def test_opening_a_current_spool_makes_no_upgrade_backup(data_dir: Path) -> None:
@@ -375,7 +375,7 @@ def test_opening_a_current_spool_makes_no_upgrade_backup(data_dir: Path) -> None
 
 
 def test_a_spool_from_another_schema_version_is_refused_clearly(home: KioskHome) -> None:
-    # This version knows revisions up to 0003. A spool written by a newer kiosk (a software
+    # This version knows revisions up to 0004. A spool written by a newer kiosk (a software
     # rollback) must be refused with one clear line, and its checkouts kept. The timeout is a
     # guard against a hang, not a measure of speed: `spool info` takes well under a second.
     spool = Spool.open(home.data_dir, create=True)
@@ -572,14 +572,14 @@ def test_storage_errors_are_kiosk_errors() -> None:
 LATER_MIGRATION = '''"""A later schema: checkouts gain a title column.
 
 Revision ID: 9999
-Revises: 0003
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "9999"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
@@ -631,9 +631,9 @@ def test_a_later_version_upgrades_an_old_spool_keeping_every_checkout_and_a_back
         assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == ("9999",)
         columns = [r[1] for r in raw.execute("PRAGMA table_info(checkouts)")]
     assert "title" in columns
-    backup = data / "spool.db.before-upgrade-from-0003"
+    backup = data / "spool.db.before-upgrade-from-0004"
     assert backup.exists()
     assert backup.stat().st_mode & 0o777 == 0o600
     with sqlite3.connect(backup) as raw:
         assert raw.execute("SELECT count(*) FROM checkouts").fetchone() == (5,)
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == ("0003",)
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchone() == ("0004",)

@@ -140,8 +140,8 @@ def test_a_due_date_the_ils_changed_is_listed_with_both_dates(spool: Spool) -> N
     assert DUE.isoformat() in section and "20261220    235959" in section
     assert ITEMS[1] not in section and ITEMS[2] not in section
     rows = render_csv(report).splitlines()
-    assert rows[0].endswith(",ils_due_differs")
-    assert [row.endswith(",yes") for row in rows[1:]] == [True, False, False, False]
+    assert rows[0].endswith(",ils_due_differs,staff_answer")
+    assert [row.endswith(",yes,") for row in rows[1:]] == [True, False, False, False]
     lines = text_lines(report)
     assert lines[:2] == [
         "1 loan due on other dates than the receipts said: see the report:",

@@ -135,6 +135,7 @@ def test_the_csv_parses_back_with_its_columns(spool: Spool) -> None:
         "ils_due_date": "20261214    235959",
         "attempts": "1",
         "ils_due_differs": "",
+        "staff_answer": "",
     }
     assert second["ils_message"] == EVIL  # the quote and the comma-free text survive as-is
     assert second["attempts"] == "2"
