@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import time
+from datetime import tzinfo
 from pathlib import Path
 
 import click
@@ -18,11 +19,12 @@ from kiosk.cli.common import State, utc_now
 from kiosk.config import KioskConfig
 from kiosk.domain.barcodes import mask
 from kiosk.errors import KioskError
+from kiosk.exports.formats import in_repeated_hour
 from kiosk.runtime.staff import StaffDesk
 from kiosk.runtime.uploads import REPORTS, UploadOutcome, current_report, run_upload
 from kiosk.storage.files import private_dir
 from kiosk.storage.spool import CONFIRMED, RESEND, Spool
-from kiosk.upload.report import resolve_commands, text_lines, write_report
+from kiosk.upload.report import Report, resolve_commands, text_lines, write_report
 
 
 class IlsNotReached(KioskError):
@@ -59,7 +61,29 @@ def _confirm_replay(config: KioskConfig, yes: bool) -> bool:
     )
 
 
-def _print(outcome: UploadOutcome) -> None:
+def repeated_hour_lines(report: Report, zone: tzinfo) -> list[str]:
+    """The checkouts sent to the ILS that were made in the hour the clocks went back: a SIP2
+    date in local time cannot say which pass it was (FORMATS.md section 6), so an ILS that
+    keeps the transaction date may date them an hour off. Staff are told which to check."""
+    sent = [
+        line.state.checkout
+        for line in report.lines
+        if line.state.state is not None and in_repeated_hour(line.state.checkout.occurred_at, zone)
+    ]
+    if not sent:
+        return []
+    out = [
+        f"Warning: {len(sent)} checkouts sent were made in the hour the clocks went back, "
+        "which happens twice; SIP2's local times cannot say which pass, so the library system "
+        "may date them an hour off. Check their checkout times in the ILS:"
+    ]
+    for c in sent:
+        local = c.occurred_at.astimezone(zone)
+        out.append(f"  #{c.seq} item {c.item}: {local:%Y-%m-%d %H:%M:%S %Z}")
+    return out
+
+
+def _print(outcome: UploadOutcome, zone: tzinfo) -> None:
     run, report = outcome.run, outcome.report
     if outcome.tally.connections == 0 and not run.error:
         click.echo("Nothing to send: the library system has had every checkout sent to it.")
@@ -85,6 +109,8 @@ def _print(outcome: UploadOutcome) -> None:
     click.echo(f"This period: {report.summary()}.")
     for line in text_lines(report):
         click.echo(line)
+    for line in repeated_hour_lines(report, zone):
+        click.echo(line, err=True)
     csv_path, html_path = outcome.files
     click.echo(f"Report: {html_path} (printable), {csv_path}")
 
@@ -141,7 +167,7 @@ def upload(state: State, wait: bool, interval: int | None, retry_rejected: bool,
             break  # done, or a refused login that waiting will not cure
         click.echo(f"{outcome.run.error}; trying again in {pause} s.", err=True)
         time.sleep(pause)
-    _print(outcome)
+    _print(outcome, state.config.tz)
     if outcome.run.error:
         advice = outcome.tally.stop_advice()
         raise IlsNotReached(

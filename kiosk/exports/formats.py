@@ -75,6 +75,12 @@ def _is_repeated(wall: datetime, zone: tzinfo) -> bool:
     return first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall
 
 
+def in_repeated_hour(moment: datetime, zone: tzinfo) -> bool:
+    """Whether `moment`'s local time in `zone` happens twice (the hour the clocks go back):
+    a local time with no offset (a .koc line, a SIP2 date) cannot say which pass it was."""
+    return _is_repeated(moment.astimezone(zone).replace(tzinfo=None), zone)
+
+
 def koc_repeated_hour(
     checkouts: Iterable[SpooledCheckout], tz: tzinfo | None = None
 ) -> tuple[RepeatedHourLine, ...]:
