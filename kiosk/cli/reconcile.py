@@ -4,8 +4,7 @@ HTML in data_dir/reports."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -13,69 +12,29 @@ import click
 from kiosk.cli.common import State, utc_now
 from kiosk.cli.spool import _read_export
 from kiosk.config import KioskConfig
-from kiosk.domain.patrons import PatronRefusal, card_record, check_patron
-from kiosk.errors import NoSnapshotError
 from kiosk.exports.merge import merge_exports, parse_export
-from kiosk.exports.reconcile import Reconciliation, reconcile, text_lines
+from kiosk.exports.reconcile import Reconciliation, text_lines
 from kiosk.exports.reconcile_report import write_reconciliation
+from kiosk.runtime.reconcile import period_reconciliation, reconciled
 from kiosk.runtime.uploads import REPORTS
-from kiosk.storage.snapshot import SnapshotReader, SnapshotStore
-from kiosk.storage.spool import Spool, SpooledCheckout, UploadState
+from kiosk.storage.spool import Spool
 
 NO_SKEW_CHECK = timedelta(days=36500)  # clocks are `spool merge`'s business, not this report's
-
-
-def _card_check(
-    reader: SnapshotReader, config: KioskConfig, today: date
-) -> Callable[[str], PatronRefusal | None]:
-    policy = config.station_rules().patron_policy
-
-    def check(barcode: str) -> PatronRefusal | None:
-        record = card_record(barcode, reader.lookup(barcode), reader.mode)
-        return check_patron(record, policy, today, outstanding=0)
-
-    return check
 
 
 def run_reconcile(config: KioskConfig, files: tuple[Path, ...]) -> Reconciliation:
     """The reconciliation of this kiosk's current period (no files), or of these exports."""
     now = utc_now().astimezone(config.tz)
-    states: list[UploadState] | None = None
-    checkouts: list[SpooledCheckout]
-    if files:
-        parsed = [parse_export(str(path), _read_export(path)) for path in files]
-        checkouts = list(merge_exports(parsed, now=now, max_skew=NO_SKEW_CHECK).checkouts)
-        sources = tuple(str(path) for path in files)
-    else:
+    if not files:
         spool = Spool.open(config.data_dir, anchor=config.kiosk.spool_id)
         try:
-            first = spool.current_period().first_seq
-            states = [s for s in spool.upload_states() if s.checkout.seq >= first]
+            return period_reconciliation(config, spool, now)
         finally:
             spool.close()
-        checkouts = [s.checkout for s in states]
-        sources = (f"the spool of {config.kiosk.id} (this period)",)
-    try:
-        reader: SnapshotReader | None = SnapshotStore(config.data_dir).open_reader()
-    except NoSnapshotError as exc:
-        reader, snapshot = None, f"nothing: {exc}"
-    try:
-        check = None
-        if reader is not None:
-            built = reader.info.built_at.astimezone(config.tz)
-            snapshot = f"the patron snapshot built {built:%Y-%m-%d %H:%M}"
-            check = _card_check(reader, config, now.date())
-        return reconcile(
-            checkouts,
-            made_at=now,
-            sources=sources,
-            card_check=check,
-            snapshot=snapshot,
-            upload_states=states,
-        )
-    finally:
-        if reader is not None:
-            reader.close()
+    parsed = [parse_export(str(path), _read_export(path)) for path in files]
+    checkouts = list(merge_exports(parsed, now=now, max_skew=NO_SKEW_CHECK).checkouts)
+    sources = tuple(str(path) for path in files)
+    return reconciled(config, checkouts, now=now, sources=sources, states=None)
 
 
 @click.command("reconcile")

@@ -39,6 +39,8 @@ def status(state: State) -> None:
         click.echo(f"Special due date: {s.special_due.isoformat()} for every checkout.")
     if s.ils:
         click.echo(f"Library system: {s.ils}")
+    if s.conflicts:
+        click.echo(f"Conflicts: {s.conflicts}")
     click.echo(f"Disk:     {s.free_disk}")
     if not s.devices:
         click.echo("Devices:  no report yet (the kiosk writes one when it runs)")

@@ -95,6 +95,29 @@ class Reconciliation:
         )
 
 
+def findings_line(result: Reconciliation) -> str:
+    """For the staff screen: what was found, only what was found ("" for nothing)."""
+    found = (
+        (
+            result.lent_twice,
+            "item lent to more than one patron",
+            "items lent to more than one patron",
+        ),
+        (
+            result.cards_refused,
+            "checkout to a card the snapshot now refuses",
+            "checkouts to cards the snapshot now refuses",
+        ),
+        (
+            result.on_loan_elsewhere,
+            "loan the ILS has on loan to someone else",
+            "loans the ILS has on loan to someone else",
+        ),
+    )
+    parts = [_count(len(items), one, many) for items, one, many in found if items]
+    return f"{', '.join(parts)} this period: see kiosk spool reconcile" if parts else ""
+
+
 def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 

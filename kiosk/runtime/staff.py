@@ -22,9 +22,10 @@ from kiosk.domain.loans import next_open_day
 from kiosk.errors import KioskError
 from kiosk.exports.bundle import SUMMARY_NAME, write_bundle
 from kiosk.exports.drives import Drive, find_drives
-from kiosk.exports.reconcile import lent_twice
+from kiosk.exports.reconcile import findings_line
 from kiosk.runtime.devices import read_status
 from kiosk.runtime.fetch import fetch_snapshot
+from kiosk.runtime.reconcile import period_reconciliation
 from kiosk.runtime.signin import Pad, PinCheck, PinLock, SignIn
 from kiosk.runtime.staff_cards import StaffCards
 from kiosk.runtime.station import PAUSED_SETTING, SPECIAL_DUE_SETTING
@@ -87,6 +88,7 @@ class StaffStatus:
     staff_cards: int = 0
     cards_without_fast_check: int = 0  # staff cards with no tag here: scrypt at every scan
     lent_twice: int = 0  # items lent to more than one patron this period
+    conflicts: str = ""  # what the period's reconciliation found, in one line ("" nothing)
 
     def lock_lines(self) -> list[str]:
         """Each PIN pad locked now, and how to get past it, in words staff read."""
@@ -190,12 +192,15 @@ class StaffDesk:
         special: date | None = None
         paused: str | None = None
         ils, ils_warn = "", False
-        twice = 0
+        twice, conflicts = 0, ""
         try:
             with self._spool() as spool:
                 period = spool.current_period()
-                first = period.first_seq
-                twice = len(lent_twice(c for c in spool.checkouts() if c.seq >= first))
+                try:  # a snapshot that cannot be read says so on its own line
+                    found = period_reconciliation(config, spool, now)
+                    twice, conflicts = len(found.lent_twice), findings_line(found)
+                except KioskError as exc:
+                    log.error("the period's reconciliation failed: %s", exc)
                 settings = spool.settings((PAUSED_SETTING, SPECIAL_DUE_SETTING))
                 if config.sip2 is not None:
                     ils, ils_warn = _ils_line(spool, config)
@@ -257,6 +262,7 @@ class StaffDesk:
                 StaffCards(config.data_dir, config.staff.card_hashes()).without_fast_check
             ),
             lent_twice=twice,
+            conflicts=conflicts,
         )
 
     # The library system ----------------------------------------------------------------------

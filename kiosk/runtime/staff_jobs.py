@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from kiosk.exports.drives import Drive
-from kiosk.exports.reconcile import lent_twice_line
 from kiosk.presenter.staff import Facts, Job, Result, StatusLine
 from kiosk.runtime.signin import PinCheck
 from kiosk.runtime.staff import Outcome, StaffDesk, StaffStatus
@@ -90,8 +89,8 @@ def facts(status: StaffStatus) -> Facts:
         lines.append(StatusLine("Devices", "no report yet"))
     if status.ils:
         lines.append(StatusLine("Library system", status.ils, warn=status.ils_warn))
-    if status.lent_twice:
-        lines.append(StatusLine("Conflicts", lent_twice_line(status.lent_twice), warn=True))
+    if status.conflicts:
+        lines.append(StatusLine("Conflicts", status.conflicts, warn=True))
     if status.cards_without_fast_check:
         lines.append(StatusLine("Staff cards", status.fast_check_line(), warn=True))
     lines.append(StatusLine("Disk", status.free_disk))

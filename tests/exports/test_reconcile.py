@@ -195,7 +195,8 @@ def test_the_spool_alone_finds_every_kind_and_writes_private_reports(home: Kiosk
     lines = {line.label: line for line in facts(desk.status()).lines}
     assert lines["Conflicts"].warn
     assert lines["Conflicts"].value == (
-        "1 item lent to more than one patron this period: see kiosk spool reconcile"
+        "1 item lent to more than one patron, 2 checkouts to cards the snapshot now refuses, "
+        "1 loan the ILS has on loan to someone else this period: see kiosk spool reconcile"
     )
 
 
@@ -208,6 +209,14 @@ def test_without_a_snapshot_the_cards_are_not_checked(home: KioskHome) -> None:
     assert len(result.lent_twice) == 1
     desk = StaffDesk(config, actor="staff:test", now=ManualClock(datetime.now(UTC)).now)
     assert "Conflicts" in {line.label for line in facts(desk.status()).lines}
+
+
+def test_kiosk_status_says_what_the_reconciliation_found(home: KioskHome) -> None:
+    config = load_config(home.config_path)
+    record(config, (1, 1), (2, 1))
+    shown = home.kiosk("status")
+    assert shown.returncode == 0, shown.stderr
+    assert "Conflicts: 1 item lent to more than one patron" in shown.stdout
 
 
 def test_no_conflicts_no_staff_line(home: KioskHome) -> None:
