@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.errors import StorageError
+from kiosk.storage.db import database_errors
 from kiosk.storage.files import PRIVATE_FILE, atomic_write_bytes, private_dir
 from kiosk.storage.spool import SPOOL_FILE
 
@@ -54,6 +55,7 @@ def _digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+@database_errors("the audit trail cannot be used")
 class AuditLog:
     def __init__(self, data_dir: Path, *, anchored: bool = False) -> None:
         """anchored: the config names this kiosk's spool (kiosk.spool_id), so the data folder

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool, QueuePool
+
+from kiosk.errors import StorageError
 
 Mode = Literal["durable", "bulk", "readonly"]
 
@@ -32,6 +37,53 @@ def plain_error(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     lines = str(orig).splitlines()
     return lines[0] if lines else type(orig).__name__
+
+
+# What the database layers below us raise: never seen outside kiosk.storage.
+DATABASE_ERRORS = (SQLAlchemyError, sqlite3.Error)
+
+C = TypeVar("C", bound=type)
+
+
+def database_errors(what: str) -> Callable[[C], C]:
+    """A class decorator: every public method of the class (generators too) turns an error
+    of SQLAlchemy or SQLite into a StorageError saying `what`, with the driver's own line
+    (plain_error). Applied to every class that reaches a database, so callers catch only the
+    kiosk's own errors and SQLAlchemy stays inside kiosk.storage. A method that says more
+    (a checkout that was not stored, a full disk) raises its own StorageError first."""
+
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        if inspect.isgeneratorfunction(method):
+
+            @functools.wraps(method)
+            def generator(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return (yield from method(*args, **kwargs))
+                except DATABASE_ERRORS as exc:
+                    raise StorageError(f"{what}: {plain_error(exc)}") from exc
+
+            return generator
+
+        @functools.wraps(method)
+        def translated(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except DATABASE_ERRORS as exc:
+                raise StorageError(f"{what}: {plain_error(exc)}") from exc
+
+        return translated
+
+    def decorate(cls: C) -> C:
+        for name, member in list(vars(cls).items()):
+            if name.startswith("_"):
+                continue
+            if isinstance(member, classmethod | staticmethod):
+                setattr(cls, name, type(member)(wrap(member.__func__)))
+            elif inspect.isfunction(member):
+                setattr(cls, name, wrap(member))
+        return cls
+
+    return decorate
 
 
 def sqlite_engine(path: Path, *, mode: Mode = "durable") -> Engine:

@@ -23,7 +23,7 @@ from kiosk.domain.items import ItemRecord, ItemStatus
 from kiosk.domain.patrons import SnapshotMode
 from kiosk.errors import SnapshotError
 from kiosk.storage.bulk import Chunk, Parsed, Table, chunks_of
-from kiosk.storage.db import sqlite_engine
+from kiosk.storage.db import database_errors, sqlite_engine
 from kiosk.storage.swap import (
     ImportReport,
     Progress,
@@ -111,6 +111,7 @@ def _items(
         yield line, item, note
 
 
+@database_errors("the item snapshot cannot be used")
 class ItemStore(SwappedStore):
     """The item snapshot folder of one kiosk (data_dir/items)."""
 
@@ -155,6 +156,7 @@ class ItemStore(SwappedStore):
         )
 
 
+@database_errors("the item snapshot cannot be read")
 class ItemReader:
     """Lookups in one item snapshot file, opened read-only."""
 

@@ -31,7 +31,7 @@ from kiosk.domain.ils_files import (
 from kiosk.domain.patrons import MOST_RESTRICTIVE_FIRST, PatronRecord, PatronStatus, SnapshotMode
 from kiosk.errors import SnapshotError
 from kiosk.storage.bulk import BadRow, Chunk, Parsed, Table, chunks_of
-from kiosk.storage.db import sqlite_engine
+from kiosk.storage.db import database_errors, sqlite_engine
 from kiosk.storage.patron_rows import PatronColumns, as_row
 from kiosk.storage.swap import (
     ImportCounts,
@@ -210,6 +210,7 @@ def _blocklist(rule: BarcodeRule) -> Recipe[PatronRecord]:
     return Recipe(DENIED, read, "patrons", SnapshotMode.DENY, "block list lines")
 
 
+@database_errors("the patron snapshot cannot be used")
 class SnapshotStore(SwappedStore):
     """The snapshots folder of one kiosk: the current snapshot, the previous one, the pointer."""
 
@@ -279,6 +280,7 @@ class SnapshotStore(SwappedStore):
         )
 
 
+@database_errors("the patron snapshot cannot be read")
 class SnapshotReader:
     """Lookups in one snapshot file, opened read-only. In a deny list, a card that is not
     listed is not found here: `kiosk.domain.patrons.card_record` says what that means."""

@@ -30,7 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.domain.station import CheckoutRequest
 from kiosk.errors import DiskFullError, PeriodNotHandedOver, SpoolDamagedError, StorageError
-from kiosk.storage.db import driver_connection, plain_error, sqlite_engine
+from kiosk.storage.db import database_errors, driver_connection, plain_error, sqlite_engine
 from kiosk.storage.files import atomic_write_bytes, private_dir
 
 SPOOL_FILE = "spool.db"
@@ -281,6 +281,7 @@ def _alembic_config(conn: Connection, migrations: Path) -> AlembicConfig:
     return config
 
 
+@database_errors("the spool cannot be used")
 class Spool:
     def __init__(self, engine: Engine, path: Path, spool_id: str) -> None:
         self._engine = engine

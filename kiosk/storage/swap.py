@@ -29,7 +29,7 @@ from kiosk.domain.patrons import SnapshotMode
 from kiosk.domain.service import FUTURE_TOLERANCE
 from kiosk.errors import NoSnapshotError, SnapshotError, StorageError
 from kiosk.storage.bulk import SORT_THREADS, BadRow, Chunk, Loader, Table
-from kiosk.storage.db import plain_error, sqlite_engine
+from kiosk.storage.db import database_errors, plain_error, sqlite_engine
 from kiosk.storage.files import atomic_write_bytes, fsync_file, private_dir
 from kiosk.storage.textfile import (
     SourceFile,
@@ -137,6 +137,7 @@ class Recipe(Generic[R]):
     rows_word: str  # "patron rows"
 
 
+@database_errors("the snapshot files cannot be used")
 class SwappedStore:
     """One folder of swapped files: `<prefix>-<time>-<sha>.db` and the pointer."""
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import trustme
-from sqlalchemy.exc import IntegrityError
 
+from kiosk.errors import StorageError
 from kiosk.storage.spool import Spool
 from kiosk.upload.client import ConnectionLost, Sip2Connection
 from kiosk.upload.replay import ALREADY_ON_LOAN, upload
@@ -321,7 +321,7 @@ def test_the_database_refuses_to_change_an_accepted_upload(spool: Spool, tmp_pat
     assert spool.mark_sent(ids[0], now()) is False
     assert spool.mark_sent(ids[0], now(), expected="accepted") is False  # handed over
     # ... and the database refuses the change itself.
-    with pytest.raises(IntegrityError, match="never sent again"):
+    with pytest.raises(StorageError, match="never sent again"):
         spool.mark_answered(ids[0], accepted=False, message="no", ils_due="", when=now())
 
     conn = sqlite3.connect(tmp_path / "data" / "spool.db", isolation_level=None)
