@@ -4,7 +4,7 @@ The device is grabbed exclusively, so a scan never also lands as typing in anoth
 (or on the screen's text fields). A thread moves key events into `KeyDecoder` and posts what
 it decodes; it never decides anything. When the device goes away (unplugged: reads fail with
 ENODEV) or cannot be opened or grabbed, the adapter says so in plain words and tries again
-with exponential back-off until `stop()`.
+with exponential back-off until `stop()` (`ReconnectingReader`, the loop every scanner shares).
 
 python-evdev is imported only when a real device is opened or listed, so the kiosk still runs
 with a fake scanner where evdev cannot be installed.
@@ -17,12 +17,13 @@ import errno
 import logging
 import os
 import select
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
 from hardware.keymap import CODES, DIGIT_KEYS, EV_KEY, KeyDecoder
-from hardware.scanner import Post, ReaderThread, ScannerMessage, StatusChanged, log_message
+from hardware.scanner import Clock, Post, ReconnectingReader, ScannerMessage, log_message
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +158,7 @@ def describe(exc: OSError) -> str:
     return f"error: {exc.strerror or exc}"
 
 
-class EvdevScanner(ReaderThread):
+class EvdevScanner(ReconnectingReader):
     def __init__(
         self,
         name: str,
@@ -169,6 +170,7 @@ class EvdevScanner(ReaderThread):
         retry_min: float = 0.5,
         retry_max: float = 30.0,
         opener: Opener | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
         if opener is None and path is None and device_name is None:
             raise ValueError("an evdev scanner needs a path or a device name")
@@ -176,43 +178,25 @@ class EvdevScanner(ReaderThread):
         def open_real() -> InputDeviceLike:
             return open_evdev(path=path, device_name=device_name)
 
-        super().__init__(name)
+        super().__init__(name, retry_min=retry_min, retry_max=retry_max, clock=clock)
         self.grab = grab
         self.max_length = max_length
-        self.retry_min = retry_min
-        self.retry_max = retry_max
         self._open = opener or open_real
 
-    def _run(self, post: Post) -> None:
-        delay = self.retry_min
-        while not self._stopping.is_set():
-            try:
-                device = self._connect()
-            except Exception as exc:  # a reader thread must never die silently
-                problem = self._problem(exc)
-            else:
-                delay = self.retry_min
-                post(StatusChanged(self.name, True, "connected"))
-                log.info("scanner %s: reading %s (%s)", self.name, device.path, device.name)
-                try:
-                    self._pump(device, post)
-                    return  # stopped
-                except Exception as exc:  # unplugged (OSError), or anything unexpected
-                    problem = self._problem(exc)
-                finally:
-                    self._release(device)
-            detail = f"{problem}; retrying in {delay:g} s"
-            log.warning("scanner %s: %s", self.name, detail)
-            post(StatusChanged(self.name, False, detail))
-            if self._stopping.wait(delay):
-                return
-            delay = min(delay * 2, self.retry_max)
-
-    def _problem(self, exc: Exception) -> str:
-        if isinstance(exc, OSError):
+    def _session(self, post: Post) -> str | None:
+        try:
+            device = self._connect()
+        except OSError as exc:
             return describe(exc)
-        log.error("scanner %s: unexpected error", self.name, exc_info=exc)
-        return f"unexpected error ({type(exc).__name__}: {exc})"
+        try:
+            log.info("scanner %s: reading %s (%s)", self.name, device.path, device.name)
+            self._connected(post)
+            self._pump(device, post)
+            return None  # stopped
+        except OSError as exc:  # unplugged
+            return describe(exc)
+        finally:
+            self._release(device)
 
     def _connect(self) -> InputDeviceLike:
         device = self._open()

@@ -19,21 +19,9 @@ from escpos.printer import cups as escpos_cups
 
 from hardware.escpos_printer import Connect, DummyPrinter, EscposPrinter
 from hardware.printer import FakePrinter, PrinterError, PrinterState, ReceiptPrinter
+from hardware.printer_kinds import COMMON, KINDS, check_settings
 
-KINDS = ("usb", "serial", "network", "file", "cups", "dummy", "fake")
-
-# Settings every ESC/POS kind accepts, passed to EscposPrinter.
-_COMMON = {"name", "font", "qr_size"}
-
-_SETTINGS: dict[str, set[str]] = {
-    "usb": {"vendor_id", "product_id", "in_ep", "out_ep", "timeout"},
-    "serial": {"url", "devfile", "baudrate", "timeout"},
-    "network": {"host", "port", "timeout"},
-    "file": {"path"},
-    "cups": {"printer", "host", "port"},
-    "dummy": set(),
-    "fake": {"name", "fail", "state", "paper_for", "delay"},
-}
+__all__ = ["KINDS", "make_printer"]
 
 
 def make_printer(kind: str, *, profile: str = "TM-T88V", **settings: Any) -> ReceiptPrinter:
@@ -48,19 +36,11 @@ def make_printer(kind: str, *, profile: str = "TM-T88V", **settings: Any) -> Rec
     fake: hardware.printer.FakePrinter with its fault switches.
     All ESC/POS kinds also take name, font ("a"/"b") and qr_size.
     """
-    if kind not in KINDS:
-        raise ValueError(f"unknown printer kind {kind!r}; expected one of: {', '.join(KINDS)}")
-    allowed = _SETTINGS[kind] if kind == "fake" else _SETTINGS[kind] | _COMMON
-    unknown = sorted(set(settings) - allowed)
-    if unknown:
-        raise ValueError(
-            f"unknown settings for a {kind} printer: {', '.join(unknown)}; "
-            f"expected some of: {', '.join(sorted(allowed))}"
-        )
+    check_settings(kind, settings)  # hardware.printer_kinds: the one table of settings
     if kind == "fake":
         return FakePrinter(**settings)
 
-    common = {key: settings.pop(key) for key in _COMMON & set(settings)}
+    common = {key: settings.pop(key) for key in COMMON & set(settings)}
     name = common.pop("name", kind)
     if kind == "dummy":
         return DummyPrinter(name, profile=profile, **common)
@@ -70,8 +50,8 @@ def make_printer(kind: str, *, profile: str = "TM-T88V", **settings: Any) -> Rec
 def _connector(kind: str, profile: str, settings: dict[str, Any]) -> Connect:
     if kind == "usb":
         usb_args: dict[str, Any] = {
-            "idVendor": _required(settings, "vendor_id", kind),
-            "idProduct": _required(settings, "product_id", kind),
+            "idVendor": settings["vendor_id"],
+            "idProduct": settings["product_id"],
         }
         for ours, theirs in (("in_ep", "in_ep"), ("out_ep", "out_ep"), ("timeout", "timeout")):
             if ours in settings:
@@ -79,21 +59,19 @@ def _connector(kind: str, profile: str, settings: dict[str, Any]) -> Connect:
         return lambda: Usb(profile=profile, **usb_args)
 
     if kind == "serial":
-        devfile = settings.get("devfile") or settings.get("url")
-        if not devfile:
-            raise ValueError("a serial printer needs url (or devfile), e.g. /dev/ttyUSB0")
+        devfile = settings.get("devfile") or settings["url"]
         baudrate = int(settings.get("baudrate", 9600))
         timeout = float(settings.get("timeout", 1.0))
         return lambda: Serial(devfile=devfile, baudrate=baudrate, timeout=timeout, profile=profile)
 
     if kind == "network":
-        host = _required(settings, "host", kind)
+        host = settings["host"]
         port = int(settings.get("port", 9100))
         timeout = float(settings.get("timeout", 5.0))
         return lambda: Network(host=host, port=port, timeout=timeout, profile=profile)
 
     if kind == "file":
-        path = str(_required(settings, "path", kind))
+        path = str(settings["path"])
         return lambda: File(devfile=path, profile=profile)
 
     # cups
@@ -106,9 +84,3 @@ def _connector(kind: str, profile: str, settings: dict[str, Any]) -> Connect:
     cups_args = {key: settings[key] for key in ("host", "port") if key in settings}
     printer_name = str(settings.get("printer", ""))
     return lambda: CupsPrinter(printer_name, profile=profile, **cups_args)
-
-
-def _required(settings: dict[str, Any], key: str, kind: str) -> Any:
-    if key not in settings:
-        raise ValueError(f"a {kind} printer needs the setting {key!r}")
-    return settings[key]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -122,3 +123,57 @@ class ReaderThread:
 
     def _run(self, post: Post) -> None:
         raise NotImplementedError
+
+
+Clock = Callable[[], float]  # a monotonic clock, in seconds
+
+
+class ReconnectingReader(ReaderThread):
+    """The one reconnect loop every scanner adapter shares: open the device and read it until
+    stop() or a failure, say what went wrong, wait, and open it again.
+
+    The wait doubles after each failure, from retry_min up to retry_max, and starts over only
+    after a connection that stayed up for retry_max: a device that connects and drops at once
+    (a loose cable, a port that comes and goes) is retried ever more slowly, never every
+    retry_min forever. The adapter implements `_session`."""
+
+    def __init__(
+        self, name: str, *, retry_min: float, retry_max: float, clock: Clock = time.monotonic
+    ) -> None:
+        super().__init__(name)
+        self.retry_min = retry_min
+        self.retry_max = retry_max
+        self._clock = clock
+        self._opened_at: float | None = None  # when the device was last opened
+
+    def _session(self, post: Post) -> str | None:
+        """Open the device, call `_connected(post)` once it is open, and read it: None once
+        stopped, else a few plain words on what went wrong (it cannot be opened, it went
+        away)."""
+        raise NotImplementedError
+
+    def _connected(self, post: Post) -> None:
+        self._opened_at = self._clock()
+        post(StatusChanged(self.name, True, "connected"))
+
+    def _run(self, post: Post) -> None:
+        log = logging.getLogger(type(self).__module__)
+        delay = self.retry_min
+        while not self._stopping.is_set():
+            self._opened_at = None
+            try:
+                problem = self._session(post)
+            except Exception as exc:  # a reader thread must never die silently
+                log.error("scanner %s: unexpected error", self.name, exc_info=exc)
+                problem = f"unexpected error ({type(exc).__name__}: {exc})"
+            if problem is None or self._stopping.is_set():
+                return
+            opened_at = self._opened_at
+            if opened_at is not None and self._clock() - opened_at >= self.retry_max:
+                delay = self.retry_min  # it worked for a while: start over
+            detail = f"{problem}; retrying in {delay:g} s"
+            log.warning("scanner %s: %s", self.name, detail)
+            post(StatusChanged(self.name, False, detail))
+            if self._stopping.wait(delay):
+                return
+            delay = min(delay * 2, self.retry_max)

@@ -2,7 +2,8 @@
 
 A thread of the adapter's own opens the port, moves bytes into a `ScanDecoder` and posts what
 comes out. When the port cannot be opened or stops working (the scanner was unplugged) it says
-so, waits with an exponential back-off that `stop()` interrupts, and opens the port again.
+so, waits with an exponential back-off that `stop()` interrupts, and opens the port again
+(`ReconnectingReader`, the loop every scanner shares).
 Only this thread moves bytes; every rule about what the bytes mean lives in the decoder.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 import serial  # type: ignore[import-untyped]
 
 from hardware.scan_decoder import TERMINATORS, ScanDecoder, Terminator
-from hardware.scanner import Post, ReaderThread, StatusChanged, log_message
+from hardware.scanner import Clock, Post, ReconnectingReader, log_message
 
 log = logging.getLogger(__name__)
 
@@ -60,60 +61,47 @@ class SerialSettings:
         )
 
 
-class SerialScanner(ReaderThread):
-    def __init__(self, name: str, settings: SerialSettings) -> None:
-        super().__init__(name)
+class SerialScanner(ReconnectingReader):
+    def __init__(
+        self, name: str, settings: SerialSettings, *, clock: Clock = time.monotonic
+    ) -> None:
+        super().__init__(
+            name, retry_min=settings.retry_min, retry_max=settings.retry_max, clock=clock
+        )
         self.settings = settings
+        self._decoder = settings.decoder(name)
 
-    def _run(self, post: Post) -> None:
-        delay = self.settings.retry_min
-        decoder = self.settings.decoder(self.name)
-        while not self._stopping.is_set():
-            problem: str | None
-            try:
-                port = serial.serial_for_url(
-                    self.settings.url, baudrate=self.settings.baudrate, timeout=READ_TIMEOUT
-                )
-            except (serial.SerialException, OSError, ValueError) as exc:
-                problem = f"cannot open {self.settings.url} ({reason(exc)})"
-            except Exception as exc:  # a reader thread must never die silently
-                log.error("scanner %s: unexpected error", self.name, exc_info=exc)
-                problem = f"unexpected error ({type(exc).__name__}: {exc})"
-            else:
-                log.info("scanner %s: connected on %s", self.name, self.settings.url)
-                post(StatusChanged(self.name, True, "connected"))
-                problem, lasted = self._read(port, decoder, post)
-                decoder.reset()  # half a scan from before the problem is no scan
-                if lasted >= self.settings.retry_max:
-                    delay = self.settings.retry_min  # it worked for a while: start over
-            if problem is None or self._stopping.is_set():
-                break
-            detail = f"{problem}; retrying in {delay:g} s"
-            log.warning("scanner %s: %s", self.name, detail)
-            post(StatusChanged(self.name, False, detail))
-            if self._stopping.wait(delay):
-                break
-            delay = min(delay * 2, self.settings.retry_max)
+    def _session(self, post: Post) -> str | None:
+        try:
+            port = serial.serial_for_url(
+                self.settings.url, baudrate=self.settings.baudrate, timeout=READ_TIMEOUT
+            )
+        except (serial.SerialException, OSError, ValueError) as exc:
+            return f"cannot open {self.settings.url} ({reason(exc)})"
+        log.info("scanner %s: connected on %s", self.name, self.settings.url)
+        self._connected(post)
+        try:
+            return self._read(port, post)
+        finally:
+            self._decoder.reset()  # half a scan from before the problem is no scan
 
-    def _read(self, port: Any, decoder: ScanDecoder, post: Post) -> tuple[str | None, float]:
-        """Move bytes until stopped (None) or the port fails (what went wrong), and how long
-        the connection lasted."""
-        opened = time.monotonic()
+    def _read(self, port: Any, post: Post) -> str | None:
+        """Move bytes until stopped (None) or the port fails (what went wrong)."""
         try:
             while not self._stopping.is_set():
                 try:
                     data = port.read(port.in_waiting or 1)
                 except (serial.SerialException, OSError) as exc:
-                    return f"disconnected ({reason(exc)})", time.monotonic() - opened
+                    return f"disconnected ({reason(exc)})"
                 except Exception as exc:  # a driver's surprise must not end the thread
                     log.error("scanner %s: unexpected error", self.name, exc_info=exc)
-                    problem = f"unexpected error ({type(exc).__name__}: {exc})"
-                    return problem, time.monotonic() - opened
+                    return f"unexpected error ({type(exc).__name__}: {exc})"
                 now = time.monotonic()
-                for message in decoder.feed(data, now) if data else decoder.idle(now):
+                decoded = self._decoder.feed(data, now) if data else self._decoder.idle(now)
+                for message in decoded:
                     log_message(log, message)
                     post(message)
-            return None, time.monotonic() - opened
+            return None
         finally:
             try:
                 port.close()
