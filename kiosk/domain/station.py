@@ -4,6 +4,10 @@
 events to show and at most one checkout to store. The shell stores that checkout durably and
 feeds back `CheckoutStored` (or `CheckoutFailed`); only then does an `ItemCheckedOut` event
 exist. That ordering is what makes "spool before done" hold by construction.
+
+The time comes twice: `now`, the wall clock, names moments (a checkout's stamp, today for due
+dates and card expiry); `at`, a monotonic instant (the time since some fixed origin), measures
+the idle timeout, so a wall clock that NTP sets back or forward moves no deadline.
 """
 
 from __future__ import annotations
@@ -80,7 +84,7 @@ class Session:
     session_id: str
     patron: str
     first_name: str
-    last_activity: datetime
+    last_activity: timedelta  # monotonic (see the module's docstring)
     items: tuple[LoanLine, ...] = ()
 
     def has_item(self, item: str) -> bool:
@@ -210,8 +214,8 @@ class Transition:
     store: CheckoutRequest | None = None
 
 
-def session_deadline(state: StationState, rules: StationRules) -> datetime | None:
-    """When the current session times out, or None when there is no session."""
+def session_deadline(state: StationState, rules: StationRules) -> timedelta | None:
+    """The monotonic instant the current session times out, or None: no session."""
     if state.session is None:
         return None
     return state.session.last_activity + rules.idle_timeout
@@ -235,8 +239,11 @@ def _go_out_of_service(
     return state, [*events, OutOfService(reason, detail)]
 
 
-def step(state: StationState, event: Input, now: datetime, rules: StationRules) -> Transition:
-    transition = _step(state, event, now, rules)
+def step(
+    state: StationState, event: Input, now: datetime, rules: StationRules, at: timedelta
+) -> Transition:
+    """`now`: the wall clock; `at`: the monotonic clock, for the idle timeout."""
+    transition = _step(state, event, _Time(now, at), rules)
     after = transition.state
     if after.deferred is not None and after.session is None and after.pending is None:
         reason, detail = after.deferred
@@ -248,7 +255,13 @@ def step(state: StationState, event: Input, now: datetime, rules: StationRules) 
 _PATRON_INPUTS = (PatronScan, ItemScan, BadScan, Done, Tick, StillHere)
 
 
-def _step(state: StationState, event: Input, now: datetime, rules: StationRules) -> Transition:
+@dataclass(frozen=True)
+class _Time:
+    now: datetime  # the wall clock
+    at: timedelta  # the monotonic clock
+
+
+def _step(state: StationState, event: Input, when: _Time, rules: StationRules) -> Transition:
     if isinstance(event, SpecialDueSet):
         return Transition(replace(state, special_due=event.special_due))
     if isinstance(event, ServiceUp):
@@ -282,25 +295,25 @@ def _step(state: StationState, event: Input, now: datetime, rules: StationRules)
 
     timed_out: tuple[Event, ...] = ()
     deadline = session_deadline(state, rules)
-    if isinstance(event, _PATRON_INPUTS) and deadline is not None and now >= deadline:
+    if isinstance(event, _PATRON_INPUTS) and deadline is not None and when.at >= deadline:
         # The session ran out before this input arrived: it ends first, whatever comes next.
         state, ended = _end_session(state, SessionEnd.TIMEOUT)
         timed_out = tuple(ended)
         if state.deferred is not None or isinstance(event, Tick):
             return Transition(state, timed_out)
-    transition = _dispatch(state, event, now, rules)
+    transition = _dispatch(state, event, when, rules)
     return Transition(transition.state, (*timed_out, *transition.events), transition.store)
 
 
-def _dispatch(state: StationState, event: Input, now: datetime, rules: StationRules) -> Transition:
+def _dispatch(state: StationState, event: Input, when: _Time, rules: StationRules) -> Transition:
     if isinstance(event, PatronScan):
-        return _patron_scan(state, event, now, rules)
+        return _patron_scan(state, event, when, rules)
     if isinstance(event, ItemScan):
-        return _item_scan(state, event, now, rules)
+        return _item_scan(state, event, when, rules)
     if isinstance(event, CheckoutStored):
         return _checkout_stored(state, event)
     if isinstance(event, BadScan):
-        touched = _touch(state, now)
+        touched = _touch(state, when)
         return Transition(touched, (ScanRejected(event.text, event.reason, event.detail),))
     if isinstance(event, Done):
         new_state, events = _end_session(state, SessionEnd.DONE)
@@ -308,7 +321,7 @@ def _dispatch(state: StationState, event: Input, now: datetime, rules: StationRu
     if isinstance(event, Tick):
         return Transition(state)  # a timeout was handled above
     if isinstance(event, StillHere):
-        return Transition(_touch(state, now))
+        return Transition(_touch(state, when))
     if isinstance(event, EndOfInput):
         new_state, events = _end_session(state, SessionEnd.END_OF_INPUT)
         return Transition(new_state, tuple(events))
@@ -321,22 +334,22 @@ def _dispatch(state: StationState, event: Input, now: datetime, rules: StationRu
     raise TypeError(f"unknown input {event!r}")
 
 
-def _touch(state: StationState, now: datetime) -> StationState:
+def _touch(state: StationState, when: _Time) -> StationState:
     if state.session is None:
         return state
-    return replace(state, session=replace(state.session, last_activity=now))
+    return replace(state, session=replace(state.session, last_activity=when.at))
 
 
 def _patron_scan(
-    state: StationState, event: PatronScan, now: datetime, rules: StationRules
+    state: StationState, event: PatronScan, when: _Time, rules: StationRules
 ) -> Transition:
     if state.session is not None and state.session.patron == event.barcode:
-        return Transition(_touch(state, now))  # the same card scanned again: carry on
+        return Transition(_touch(state, when))  # the same card scanned again: carry on
     state, events = _end_session(state, SessionEnd.NEW_PATRON)
     if state.deferred is not None:
         return Transition(state, tuple(events))  # out of service now: nobody new gets in
     refusal = check_patron(
-        event.record, rules.patron_policy, rules.local_date(now), event.outstanding
+        event.record, rules.patron_policy, rules.local_date(when.now), event.outstanding
     )
     if refusal is not None:
         over = refusal is PatronRefusal.FINES_OVER_LIMIT and event.record is not None
@@ -344,7 +357,7 @@ def _patron_scan(
         refused = PatronRefused(event.barcode, refusal, fines)
         return Transition(state, (*events, refused))
     assert event.record is not None  # check_patron refuses an unknown patron
-    session = Session(event.new_session_id, event.barcode, event.record.first_name, now)
+    session = Session(event.new_session_id, event.barcode, event.record.first_name, when.at)
     accepted = PatronAccepted(event.barcode, session.first_name, session.session_id)
     return Transition(replace(state, mode=Mode.SESSION, session=session), (*events, accepted))
 
@@ -361,7 +374,7 @@ STATUS_REFUSAL = {
 
 
 def _item_scan(
-    state: StationState, event: ItemScan, now: datetime, rules: StationRules
+    state: StationState, event: ItemScan, when: _Time, rules: StationRules
 ) -> Transition:
     session = state.session
     refusal: ItemRefusal | None = None
@@ -376,9 +389,9 @@ def _item_scan(
     elif 0 < rules.patron_policy.max_items_per_patron <= event.outstanding:
         refusal = ItemRefusal.PATRON_LIMIT
     if refusal is not None:
-        return Transition(_touch(state, now), (ItemRefused(event.barcode, refusal),))
+        return Transition(_touch(state, when), (ItemRefused(event.barcode, refusal),))
     assert session is not None  # no session is refused above
-    today = rules.local_date(now)
+    today = rules.local_date(when.now)
     known = event.item if event.item is not None else ItemRecord(event.barcode)
     request = CheckoutRequest(
         session_id=session.session_id,
@@ -386,11 +399,11 @@ def _item_scan(
         item=event.barcode,
         due_date=due_date(today, rules.loan_rules, state.special_due, known.material),
         special_due=is_special(today, state.special_due),
-        occurred_at=now,
+        occurred_at=when.now,  # the wall clock: a stamp, stored and exported
         title=known.title,
         material=known.material,
     )
-    return Transition(replace(_touch(state, now), pending=request), store=request)
+    return Transition(replace(_touch(state, when), pending=request), store=request)
 
 
 def _checkout_stored(state: StationState, event: CheckoutStored) -> Transition:

@@ -1,14 +1,16 @@
 """The screens as a state machine: engine events, button presses and time in; what each
 screen shows (a ScreenView) and what the shell must do (effects) out.
 
-Pure: `now` is an argument, strings come from the Language passed in. The Kivy views only
+Pure: the time is an argument, strings come from the Language passed in. Every time here
+(`at`, the screen timers, the session deadline) is a monotonic instant (runtime.clock): the
+screens keep their schedule when NTP moves the wall clock. The Kivy views only
 draw a ScreenView and report presses.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import Enum
 
@@ -184,15 +186,15 @@ class UiState:
     session_id: str = ""
     loans: tuple[Loan, ...] = ()
     notice: Notice | None = None
-    notice_until: datetime | None = None
+    notice_until: timedelta | None = None  # monotonic, as every time in this module
     refusal: PatronRefusal | None = None
     refused_fines: Decimal | None = None
     out_of_service: OutOfServiceReason | None = None
     out_of_service_detail: str = ""
     finished: FinishedSession | None = None
     receipt: Receipt = Receipt.NONE
-    screen_until: datetime | None = None  # Finish, Goodbye and Refused go on by themselves
-    deadline: datetime | None = None  # when the engine will end the session
+    screen_until: timedelta | None = None  # Finish, Goodbye and Refused go on by themselves
+    deadline: timedelta | None = None  # when the engine will end the session
 
 
 # Effects: what the shell does for the presenter ------------------------------------------------
@@ -229,7 +231,7 @@ def initial_state(settings: Settings) -> UiState:
 # Engine events --------------------------------------------------------------------------------
 
 
-def on_event(state: UiState, event: Event, now: datetime, settings: Settings) -> Update:
+def on_event(state: UiState, event: Event, at: timedelta, settings: Settings) -> Update:
     if isinstance(event, Ready):
         return Update(_welcome(state, settings))
     if isinstance(event, OutOfService):
@@ -262,30 +264,30 @@ def on_event(state: UiState, event: Event, now: datetime, settings: Settings) ->
             refused_fines=event.fines,
             notice=None,
             finished=None,
-            screen_until=now + settings.refused,
+            screen_until=at + settings.refused,
         )
         return Update(refused, (PlaySound(Sound.PROBLEM),))
     if isinstance(event, ItemCheckedOut):
         added = replace(state, loans=(*state.loans, Loan.of(event)), notice=None)
         return Update(added, (PlaySound(Sound.SUCCESS),))
     if isinstance(event, ItemRefused):
-        return _notice(state, ITEM_NOTICE[event.reason], now, settings)
+        return _notice(state, ITEM_NOTICE[event.reason], at, settings)
     if isinstance(event, ScanRejected):
-        return _notice(state, SCAN_NOTICE[event.reason], now, settings)
+        return _notice(state, SCAN_NOTICE[event.reason], at, settings)
     if isinstance(event, SessionEnded):
-        return _session_ended(state, event, now, settings)
+        return _session_ended(state, event, at, settings)
     return Update(state)
 
 
-def _notice(state: UiState, kind: Notice, now: datetime, settings: Settings) -> Update:
+def _notice(state: UiState, kind: Notice, at: timedelta, settings: Settings) -> Update:
     if state.screen in (Screen.OUT_OF_SERVICE, Screen.STARTING):
         return Update(state)
-    shown = replace(state, notice=kind, notice_until=now + settings.notice)
+    shown = replace(state, notice=kind, notice_until=at + settings.notice)
     return Update(shown, (PlaySound(Sound.PROBLEM),))
 
 
 def _session_ended(
-    state: UiState, event: SessionEnded, now: datetime, settings: Settings
+    state: UiState, event: SessionEnded, at: timedelta, settings: Settings
 ) -> Update:
     finished = FinishedSession(event.session_id, event.patron, state.loans, event.reason)
     cleared = replace(state, patron="", first_name="", loans=(), notice=None, deadline=None)
@@ -294,27 +296,27 @@ def _session_ended(
     if event.reason in (SessionEnd.NEW_PATRON, SessionEnd.OUT_OF_SERVICE, SessionEnd.END_OF_INPUT):
         return Update(cleared)  # the next event says what the screen shows
     if not finished.loans or not settings.offers_receipts:
-        return Update(_goodbye(cleared, finished, Receipt.NONE, now, settings))
+        return Update(_goodbye(cleared, finished, Receipt.NONE, at, settings))
     if settings.receipt_mode == "always":
-        printing = _goodbye(cleared, finished, Receipt.PRINTING, now, settings)
+        printing = _goodbye(cleared, finished, Receipt.PRINTING, at, settings)
         return Update(printing, (PrintReceipt(finished),))
     if event.reason is SessionEnd.TIMEOUT:
-        return Update(_goodbye(cleared, finished, Receipt.NONE, now, settings))  # walked away
+        return Update(_goodbye(cleared, finished, Receipt.NONE, at, settings))  # walked away
     asking = replace(
-        cleared, screen=Screen.FINISH, finished=finished, screen_until=now + settings.finish
+        cleared, screen=Screen.FINISH, finished=finished, screen_until=at + settings.finish
     )
     return Update(asking)
 
 
 def _goodbye(
-    state: UiState, finished: FinishedSession, receipt: Receipt, now: datetime, settings: Settings
+    state: UiState, finished: FinishedSession, receipt: Receipt, at: timedelta, settings: Settings
 ) -> UiState:
     return replace(
         state,
         screen=Screen.GOODBYE,
         finished=finished,
         receipt=receipt,
-        screen_until=now + settings.goodbye,
+        screen_until=at + settings.goodbye,
     )
 
 
@@ -331,14 +333,14 @@ def clear(state: UiState, settings: Settings) -> UiState:
     return _welcome(state, settings)
 
 
-def on_deadline(state: UiState, deadline: datetime | None) -> UiState:
+def on_deadline(state: UiState, deadline: timedelta | None) -> UiState:
     return state if state.deadline == deadline else replace(state, deadline=deadline)
 
 
 # Presses, time and the printer ----------------------------------------------------------------
 
 
-def on_press(state: UiState, action: Action, now: datetime, settings: Settings) -> Update:
+def on_press(state: UiState, action: Action, at: timedelta, settings: Settings) -> Update:
     if action is Action.LANGUAGE:
         languages = settings.languages
         following = languages[(languages.index(state.language) + 1) % len(languages)]
@@ -347,20 +349,20 @@ def on_press(state: UiState, action: Action, now: datetime, settings: Settings) 
         return Update(state, (SendToEngine(action),))
     if state.screen is Screen.FINISH and state.finished is not None:
         if action is Action.PRINT_RECEIPT:
-            printing = _goodbye(state, state.finished, Receipt.PRINTING, now, settings)
+            printing = _goodbye(state, state.finished, Receipt.PRINTING, at, settings)
             return Update(printing, (PrintReceipt(state.finished),))
         if action is Action.NO_RECEIPT:
-            return Update(_goodbye(state, state.finished, Receipt.NONE, now, settings))
+            return Update(_goodbye(state, state.finished, Receipt.NONE, at, settings))
     return Update(state)
 
 
-def on_tick(state: UiState, now: datetime, settings: Settings) -> UiState:
-    if state.notice_until is not None and now >= state.notice_until:
+def on_tick(state: UiState, at: timedelta, settings: Settings) -> UiState:
+    if state.notice_until is not None and at >= state.notice_until:
         state = replace(state, notice=None, notice_until=None)
-    if state.screen_until is None or now < state.screen_until:
+    if state.screen_until is None or at < state.screen_until:
         return state
     if state.screen is Screen.FINISH and state.finished is not None:
-        return _goodbye(state, state.finished, Receipt.NONE, now, settings)
+        return _goodbye(state, state.finished, Receipt.NONE, at, settings)
     if state.screen is Screen.GOODBYE and state.receipt is Receipt.PRINTING:
         return state  # wait for the printer's answer (it always comes: see ReceiptDesk)
     if state.screen in (Screen.GOODBYE, Screen.REFUSED):
@@ -368,11 +370,11 @@ def on_tick(state: UiState, now: datetime, settings: Settings) -> UiState:
     return state
 
 
-def on_receipt(state: UiState, printed: bool, now: datetime, settings: Settings) -> UiState:
+def on_receipt(state: UiState, printed: bool, at: timedelta, settings: Settings) -> UiState:
     if state.screen is not Screen.GOODBYE or state.receipt is not Receipt.PRINTING:
         return state
     outcome = Receipt.PRINTED if printed else Receipt.FAILED
-    return replace(state, receipt=outcome, screen_until=now + settings.goodbye)
+    return replace(state, receipt=outcome, screen_until=at + settings.goodbye)
 
 
 # What each screen shows -----------------------------------------------------------------------
@@ -425,7 +427,7 @@ class ScreenView:
         return [t for t in out if t]
 
 
-def view(state: UiState, now: datetime, lang: Language, settings: Settings) -> ScreenView:
+def view(state: UiState, at: timedelta, lang: Language, settings: Settings) -> ScreenView:
     _ = lang._
     library = settings.library + (f" - {settings.branch}" if settings.branch else "")
     language_button = _language_button(state, lang, settings)
@@ -446,7 +448,7 @@ def view(state: UiState, now: datetime, lang: Language, settings: Settings) -> S
             message=_("Then scan each item you want to borrow."),
         )
     if state.screen is Screen.CHECKOUT:
-        return _checkout(base, state, now, lang, settings)
+        return _checkout(base, state, at, lang, settings)
     if state.screen is Screen.FINISH:
         return replace(
             base,
@@ -497,7 +499,7 @@ def _language_button(state: UiState, lang: Language, settings: Settings) -> Butt
 
 
 def _checkout(
-    base: ScreenView, state: UiState, now: datetime, lang: Language, settings: Settings
+    base: ScreenView, state: UiState, at: timedelta, lang: Language, settings: Settings
 ) -> ScreenView:
     _ = lang._
     if state.first_name:
@@ -523,7 +525,7 @@ def _checkout(
     countdown = ""
     buttons = [ButtonView(Action.DONE, _("Done"))]
     if state.deadline is not None and settings.countdown.total_seconds() > 0:
-        left = (state.deadline - now).total_seconds()
+        left = (state.deadline - at).total_seconds()
         if 0 < left <= settings.countdown.total_seconds():
             seconds = max(1, int(left + 0.999))
             countdown = lang.n_(

@@ -5,6 +5,10 @@ StaffScreenView and effects (check this PIN, run that action, leave) go out. The
 the actions (kiosk.runtime.staff) off the UI thread and feeds their results back.
 
 Staff screens are in English, like the `kiosk staff` commands they mirror.
+
+Two times come in: `at`, a monotonic instant (runtime.clock), measures the idle time that
+closes staff mode, so NTP setting the wall clock neither closes it at once nor keeps it open;
+`now`, the wall clock, only for the PIN lock, which the sign-in gate stores as a wall time.
 """
 
 from __future__ import annotations
@@ -118,7 +122,7 @@ class StaffState:
     facts: Facts | None = None
     drives: tuple[str, ...] | None = None  # None: not looked yet
     locked_until: datetime | None = None
-    last_touch: datetime | None = None
+    last_touch: timedelta | None = None  # monotonic
     busy: Job | None = None
     # The pad was opened by a staff card: its wrong PINs are counted apart from the corner's,
     # so a patron at the corner can never lock a card holder out.
@@ -158,6 +162,7 @@ class Update:
 def open_pad(
     state: StaffState,
     now: datetime,
+    at: timedelta,
     locked_until: datetime | None,
     *,
     by_card: bool = False,
@@ -166,22 +171,22 @@ def open_pad(
     """A staff card (by_card) or the hidden corner: the PIN pad (or the lock notice).
     locked_until: that pad's lock; cards: staff cards are set up."""
     if state.active:
-        return replace(state, last_touch=now)
-    pad = StaffState(active=True, page=Page.PIN, last_touch=now, by_card=by_card, cards=cards)
+        return replace(state, last_touch=at)
+    pad = StaffState(active=True, page=Page.PIN, last_touch=at, by_card=by_card, cards=cards)
     if locked_until is not None and now < locked_until:
         return replace(pad, page=Page.LOCKED, locked_until=locked_until)
     return pad
 
 
 def on_pin_result(
-    state: StaffState, result: str, tries_left: int, locked_until: datetime | None, now: datetime
+    state: StaffState, result: str, tries_left: int, locked_until: datetime | None, at: timedelta
 ) -> Update:
     """The shell checked the PIN: "ok", "wrong", "locked" or "not_set_up"."""
     if not state.active:
         return Update(state)
     if result == "ok":
         home = replace(
-            state, page=Page.HOME, entry="", message="", details=(), busy=None, last_touch=now
+            state, page=Page.HOME, entry="", message="", details=(), busy=None, last_touch=at
         )
         return Update(home, (Run(Job.STATUS),))
     if result == "locked":
@@ -215,10 +220,10 @@ def on_pin_result(
 # Presses ---------------------------------------------------------------------------------------
 
 
-def on_press(state: StaffState, press: Press, arg: str, now: datetime) -> Update:
+def on_press(state: StaffState, press: Press, arg: str, at: timedelta) -> Update:
     if not state.active:
         return Update(state)
-    state = replace(state, last_touch=now)
+    state = replace(state, last_touch=at)
     if state.busy is not None:
         return Update(state)  # one action at a time; it always answers (see the shell)
     if press is Press.CANCEL or press is Press.EXIT:
@@ -313,7 +318,7 @@ def _action_press(state: StaffState, press: Press, arg: str) -> Update:
 # Results and time --------------------------------------------------------------------------------
 
 
-def on_result(state: StaffState, job: Job, result: Result, now: datetime) -> Update:
+def on_result(state: StaffState, job: Job, result: Result, at: timedelta) -> Update:
     """A staff action finished. The staff screen shows what it did, in plain words."""
     if not state.active:
         return Update(state)
@@ -323,7 +328,7 @@ def on_result(state: StaffState, job: Job, result: Result, now: datetime) -> Upd
         message=result.message,
         message_ok=result.ok,
         details=result.lines,
-        last_touch=now,  # a long export does not count as idle time
+        last_touch=at,  # a long export does not count as idle time
     )
     if job in (Job.EXPORT, Job.NEW_PERIOD, Job.RELOAD_SNAPSHOT, Job.TEST_RECEIPT, Job.UPLOAD):
         done = _home(done)
@@ -346,14 +351,14 @@ def on_drives(state: StaffState, drives: tuple[str, ...]) -> StaffState:
     return replace(state, drives=drives, busy=None if state.busy is Job.DRIVES else state.busy)
 
 
-def on_tick(state: StaffState, now: datetime, idle: timedelta) -> Update:
+def on_tick(state: StaffState, now: datetime, at: timedelta, idle: timedelta) -> Update:
     """Staff mode closes itself after `idle` without a touch (never mid-action)."""
     if not state.active or state.busy is not None or state.last_touch is None:
         return Update(state)
     if state.page is Page.LOCKED and state.locked_until is not None and now >= state.locked_until:
-        pad = StaffState(active=True, last_touch=now, by_card=state.by_card, cards=state.cards)
+        pad = StaffState(active=True, last_touch=at, by_card=state.by_card, cards=state.cards)
         return Update(pad)
-    if now - state.last_touch >= idle:
+    if at - state.last_touch >= idle:
         effects: tuple[Effect, ...] = (Leave(),)
         if state.page not in (Page.PIN, Page.LOCKED):
             effects = (Run(Job.SIGN_OUT, "timeout"), Leave())
@@ -392,17 +397,17 @@ class StaffScreenView:
         return [t for t in out if t]
 
 
-def _left(state: StaffState, now: datetime, idle: timedelta) -> str:
+def _left(state: StaffState, at: timedelta, idle: timedelta) -> str:
     if state.last_touch is None:
         return ""
-    seconds = max(0, int((state.last_touch + idle - now).total_seconds()))
+    seconds = max(0, int((state.last_touch + idle - at).total_seconds()))
     total = int(idle.total_seconds())
     return f"Staff mode closes by itself after {total} s untouched ({seconds} s left)."
 
 
 def view(
     state: StaffState,
-    now: datetime,
+    at: timedelta,
     today: date,
     idle: timedelta,
     rules: LoanRules | None = None,
@@ -413,7 +418,7 @@ def view(
         message=state.message,
         message_ok=state.message_ok,
         details=state.details,
-        footer=_left(state, now, idle),
+        footer=_left(state, at, idle),
     )
     page = state.page
     if page is Page.PIN:

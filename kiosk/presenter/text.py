@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import timedelta
 
 from kiosk.domain.events import (
     Event,
@@ -24,9 +24,10 @@ class TextScreen:
         self.language = language
         self.state = p.initial_state(settings)
 
-    def show(self, event: Event, now: datetime) -> list[str]:
-        self.state = p.on_event(self.state, event, now, self.settings).state
-        view = p.view(self.state, now, self.language, self.settings)
+    def show(self, event: Event, at: timedelta) -> list[str]:
+        """`at`: a monotonic instant (the presenter's timers)."""
+        self.state = p.on_event(self.state, event, at, self.settings).state
+        view = p.view(self.state, at, self.language, self.settings)
         if isinstance(event, ReceiptPrinted):
             return ["    " + self.language._("Please take your receipt.")]
         if isinstance(event, ReceiptFailed):

@@ -2,7 +2,8 @@
 
 The contract scripts and end-to-end tests use (README, "Headless mode"):
 - one scan a line; `@done` is the patron pressing Done; end of input ends the session.
-- with a manual clock (`--clock`), `@advance SECONDS` moves time forward (idle timeouts).
+- with a manual clock (`--clock`), `@advance SECONDS` moves time forward (idle timeouts):
+  the wall clock and the monotonic one that measures durations, together.
 - every screen change is one JSON object a line with an `event` field, flushed at once;
   `item_checked_out` is written only after the checkout is durable.
 """
@@ -64,14 +65,15 @@ class HeadlessRunner:
     def emit(self, events: list[Event]) -> None:
         for event in events:
             if self.text_screen is not None:
-                for line in self.text_screen.show(event, self.runtime.clock.now()):
+                for line in self.text_screen.show(event, self.runtime.clock.monotonic()):
                     self.out.write(line + "\n")
             else:
                 self.out.write(json.dumps(event.to_dict(), ensure_ascii=False) + "\n")
         if events:
             self.out.flush()
             if self.receipts is not None:
-                self.receipts.observe(events, self.runtime.clock.now())
+                clock = self.runtime.clock
+                self.receipts.observe(events, clock.now(), clock.monotonic())
 
     def run(self, fd: int) -> int:
         self.emit(self.runtime.start())
@@ -103,7 +105,7 @@ class HeadlessRunner:
                 if not stdin_selectable:
                     ready.add("stdin")
                 if self.receipts is not None:
-                    self.emit(self.receipts.poll(self.runtime.clock.now()))
+                    self.emit(self.receipts.poll(self.runtime.clock.monotonic()))
                 if "stop" in ready:
                     self.emit(self.runtime.shutdown())
                     self._finish_receipts()
@@ -149,7 +151,7 @@ class HeadlessRunner:
         give_up = time.monotonic() + PRINT_TIMEOUT.total_seconds() + 1
         while self.receipts.busy and time.monotonic() < give_up:
             threading.Event().wait(0.02)
-            self.emit(self.receipts.poll(self.runtime.clock.now()))
+            self.emit(self.receipts.poll(self.runtime.clock.monotonic()))
 
     def _wait_seconds(self) -> float | None:
         if self.receipts is not None and self.receipts.busy:
@@ -159,7 +161,7 @@ class HeadlessRunner:
         deadline = self.runtime.deadline()
         if deadline is None:
             return RECHECK_SECONDS
-        left = (deadline - self.runtime.clock.now()).total_seconds()
+        left = (deadline - self.runtime.clock.monotonic()).total_seconds()
         return max(0.0, min(left, RECHECK_SECONDS))
 
     def _handle(self, frame: Frame) -> None:

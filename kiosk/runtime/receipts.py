@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 PRINT_TIMEOUT = timedelta(seconds=20)  # a printer that hangs counts as failed
 
+# Every `at` here is a monotonic instant (Clock.monotonic): a wall clock that NTP sets forward
+# must not fail a print in progress, nor one set back keep a hung printer waiting for an hour.
+
 
 class ReceiptDesk:
     """Prints on a thread of its own: a jammed printer never freezes the screen."""
@@ -35,18 +38,18 @@ class ReceiptDesk:
         self.status = status
         self.last_error: PrinterError | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="printer")
-        self._job: tuple[Future[None], datetime] | None = None
+        self._job: tuple[Future[None], timedelta] | None = None
 
-    def start(self, document: Document, now: datetime) -> None:
+    def start(self, document: Document, at: timedelta) -> None:
         if self.printer is None:
             return
-        self._job = (self._pool.submit(self.printer.print_document, document), now)
+        self._job = (self._pool.submit(self.printer.print_document, document), at)
 
     @property
     def printing(self) -> bool:
         return self._job is not None
 
-    def result(self, now: datetime) -> bool | None:
+    def result(self, at: timedelta) -> bool | None:
         """True printed, False failed, None still printing (or nothing asked)."""
         if self._job is None:
             return None
@@ -65,7 +68,7 @@ class ReceiptDesk:
             self.last_error = error
             self._report(error.state, str(error))
             return False
-        if now - started > PRINT_TIMEOUT:
+        if at - started > PRINT_TIMEOUT:
             log.error("receipt not printed: the printer did not answer")
             self._job = None
             self.last_error = PrinterError("the printer did not answer", PrinterState.OFFLINE)
@@ -110,7 +113,8 @@ class SessionReceipts:
     def busy(self) -> bool:
         return self._printing is not None or bool(self._queue)
 
-    def observe(self, events: list[Event], now: datetime) -> None:
+    def observe(self, events: list[Event], now: datetime, at: timedelta) -> None:
+        """`now`, the wall clock, is printed on the receipt; `at` starts the print timeout."""
         for event in events:
             if isinstance(event, ItemCheckedOut):
                 self._loans.setdefault(event.patron, []).append(Loan.of(event))
@@ -130,26 +134,26 @@ class SessionReceipts:
                         qr=self.qr,
                     )
                     self._queue.append((event.session_id, document))
-        self._next(now)
+        self._next(at)
 
-    def poll(self, now: datetime) -> list[Event]:
+    def poll(self, at: timedelta) -> list[Event]:
         if self._printing is None:
             return []
-        printed = self.desk.result(now)
+        printed = self.desk.result(at)
         if printed is None:
             return []
         session_id, self._printing = self._printing, None
-        self._next(now)
+        self._next(at)
         if printed:
             return [ReceiptPrinted(session_id)]
         error = self.desk.last_error
         state = error.state.value if error else PrinterState.ERROR.value
         return [ReceiptFailed(session_id, state, self.language._(RECEIPT_FAILED))]
 
-    def _next(self, now: datetime) -> None:
+    def _next(self, at: timedelta) -> None:
         if self._printing is None and self._queue:
             self._printing, document = self._queue.pop(0)
-            self.desk.start(document, now)
+            self.desk.start(document, at)
 
 
 def headless_receipts(

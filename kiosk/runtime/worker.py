@@ -11,7 +11,7 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import timedelta
 
 from kiosk.domain.events import Event
 from kiosk.runtime.station import StationRuntime
@@ -24,7 +24,7 @@ TICK_SECONDS = 0.25
 @dataclass(frozen=True)
 class Batch:
     events: list[Event]
-    deadline: datetime | None  # when the current session times out
+    deadline: timedelta | None  # when the current session times out (monotonic)
 
 
 class EngineWorker:

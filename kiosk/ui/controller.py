@@ -5,7 +5,7 @@ ScreenView out. No Kivy here; the Kivy app calls `pump` once a frame and draws t
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, tzinfo
+from datetime import timedelta, tzinfo
 
 from hardware.wedge import WedgeDecoder
 from kiosk.domain.events import OutOfService, OutOfServiceReason, StaffCardScanned
@@ -97,52 +97,55 @@ class KioskController:
         self.staff_state = s.open_pad(
             self.staff_state,
             self.clock.now(),
+            self.clock.monotonic(),
             locked_until,
             by_card=by_card,
             cards=self.staff.cards,
         )
 
     def staff_press(self, press: s.Press, arg: str = "") -> None:
-        self._staff(s.on_press(self.staff_state, press, arg, self.clock.now()))
+        self._staff(s.on_press(self.staff_state, press, arg, self.clock.monotonic()))
 
     def press(self, action: p.Action) -> None:
-        update = p.on_press(self.state, action, self.clock.now(), self.settings)
+        update = p.on_press(self.state, action, self.clock.monotonic(), self.settings)
         self._apply(update)
 
     # Once a frame --------------------------------------------------------------------------
 
     def pump(self) -> p.ScreenView | s.StaffScreenView:
-        now = self.clock.now()
+        # Screen timers and the print timeout run on the monotonic clock; `now`, the wall
+        # clock, is for what staff mode shows (today, a PIN lock's end).
+        now, at = self.clock.now(), self.clock.monotonic()
         for batch in self.worker.drain():
             for event in batch.events:
                 if isinstance(event, StaffCardScanned):
                     self.open_staff(by_card=True)
-                self._apply(p.on_event(self.state, event, now, self.settings))
+                self._apply(p.on_event(self.state, event, at, self.settings))
             self.state = p.on_deadline(self.state, batch.deadline)
         if self.worker.failed is not None and not self._engine_lost:
             self._engine_lost = True  # the engine thread died: never pretend to lend
             lost = OutOfService(OutOfServiceReason.STORAGE_ERROR, "the engine stopped")
-            self._apply(p.on_event(self.state, lost, now, self.settings))
-        printed = self.receipts.result(now)
+            self._apply(p.on_event(self.state, lost, at, self.settings))
+        printed = self.receipts.result(at)
         if printed is not None and self._test_print:
             self._test_print = False
             if self.staff is not None:
                 self.staff.desk.record("staff.test_receipt", {"printed": printed})
             self._staff(
                 s.on_result(
-                    self.staff_state, s.Job.TEST_RECEIPT, _printed(printed, self.receipts), now
+                    self.staff_state, s.Job.TEST_RECEIPT, _printed(printed, self.receipts), at
                 )
             )
         elif printed is not None:
-            self.state = p.on_receipt(self.state, printed, now, self.settings)
-        self.state = p.on_tick(self.state, now, self.settings)
+            self.state = p.on_receipt(self.state, printed, at, self.settings)
+        self.state = p.on_tick(self.state, at, self.settings)
         if self.staff is not None:
-            self._staff_answers(now)
-            self._staff(s.on_tick(self.staff_state, now, self.staff_idle))
+            self._staff_answers(at)
+            self._staff(s.on_tick(self.staff_state, now, at, self.staff_idle))
         if self.in_staff_mode:
             today = now.astimezone(self.timezone).date()
-            return s.view(self.staff_state, now, today, self.staff_idle, self.loan_rules)
-        return p.view(self.state, now, self.language, self.settings)
+            return s.view(self.staff_state, at, today, self.staff_idle, self.loan_rules)
+        return p.view(self.state, at, self.language, self.settings)
 
     def close(self) -> None:
         self.receipts.close()
@@ -151,13 +154,13 @@ class KioskController:
 
     # Staff mode -----------------------------------------------------------------------------
 
-    def _staff_answers(self, now: datetime) -> None:
+    def _staff_answers(self, at: timedelta) -> None:
         assert self.staff is not None
         for answer in self.staff.drain():
             if isinstance(answer, PinAnswer):
                 check = answer.check
                 update = s.on_pin_result(
-                    self.staff_state, check.result, check.tries_left, check.locked_until, now
+                    self.staff_state, check.result, check.tries_left, check.locked_until, at
                 )
                 self._staff(update)
             elif isinstance(answer, FactsAnswer):
@@ -165,7 +168,7 @@ class KioskController:
             elif isinstance(answer, DrivesAnswer):
                 self.staff_state = s.on_drives(self.staff_state, answer.names)
             elif isinstance(answer, JobAnswer):
-                self._staff(s.on_result(self.staff_state, answer.job, answer.result, now))
+                self._staff(s.on_result(self.staff_state, answer.job, answer.result, at))
 
     def _staff(self, update: s.Update) -> None:
         self.staff_state = update.state
@@ -183,20 +186,20 @@ class KioskController:
                 self.staff.run(effect.job, effect.arg)
 
     def _print_test(self) -> None:
-        now = self.clock.now()
+        now, at = self.clock.now(), self.clock.monotonic()
         if self.receipts.printer is None:
             result = s.Result(False, "No receipt printer is configured.")
-            self._staff(s.on_result(self.staff_state, s.Job.TEST_RECEIPT, result, now))
+            self._staff(s.on_result(self.staff_state, s.Job.TEST_RECEIPT, result, at))
             return
         if self.receipts.printing:
             result = s.Result(False, "A patron's receipt is printing: try again in a moment.")
-            self._staff(s.on_result(self.staff_state, s.Job.TEST_RECEIPT, result, now))
+            self._staff(s.on_result(self.staff_state, s.Job.TEST_RECEIPT, result, at))
             return
         document = sample_receipt(
             self.settings.library, self.kiosk_id, now.astimezone(self.timezone), qr=False
         )
         self._test_print = True
-        self.receipts.start(document, now)
+        self.receipts.start(document, at)
 
     def _apply(self, update: p.Update) -> None:
         self.state = update.state
@@ -217,7 +220,7 @@ class KioskController:
                     printed_at=self.clock.now().astimezone(self.timezone),
                     lang=self.language,
                 )
-                self.receipts.start(document, self.clock.now())
+                self.receipts.start(document, self.clock.monotonic())
 
 
 def _printed(printed: bool, receipts: ReceiptDesk) -> s.Result:

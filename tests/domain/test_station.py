@@ -61,8 +61,8 @@ from kiosk.domain.station import (
     Tick,
     Transition,
     session_deadline,
-    step,
 )
+from kiosk.domain.station import step as core_step
 from tests.conftest import item, patron
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -91,6 +91,23 @@ MIN = PatronRecord(patron(7), "Lee, Min", Decimal("0"), PatronStatus.EXPIRED, No
 
 def at(seconds: float) -> datetime:
     return NOW + timedelta(seconds=seconds)
+
+
+def mono(wall: datetime) -> timedelta:
+    """The monotonic instant that goes with a wall time, while nobody sets the wall clock."""
+    return wall - NOW
+
+
+def step(
+    state: StationState,
+    event: Input,
+    now: datetime,
+    rules: StationRules,
+    monotonic: timedelta | None = None,
+) -> Transition:
+    """The core, its monotonic clock keeping pace with the wall clock unless told otherwise
+    (the tests of a wall clock that NTP sets pass both)."""
+    return core_step(state, event, now, rules, mono(now) if monotonic is None else monotonic)
 
 
 def card(record: PatronRecord, session_id: str = "S1", outstanding: int = 0) -> PatronScan:
@@ -180,7 +197,7 @@ def test_patron_accepted() -> None:
     assert session is not None
     assert transition.state.mode is Mode.SESSION
     assert (session.session_id, session.patron, session.first_name) == ("S-42", patron(1), "Ana")
-    assert session.last_activity == NOW
+    assert session.last_activity == mono(NOW)
     assert session.items == ()
 
 
@@ -247,7 +264,7 @@ def test_the_same_card_again_keeps_the_session() -> None:
     assert session is not None
     assert session.session_id == "S1"
     assert [line.item for line in session.items] == [item(1)]
-    assert session.last_activity == at(30)
+    assert session.last_activity == mono(at(30))
 
 
 def test_another_card_ends_the_session_and_starts_a_new_one() -> None:
@@ -260,7 +277,7 @@ def test_another_card_ends_the_session_and_starts_a_new_one() -> None:
     session = transition.state.session
     assert session is not None
     assert (session.session_id, session.patron, session.items) == ("S2", patron(2), ())
-    assert session.last_activity == at(10)
+    assert session.last_activity == mono(at(10))
 
 
 def test_another_card_that_is_refused_ends_the_session_and_leaves_the_station_idle() -> None:
@@ -434,7 +451,7 @@ def test_a_bad_scan_is_shown_and_keeps_the_session() -> None:
     in_session = step(session_state(), bad, at(20), RULES)
     assert in_session.state.mode is Mode.SESSION
     assert in_session.state.session is not None
-    assert in_session.state.session.last_activity == at(20)
+    assert in_session.state.session.last_activity == mono(at(20))
 
 
 # Ending a session -----------------------------------------------------------------------------
@@ -464,7 +481,7 @@ def test_end_of_input_ends_the_session() -> None:
 
 def test_tick_before_the_idle_timeout_changes_nothing() -> None:
     state = session_state()
-    assert session_deadline(state, RULES) == at(60)
+    assert session_deadline(state, RULES) == mono(at(60))
     assert step(state, Tick(), at(59.999), RULES) == Transition(state)
 
 
@@ -480,6 +497,30 @@ def test_tick_without_a_session_says_nothing() -> None:
     idle = ready_state()
     assert session_deadline(idle, RULES) is None
     assert step(idle, Tick(), at(10_000), RULES) == Transition(idle)
+
+
+# NTP sets the wall clock of a board without a real-time clock ----------------------------------
+
+
+def test_a_wall_clock_set_back_an_hour_does_not_stretch_the_idle_timeout() -> None:
+    state = session_state()
+    back = NOW - timedelta(hours=1)
+    assert step(state, Tick(), back, RULES, mono(at(59.999))).events == ()
+    transition = step(state, Tick(), back + timedelta(seconds=60), RULES, mono(at(60)))
+    assert transition.events == (SessionEnded(patron(1), 0, SessionEnd.TIMEOUT, "S1"),)
+
+
+def test_a_wall_clock_set_forward_a_day_does_not_end_the_session() -> None:
+    state = session_state()
+    ahead = NOW + timedelta(days=1)
+    transition = step(state, Tick(), ahead, RULES, mono(at(1)))
+    assert transition == Transition(state)
+    asked = step(state, ItemScan(item(1), 0), ahead, RULES, mono(at(2)))
+    assert asked.store is not None
+    # What is stored names the moment on the wall clock, jumped or not.
+    assert asked.store.occurred_at == ahead
+    assert asked.store.due_date == date(2026, 4, 1)  # 21 days from the jumped wall's day
+    assert session_deadline(asked.state, RULES) == mono(at(62))
 
 
 @pytest.mark.parametrize(
@@ -499,7 +540,7 @@ def test_the_timeout_counts_from_the_last_activity(activity: Input) -> None:
     state = transition.state
     if transition.store is not None:
         state = step(state, CheckoutStored("T1", 1), at(50), rules).state
-    assert session_deadline(state, rules) == at(110)
+    assert session_deadline(state, rules) == mono(at(110))
     assert step(state, Tick(), at(61), rules).events == ()  # would have timed out without it
     assert step(state, Tick(), at(109), rules).events == ()
     items = 0 if state.session is None else len(state.session.items)
@@ -865,7 +906,7 @@ def test_an_item_whose_status_keeps_it_here_is_refused(
         "reason": reason.value,
     }
     assert refused.state.session is not None
-    assert refused.state.session.last_activity == at(5)  # the patron is still there
+    assert refused.state.session.last_activity == mono(at(5))  # the patron is still there
     _, lent = check_out(refused.state, item(2), 1)  # and may go on borrowing
     assert lent.item == item(2)
 
@@ -984,7 +1025,7 @@ class Shell:
             assert transition.state.mode is Mode.SESSION
             if isinstance(event, Tick):
                 # A session that survives a tick has not reached its deadline.
-                assert self.now < session.last_activity + SEQ_RULES.idle_timeout
+                assert mono(self.now) < session.last_activity + SEQ_RULES.idle_timeout
         else:
             assert transition.state.mode is not Mode.SESSION
         for count in self.spooled.values():

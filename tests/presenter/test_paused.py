@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,6 +13,7 @@ from kiosk.presenter.i18n import load_language
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 SETTINGS = p.Settings(library="Test Library")
+AT = timedelta(hours=5)  # the monotonic clock, for the screens' timers
 
 
 @pytest.mark.parametrize(
@@ -24,8 +25,8 @@ SETTINGS = p.Settings(library="Test Library")
 )
 def test_the_staff_message_is_what_patrons_read(code: str, heading: str, fine_print: str) -> None:
     event = OutOfService(OutOfServiceReason.PAUSED, "Back at 2 pm")
-    state = p.on_event(p.initial_state(SETTINGS), event, NOW, SETTINGS).state
-    shown = p.view(state, NOW, load_language(code), SETTINGS)
+    state = p.on_event(p.initial_state(SETTINGS), event, AT, SETTINGS).state
+    shown = p.view(state, AT, load_language(code), SETTINGS)
     assert (shown.screen, shown.heading) == (p.Screen.OUT_OF_SERVICE, heading)
     assert shown.message == "Back at 2 pm"
     assert shown.fine_print == fine_print
@@ -33,8 +34,8 @@ def test_the_staff_message_is_what_patrons_read(code: str, heading: str, fine_pr
 
 def test_a_pause_without_a_message_shows_the_standard_one() -> None:
     event = OutOfService(OutOfServiceReason.PAUSED, "")
-    state = p.on_event(p.initial_state(SETTINGS), event, NOW, SETTINGS).state
-    shown = p.view(state, NOW, load_language("en"), SETTINGS)
+    state = p.on_event(p.initial_state(SETTINGS), event, AT, SETTINGS).state
+    shown = p.view(state, AT, load_language("en"), SETTINGS)
     assert shown.message == "Please see staff at the desk. We are sorry for the trouble."
 
 

@@ -1,8 +1,9 @@
 """The screens as a state machine: engine events, presses and time in, what the patron reads
 (in English and in Spanish), the sounds and what the shell must do out.
 
-NOW is 15:00 UTC on Monday 2026-11-23 (10:00 in New York); a 21-day loan is due Monday
-2026-12-14. Time moves only as an argument: every duration is driven with explicit datetimes.
+The wall clock says 15:00 UTC on Monday 2026-11-23 (10:00 in New York); a 21-day loan is due
+Monday 2026-12-14. Time moves only as an argument: every duration is driven with explicit
+monotonic instants (NOW and later), which the wall clock never moves.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ from kiosk.presenter.presenter import (
 )
 from tests.conftest import item, patron
 
-NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+WALL = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+NOW = timedelta(hours=5)  # a monotonic instant: the time since the board booted
 DUE = date(2026, 12, 14)  # a Monday
 LATER_DUE = date(2026, 12, 21)
 CARD = patron(1)
@@ -68,7 +70,7 @@ TINY = timedelta(microseconds=1)
 LANGUAGES = ["en", "es"]
 LANGS: dict[str, Language] = {code: load_language(code) for code in LANGUAGES}
 
-READY = Ready("TEST-SC01", 8, NOW - timedelta(hours=4))
+READY = Ready("TEST-SC01", 8, WALL - timedelta(hours=4))
 
 
 def accepted(first_name: str = "Ana", card: str = CARD) -> PatronAccepted:
@@ -87,7 +89,7 @@ def ended(reason: SessionEnd, items: int) -> SessionEnded:
 
 
 def feed(
-    state: UiState, *events: Event, now: datetime = NOW, settings: Settings = SETTINGS
+    state: UiState, *events: Event, now: timedelta = NOW, settings: Settings = SETTINGS
 ) -> tuple[UiState, list[Effect]]:
     effects: list[Effect] = []
     for event in events:
@@ -113,7 +115,7 @@ def in_session(
     return feed(state, *events, settings=settings)
 
 
-def show(state: UiState, now: datetime = NOW, settings: Settings = SETTINGS) -> ScreenView:
+def show(state: UiState, now: timedelta = NOW, settings: Settings = SETTINGS) -> ScreenView:
     """What the screen shows, in the state's own language (as the controller draws it)."""
     return view(state, now, LANGS[state.language], settings)
 

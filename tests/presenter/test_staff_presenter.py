@@ -1,7 +1,9 @@
 """Staff mode as a state machine: the PIN pad, the staff screen and its pages, what each press
 asks the shell to do, what the results of those actions show, and staff mode closing itself.
 
-NOW is 15:00 UTC on Monday 2026-11-23; TODAY is that Monday. Time moves only as an argument.
+NOW is 15:00 UTC on Monday 2026-11-23; TODAY is that Monday. Time moves only as an argument:
+the helpers below pass the monotonic clock in step with the wall clock (`mono`), except where a
+test sets the wall clock as NTP does.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from kiosk.domain.loans import LoanRules
+from kiosk.presenter import staff as core
 from kiosk.presenter.staff import (
     BUSY_TEXT,
     MAX_DAYS,
@@ -30,12 +33,6 @@ from kiosk.presenter.staff import (
     Update,
     on_drives,
     on_facts,
-    on_pin_result,
-    on_press,
-    on_result,
-    on_tick,
-    open_pad,
-    view,
 )
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -64,6 +61,46 @@ DRIVES = ("KINGSTON (sdb1)", "SANDISK (sdc1)")
 
 def at(seconds: float) -> datetime:
     return NOW + timedelta(seconds=seconds)
+
+
+def mono(wall: datetime) -> timedelta:
+    """The monotonic instant that goes with a wall time, while nobody sets the wall clock."""
+    return wall - NOW
+
+
+def open_pad(
+    state: StaffState,
+    now: datetime,
+    locked_until: datetime | None,
+    *,
+    by_card: bool = False,
+    cards: bool = False,
+) -> StaffState:
+    return core.open_pad(state, now, mono(now), locked_until, by_card=by_card, cards=cards)
+
+
+def on_pin_result(
+    state: StaffState, result: str, tries_left: int, locked_until: datetime | None, now: datetime
+) -> Update:
+    return core.on_pin_result(state, result, tries_left, locked_until, mono(now))
+
+
+def on_press(state: StaffState, what: Press, arg: str, now: datetime) -> Update:
+    return core.on_press(state, what, arg, mono(now))
+
+
+def on_result(state: StaffState, job: Job, result: Result, now: datetime) -> Update:
+    return core.on_result(state, job, result, mono(now))
+
+
+def on_tick(state: StaffState, now: datetime, idle: timedelta) -> Update:
+    return core.on_tick(state, now, mono(now), idle)
+
+
+def view(
+    state: StaffState, now: datetime, today: date, idle: timedelta, rules: LoanRules | None
+) -> StaffScreenView:
+    return core.view(state, mono(now), today, idle, rules)
 
 
 def pad(now: datetime = NOW) -> StaffState:
@@ -107,7 +144,8 @@ def button(screen: StaffScreenView, what: Press, arg: str = "") -> str:
 
 def test_the_pad_opens_empty_on_the_pin_page() -> None:
     state = pad()
-    assert (state.active, state.page, state.entry, state.last_touch) == (True, Page.PIN, "", NOW)
+    touched = (True, Page.PIN, "", mono(NOW))
+    assert (state.active, state.page, state.entry, state.last_touch) == touched
     screen = shown(state)
     assert screen.heading == "Staff: enter your PIN"
     assert screen.entry == "—"
@@ -254,7 +292,7 @@ def test_the_locked_page_turns_back_into_the_pin_pad_when_the_lock_ends() -> Non
     update = on_tick(state, until, IDLE)
     assert update.effects == ()
     assert (update.state.active, update.state.page) == (True, Page.PIN)
-    assert update.state.last_touch == until  # a fresh minute to type the PIN
+    assert update.state.last_touch == mono(until)  # a fresh minute to type the PIN
 
 
 def test_not_set_up_says_how_to_set_it_up() -> None:
@@ -278,7 +316,7 @@ def test_the_right_pin_opens_the_staff_screen_and_reads_the_status() -> None:
     update = on_pin_result(checking, "ok", 0, None, at(1))
     assert update.effects == (Run(Job.STATUS),)
     assert (update.state.page, update.state.entry, update.state.busy) == (Page.HOME, "", None)
-    assert update.state.last_touch == at(1)
+    assert update.state.last_touch == mono(at(1))
     reading = shown(update.state, at(1))
     assert reading.heading == "Staff"
     assert reading.status == (StatusLine("Status", "reading…"),)
@@ -384,7 +422,7 @@ def test_presses_are_ignored_while_an_action_runs(what: Press) -> None:
     assert update.effects == ()
     assert update.state.active is True
     assert update.state.busy is Job.PAUSE
-    assert update.state.last_touch == at(3)  # a touch all the same
+    assert update.state.last_touch == mono(at(3))  # a touch all the same
 
 
 # The special due date ---------------------------------------------------------------------------
@@ -645,13 +683,22 @@ def test_never_while_an_action_runs() -> None:
 def test_a_result_counts_as_a_touch() -> None:
     busy = press(signed_in(), Press.RELOAD_SNAPSHOT, now=at(10)).state
     done = on_result(busy, Job.RELOAD_SNAPSHOT, Result(True, "Snapshot reloaded."), at(50))
-    assert done.state.last_touch == at(50)
+    assert done.state.last_touch == mono(at(50))
     assert on_tick(done.state, at(109), IDLE).effects == ()
     assert on_tick(done.state, at(110), IDLE).effects == (Run(Job.SIGN_OUT, "timeout"), Leave())
 
 
 def test_a_closed_staff_mode_does_not_tick() -> None:
     assert on_tick(StaffState(), at(600), IDLE) == Update(StaffState())
+
+
+def test_the_idle_time_keeps_its_schedule_when_ntp_sets_the_wall_clock() -> None:
+    state = signed_in()
+    ahead, back = NOW + timedelta(days=1), NOW - timedelta(hours=1)
+    assert core.on_tick(state, ahead, mono(at(1)), IDLE) == Update(state)  # not closed at once
+    assert core.view(state, mono(at(15)), TODAY, IDLE, None).footer.endswith("(45 s left).")
+    update = core.on_tick(state, back, mono(at(60)), IDLE)  # not an hour later either
+    assert update.effects == (Run(Job.SIGN_OUT, "timeout"), Leave())
 
 
 # Every page says something, and every button has a label ---------------------------------------
@@ -705,5 +752,5 @@ def test_every_button_shown_is_one_the_state_machine_answers() -> None:
             if (b.press, state.entry) in ((Press.OK, ""), (Press.SET_SPECIAL_DUE, "0")):
                 continue
             update = press(state, b.press, b.arg, at(1))
-            moved = update.state != replace(state, last_touch=at(1))
+            moved = update.state != replace(state, last_touch=mono(at(1)))
             assert update.effects or moved, f"{b.label!r} on {name} does nothing"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from kiosk.domain.events import (
@@ -22,17 +22,18 @@ from kiosk.presenter.text import TextScreen
 from tests.conftest import KioskHome, item, patron
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+AT = timedelta(hours=5)  # the monotonic clock, for the screens' timers
 SETTINGS = Settings(library="Test Library")
 
 
 def test_a_visit_in_english() -> None:
     screen = TextScreen(SETTINGS, load_language("en"))
     shown = [
-        screen.show(Ready("K1", 8, NOW), NOW),
-        screen.show(PatronAccepted(patron(1), "Ana", "S1"), NOW),
-        screen.show(ItemCheckedOut(patron(1), item(1), date(2026, 12, 14), "T1", 1, False), NOW),
-        screen.show(ItemRefused(item(1), ItemRefusal.DUPLICATE_IN_SESSION), NOW),
-        screen.show(SessionEnded(patron(1), 1, SessionEnd.DONE, "S1"), NOW),
+        screen.show(Ready("K1", 8, NOW), AT),
+        screen.show(PatronAccepted(patron(1), "Ana", "S1"), AT),
+        screen.show(ItemCheckedOut(patron(1), item(1), date(2026, 12, 14), "T1", 1, False), AT),
+        screen.show(ItemRefused(item(1), ItemRefusal.DUPLICATE_IN_SESSION), AT),
+        screen.show(SessionEnded(patron(1), 1, SessionEnd.DONE, "S1"), AT),
     ]
     assert shown == [
         ["[welcome] Scan your library card  Then scan each item you want to borrow."],
@@ -45,10 +46,10 @@ def test_a_visit_in_english() -> None:
 
 def test_a_new_card_prints_only_the_new_session() -> None:
     screen = TextScreen(SETTINGS, load_language("en"))
-    screen.show(PatronAccepted(patron(1), "Ana", "S1"), NOW)
-    assert screen.show(SessionEnded(patron(1), 0, SessionEnd.NEW_PATRON, "S1"), NOW) == []
+    screen.show(PatronAccepted(patron(1), "Ana", "S1"), AT)
+    assert screen.show(SessionEnded(patron(1), 0, SessionEnd.NEW_PATRON, "S1"), AT) == []
     refused = screen.show(
-        PatronRefused(patron(3), PatronRefusal.FINES_OVER_LIMIT, Decimal("12.00")), NOW
+        PatronRefused(patron(3), PatronRefusal.FINES_OVER_LIMIT, Decimal("12.00")), AT
     )
     assert refused == [
         "[refused] Sorry, you cannot borrow with this card today  "

@@ -69,6 +69,8 @@ def plain(value: Any) -> Any:
         return value.value
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, timedelta):  # a monotonic instant: seconds since the clock's origin
+        return value.total_seconds()
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -182,7 +184,7 @@ def advance_until_left(seconds: float) -> Do:
         deadline = ctx.state.deadline
         assert deadline is not None, "no session deadline"
         ctx.marks["deadline"] = deadline
-        ctx.clock.advance((deadline - ctx.clock.now()).total_seconds() - seconds)
+        ctx.clock.advance((deadline - ctx.clock.monotonic()).total_seconds() - seconds)
 
     return do
 
@@ -309,7 +311,9 @@ def capture(ctx: Ctx, name: str) -> dict[str, Any]:
     app = ctx.app
     view = app.view
     controller = app.controller
-    expected = p.view(controller.state, ctx.clock.now(), controller.language, controller.settings)
+    expected = p.view(
+        controller.state, ctx.clock.monotonic(), controller.language, controller.settings
+    )
     rows = []
     for row in reversed(view.lines.children):  # Kivy keeps children newest first
         parts = list(reversed(row.children)) if row.children else [row]
@@ -490,7 +494,7 @@ def staff_capture(ctx: Ctx, name: str) -> dict[str, Any]:
     now = ctx.clock.now()
     expected = staff_view(
         controller.staff_state,
-        now,
+        ctx.clock.monotonic(),
         now.astimezone(controller.timezone).date(),
         controller.staff_idle,
         controller.loan_rules,

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import pytest
@@ -389,3 +389,86 @@ def test_an_engine_that_fails_takes_the_station_out_of_service(
     station.scan(item(3))  # nobody is listening any more: the screen stays down
     assert station.controller.pump().screen is Screen.OUT_OF_SERVICE
     assert [row[1] for row in station.checkouts()] == [item(1)]
+
+
+# NTP sets the wall clock (a board without a real-time clock) ----------------------------------
+#
+# `advance` is time passing; `jump` moves only the wall clock, as NTP does. The screens' timers,
+# the idle timeout and the print timeout keep their schedule; what is stored keeps the wall's.
+
+HOUR, DAY = 3600, 24 * 3600
+
+
+def stored_at(station: Station) -> list[datetime]:
+    path = station.home.data_dir / "spool.db"
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT occurred_at FROM checkouts ORDER BY seq")
+        return [datetime.fromisoformat(at) for (at,) in rows]
+    finally:
+        conn.close()
+
+
+def test_a_wall_clock_set_back_changes_no_screen_timer(make_station: MakeStation) -> None:
+    station = make_station()
+    station.check_out(ANA, item(1))
+    station.clock.jump(-HOUR)
+    station.scan(item(2))
+    station.pump_until(lambda v: len(v.lines) == 2, "2 lines")
+    assert stored_at(station) == [START, START - timedelta(hours=1)]  # the wall's times
+
+    station.clock.jump(-HOUR)  # set back again, after the last scan
+    station.clock.advance(59)  # a minute after the last scan, less one second
+    shown = station.pump_until(lambda v: v.countdown != "", "the countdown")
+    assert shown.countdown == "Are you still there? This session ends in 1 second."
+    station.clock.advance(1)
+    assert station.screen(Screen.GOODBYE).heading == "Your session has ended."
+
+    station.clock.jump(-HOUR)
+    station.clock.advance(8)  # goodbye_seconds, not an hour and 8 seconds
+    station.screen(Screen.WELCOME)
+
+    station.scan(BLOCKED)
+    station.screen(Screen.REFUSED)
+    station.clock.jump(-HOUR)
+    station.clock.advance(10)  # refused_seconds
+    station.screen(Screen.WELCOME)
+
+
+def test_a_wall_clock_set_forward_a_day_ends_nothing_early(make_station: MakeStation) -> None:
+    station = make_station()
+    station.check_out(ANA, item(1))
+    station.clock.jump(DAY)
+    shown = station.controller.pump()
+    assert (shown.screen, shown.countdown) == (Screen.CHECKOUT, "")
+    station.scan(item(2))
+    shown = station.pump_until(lambda v: len(v.lines) == 2, "2 lines")
+    assert shown.screen is Screen.CHECKOUT
+    assert stored_at(station) == [START, START + timedelta(days=1)]
+
+    station.scan(item(3)[:-1] + str((int(item(3)[-1]) + 1) % 10))  # a misread: a notice
+    station.pump_until(lambda v: v.notice is not None, "a notice")
+    station.clock.jump(DAY)
+    assert station.controller.pump().notice is not None  # not gone at once
+    station.clock.advance(4)  # notice_seconds
+    station.pump_until(lambda v: v.notice is None, "the notice gone")
+
+
+def test_a_wall_clock_set_forward_does_not_fail_a_receipt_printing(
+    make_station: MakeStation,
+) -> None:
+    printer = JammedPrinter()
+    station = make_station(receipt_mode="always", printer=printer)
+    station.check_out(ANA, item(1))
+    station.controller.press(Action.DONE)
+    station.pump_until(lambda v: v.screen is Screen.GOODBYE, "goodbye")
+    assert printer.started.wait(WAIT_SECONDS), "the printer never got the job"
+
+    station.clock.jump(DAY)
+    shown = station.controller.pump()
+    assert shown.fine_print == "Your receipt is printing."  # not failed by the jump
+
+    station.clock.jump(-DAY - HOUR)
+    station.clock.advance(receipts_module.PRINT_TIMEOUT.total_seconds() + 1)
+    failed = station.pump_until(lambda v: v.fine_print == FAILED_TEXT, "the failure message")
+    assert failed.problem is True
