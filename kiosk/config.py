@@ -13,12 +13,14 @@ import re
 import tomllib
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from pathlib import Path, PurePath
+from types import UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hardware.printer_kinds import check_settings as check_printer_settings
 from kiosk.barcode_overlap import find_overlap
 from kiosk.domain.barcodes import PATTERN_FLAGS, BarcodeRule, BarcodeRules, CheckDigit
 from kiosk.domain.ils_files import PatronFileFormat, PatronFileKind, PatronLayout, TextFormat
@@ -533,20 +535,13 @@ class PrinterSection(_Model):
 
     @model_validator(mode="after")
     def _needs(self) -> PrinterSection:
-        needed = {
-            "usb": ("vendor_id", "product_id"),
-            "serial": ("url",),
-            "network": ("host",),
-            "file": ("path",),
-            "cups": ("name",),
-        }.get(self.type, ())
-        missing = [key for key in needed if getattr(self, key) is None]
-        if missing:
-            raise ValueError(f"a {self.type} printer needs {' and '.join(missing)}")
+        if self.type != "none":  # checked against the printers' own table, nowhere else
+            check_printer_settings(self.type, self.settings())
         return self
 
     def settings(self) -> dict[str, Any]:
-        """The keys that matter for this type, for hardware.printers.make_printer."""
+        """This type's settings under the names hardware.printers.make_printer takes; those
+        not given are left out (the printer's own defaults apply)."""
         keys = {
             "usb": ("vendor_id", "product_id"),
             "serial": ("url", "baudrate"),
@@ -556,8 +551,8 @@ class PrinterSection(_Model):
         }.get(self.type, ())
         settings = {key: getattr(self, key) for key in keys}
         if self.type == "cups":
-            settings["printer"] = self.name  # the CUPS queue
-        return settings
+            settings["printer"] = self.name  # the CUPS queue; none: the default queue
+        return {key: value for key, value in settings.items() if value is not None}
 
 
 class ScannerSection(_Model):
@@ -825,51 +820,55 @@ def parse_config(text: str, source: str, base_dir: Path | None = None) -> KioskC
     except ValidationError as exc:
         raise ConfigError(source, [_describe(e) for e in exc.errors()]) from exc
     if base_dir is not None:
-        config = _resolve_paths(config, base_dir)
+        config = resolve_paths(config, base_dir)
     return config
 
 
-def _resolve_paths(config: KioskConfig, base: Path) -> KioskConfig:
-    """Relative paths are relative to the config file, not to wherever the kiosk started."""
+M = TypeVar("M", bound=BaseModel)
 
-    def resolved(path: Path | None) -> Path | None:
-        return None if path is None or path.is_absolute() else base / path
 
-    kiosk = config.kiosk
-    if (data_dir := resolved(kiosk.data_dir)) is not None:
-        kiosk = kiosk.model_copy(update={"data_dir": data_dir})
-    display = config.display
-    if (logo := resolved(display.logo)) is not None:
-        display = display.model_copy(update={"logo": logo})
-    sounds = config.sounds
-    for name in ("success", "problem"):
-        if (path := resolved(getattr(sounds, name))) is not None:
-            sounds = sounds.model_copy(update={name: path})
-    snapshot = config.snapshot
-    if (source := resolved(snapshot.source)) is not None:
-        snapshot = snapshot.model_copy(update={"source": source})
-    printer = config.printer
-    if (printer_path := resolved(printer.path)) is not None:
-        printer = printer.model_copy(update={"path": printer_path})
-    backup = config.backup
-    if (folder := resolved(backup.folder)) is not None:
-        backup = backup.model_copy(update={"folder": folder})
-    sip2 = config.sip2
-    if sip2 is not None:
-        for name in ("ca_file", "login_password_file"):
-            if (path := resolved(getattr(sip2, name))) is not None:
-                sip2 = sip2.model_copy(update={name: path})
-    return config.model_copy(
-        update={
-            "kiosk": kiosk,
-            "display": display,
-            "sounds": sounds,
-            "snapshot": snapshot,
-            "sip2": sip2,
-            "backup": backup,
-            "printer": printer,
-        }
-    )
+def resolve_paths(model: M, base: Path) -> M:
+    """Relative paths are relative to the config file, not to wherever the kiosk started.
+
+    Which settings are paths is read from the model's own types (Path, Path | None,
+    list[Path], in every section and list of sections), so a new path setting is resolved
+    without being listed here."""
+    updates = {}
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        new = _resolved(field.annotation, value, base)
+        if new is not value:
+            updates[name] = new
+    return model.model_copy(update=updates) if updates else model
+
+
+def _resolved(annotation: Any, value: Any, base: Path) -> Any:
+    """`value`, of type `annotation`, with every relative path in it put under `base`."""
+    if value is None:
+        return None
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _resolved(get_args(annotation)[0], value, base)
+    if origin is Union or origin is UnionType:
+        for member in get_args(annotation):  # the member of the union the value is
+            kind = get_origin(_bare(member)) or _bare(member)
+            if isinstance(kind, type) and isinstance(value, kind):
+                return _resolved(member, value, base)
+        return value
+    if origin is list:
+        (item,) = get_args(annotation)
+        items = [_resolved(item, v, base) for v in value]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    if isinstance(annotation, type) and issubclass(annotation, PurePath):
+        return value if value.is_absolute() else base / value
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return resolve_paths(value, base)
+    return value
+
+
+def _bare(annotation: Any) -> Any:
+    """The type under Annotated[...]."""
+    return get_args(annotation)[0] if get_origin(annotation) is Annotated else annotation
 
 
 def load_config(path: Path) -> KioskConfig:

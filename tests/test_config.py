@@ -9,8 +9,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel, ConfigDict
 
-from kiosk.config import DEFAULT_CONFIG_PATH, load_config, parse_config
+from hardware.printer_kinds import check_settings as check_printer_settings
+from hardware.printers import make_printer
+from kiosk.config import DEFAULT_CONFIG_PATH, load_config, parse_config, resolve_paths
 from kiosk.domain.barcodes import CheckDigit, luhn_valid
 from kiosk.domain.ils_files import DEFAULT_LAYOUT, PatronFileFormat, PatronFileKind
 from kiosk.domain.items import ItemStatus
@@ -344,6 +347,72 @@ def test_an_absolute_data_dir_is_kept(tmp_path: Path) -> None:
     path = tmp_path / "kiosk.toml"
     path.write_text(contract_text(data_dir="/var/lib/elsewhere"), encoding="utf-8")
     assert load_config(path).data_dir == Path("/var/lib/elsewhere")
+
+
+def test_every_relative_path_setting_is_resolved_against_the_config_files_folder(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "etc" / "kiosk"
+    folder.mkdir(parents=True)
+    path = folder / "kiosk.toml"
+    extra = (
+        '\n[printer]\ntype = "file"\npath = "receipts/out.bin"\n'
+        '\n[staff]\nexport_roots = ["usb", "/media"]\n'
+        '\n[sounds]\nsuccess = "sounds/ok.wav"\n'
+        '\n[sip2]\nhost = "ils"\ninstitution = "MAIN"\nca_file = "ca.pem"\n'
+    )
+    path.write_text(contract_text() + extra, encoding="utf-8")
+    here = folder.resolve()
+
+    config = load_config(path)
+
+    assert config.printer.path == here / "receipts" / "out.bin"
+    assert config.staff.export_roots == [here / "usb", Path("/media")]
+    assert config.sounds.success == here / "sounds" / "ok.wav"
+    assert config.sounds.problem is None
+    assert config.sip2 is not None and config.sip2.ca_file == here / "ca.pem"
+    assert config.data_dir == Path("/srv/kiosk-data")
+
+
+class _Inner(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    file: Path
+    name: str = "not/a/path"
+
+
+class _Settings(BaseModel):
+    """A model the resolver has never heard of: it finds its paths by their types."""
+
+    model_config = ConfigDict(frozen=True)
+    one: Path
+    maybe: Path | None = None
+    many: list[Path] = []
+    inner: _Inner
+    inners: list[_Inner] | None = None
+    text: str = "relative/text"
+
+
+def test_a_new_path_setting_is_resolved_without_being_listed_anywhere(tmp_path: Path) -> None:
+    settings = _Settings(
+        one=Path("a"),
+        maybe=Path("b"),
+        many=[Path("c"), Path("/abs")],
+        inner=_Inner(file=Path("d")),
+        inners=[_Inner(file=Path("e"))],
+    )
+
+    got = resolve_paths(settings, tmp_path)
+
+    assert got == _Settings(
+        one=tmp_path / "a",
+        maybe=tmp_path / "b",
+        many=[tmp_path / "c", Path("/abs")],
+        inner=_Inner(file=tmp_path / "d"),
+        inners=[_Inner(file=tmp_path / "e")],
+    )
+    assert resolve_paths(_Settings(one=Path("/x"), inner=_Inner(file=Path("/y"))), tmp_path) == (
+        _Settings(one=Path("/x"), inner=_Inner(file=Path("/y")))
+    )
 
 
 def test_a_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
@@ -746,3 +815,43 @@ def test_overlap_lists_with_a_deny_list_needs_an_item_snapshot(home: KioskHome) 
     assert home.kiosk("snapshot", "import-items", str(items)).returncode == 0
     accepted = home.kiosk("config", "check")
     assert accepted.returncode == 0, accepted.stderr
+
+
+# Printer settings: checked against the printers' own table --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("printer", "settings"),
+    [
+        ('type = "usb"\nvendor_id = 1208', {"vendor_id": 1208}),
+        ('type = "serial"', {}),
+        ('type = "network"', {}),
+        ('type = "file"', {}),
+    ],
+)
+def test_a_printer_without_what_it_needs_is_refused_in_the_printers_own_words(
+    printer: str, settings: dict[str, object]
+) -> None:
+    kind = printer.split('"')[1]
+    with pytest.raises(ValueError, match="needs") as caught:
+        make_printer(kind, **settings)
+    assert problems_of(contract_text() + f"\n[printer]\n{printer}\n") == [
+        f"printer: {caught.value}"
+    ]
+
+
+@pytest.mark.parametrize(
+    "printer",
+    [
+        'type = "usb"\nvendor_id = 1208\nproduct_id = 3605',
+        'type = "serial"\nurl = "/dev/ttyUSB0"',
+        'type = "network"\nhost = "10.0.0.9"',
+        'type = "file"\npath = "/dev/usb/lp0"',
+        'type = "cups"',  # the default CUPS queue, as make_printer takes it
+        'type = "cups"\nname = "receipts"',
+        'type = "fake"\npaper_for = 3',
+    ],
+)
+def test_what_the_config_accepts_the_printer_factory_accepts(printer: str) -> None:
+    config = parse_config(contract_text() + f"\n[printer]\n{printer}\n", "kiosk.toml")
+    check_printer_settings(config.printer.type, config.printer.settings())

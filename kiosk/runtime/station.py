@@ -10,9 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime
-
-from sqlalchemy.exc import SQLAlchemyError
+from datetime import date, timedelta
 
 from kiosk.domain.barcodes import BarcodeRules, Listed, Scan, ScanKind, card_or_item, classify, mask
 from kiosk.domain.events import Event, OutOfServiceReason, ScanRejection, StaffCardScanned
@@ -44,7 +42,6 @@ from kiosk.domain.station import (
 )
 from kiosk.errors import KioskError, StorageError
 from kiosk.runtime.clock import Clock
-from kiosk.storage.db import plain_error
 from kiosk.storage.items import ItemReader, ItemStore
 from kiosk.storage.snapshot import SnapshotReader, SnapshotStore
 from kiosk.storage.spool import Spool
@@ -161,7 +158,8 @@ class StationRuntime:
         """The kiosk is being stopped: the session in progress ends, said as such."""
         return self._feed(Shutdown())
 
-    def deadline(self) -> datetime | None:
+    def deadline(self) -> timedelta | None:
+        """When the session times out, on the clock's monotonic time (never the wall's)."""
         return session_deadline(self.state, self.rules)
 
     def close(self) -> None:
@@ -175,8 +173,7 @@ class StationRuntime:
     # Carrying out the core's decisions -----------------------------------------------------
 
     def _feed(self, event: Input) -> list[Event]:
-        now = self.clock.now()
-        transition = step(self.state, event, now, self.rules)
+        transition = step(self.state, event, self.clock.now(), self.rules, self.clock.monotonic())
         self.state = transition.state
         events = list(transition.events)
         if transition.store is not None:
@@ -191,6 +188,7 @@ class StationRuntime:
         except StorageError as exc:
             log.error("checkout of item %s NOT stored: %s", mask(request.item), exc)
             self._storage_problem = str(exc)
+            self._service_is(OutOfServiceReason.STORAGE_ERROR.value, str(exc))
             return self._feed(CheckoutFailed(str(exc)))
         log.info(
             "checkout #%d stored: patron %s item %s due %s",
@@ -267,9 +265,9 @@ class StationRuntime:
             return None
         try:
             return self._reader.lookup(barcode)
-        except (SQLAlchemyError, OSError) as exc:
+        except (StorageError, OSError) as exc:
             self._close_reader()
-            self._snapshot_problem = f"the patron snapshot cannot be read: {plain_error(exc)}"
+            self._snapshot_problem = explained("the patron snapshot cannot be read", exc)
             log.error("%s", self._snapshot_problem)
             raise _SnapshotUnreadable(self._snapshot_problem) from exc
 
@@ -291,21 +289,19 @@ class StationRuntime:
             return 0
         if self.spool is None:
             raise StorageError(self._storage_problem or "no spool")
-        try:
-            return self.spool.outstanding_for(patron)
-        except SQLAlchemyError as exc:
-            raise StorageError(f"the spool cannot be read: {plain_error(exc)}") from exc
+        return self.spool.outstanding_for(patron)
 
     # Is the station in service? -------------------------------------------------------------
 
     def _assess(self) -> list[Event]:
+        # A spool that can store again first, so that what staff set meanwhile (a pause, a
+        # cleared session) is read at this very input, before anyone is let in.
+        self._recover_storage()
         paused, events = self._staff_settings()
         availability = self._availability(paused)
-        reason = availability.reason.value if availability.reason else None
-        if reason != self._service_reason:
-            self._service_reason = reason
-            if self._on_service_change is not None:
-                self._on_service_change(reason, availability.detail)
+        self._service_is(
+            availability.reason.value if availability.reason else None, availability.detail
+        )
         if availability.reason is None:
             self._logged_problem = None
             assert self._reader is not None
@@ -332,8 +328,8 @@ class StationRuntime:
             values = self.spool.settings(
                 (PAUSED_SETTING, SPECIAL_DUE_SETTING, CLEAR_SESSION_SETTING)
             )
-        except SQLAlchemyError as exc:
-            log.error("staff settings cannot be read: %s", plain_error(exc))
+        except StorageError as exc:
+            log.error("staff settings cannot be read: %s", exc)
             return None, []
         special_text = values.get(SPECIAL_DUE_SETTING)
         try:
@@ -354,7 +350,14 @@ class StationRuntime:
             events += self._feed(ClearSession())
         return values.get(PAUSED_SETTING), events
 
-    def _availability(self, paused: str | None = None) -> Availability:
+    def _service_is(self, reason: str | None, detail: str) -> None:
+        """Tell the audit trail when the station goes out of service or comes back."""
+        if reason != self._service_reason:
+            self._service_reason = reason
+            if self._on_service_change is not None:
+                self._on_service_change(reason, detail)
+
+    def _recover_storage(self) -> None:
         if self._storage_problem is not None and self.spool is not None:
             try:
                 self.spool.probe()
@@ -363,6 +366,9 @@ class StationRuntime:
             else:
                 log.warning("the spool can be written again")
                 self._storage_problem = None
+
+    def _availability(self, paused: str | None = None) -> Availability:
+        self._recover_storage()
         self._refresh_reader()
         return assess(
             storage_problem=self._storage_problem,
@@ -409,10 +415,10 @@ class StationRuntime:
             if self._item_reader is None:
                 return None
             return self._item_reader.lookup(barcode)
-        except (KioskError, SQLAlchemyError, OSError) as exc:
+        except (KioskError, OSError) as exc:
             self._close_item_reader()
             self._item_stamp = None  # look again at the next scan: it may be repaired by then
-            self._item_trouble(f"the item snapshot cannot be read: {plain_error(exc)}")
+            self._item_trouble(explained("the item snapshot cannot be read", exc))
             return None
 
     def _refresh_item_reader(self) -> None:
@@ -443,6 +449,14 @@ class StationRuntime:
 
 class _SnapshotUnreadable(Exception):
     """The patron snapshot failed a lookup (its reader is closed, the problem recorded)."""
+
+
+def explained(what: str, exc: Exception) -> str:
+    """One line for the log and the screen: the storage layer's own errors say what could
+    not be used already; anything else (an OSError) is prefixed with `what`."""
+    lines = str(exc).splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    return text if text.startswith(what) else f"{what}: {text}"
 
 
 def shown(text: str, limit: int = 64) -> str:
