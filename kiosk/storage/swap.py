@@ -9,50 +9,52 @@ the pointer. A refused file leaves the current list untouched.
 
 from __future__ import annotations
 
-import codecs
 import fcntl
-import io
 import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
 from kiosk.domain.ils_files import TextFormat
 from kiosk.domain.patrons import SnapshotMode
 from kiosk.domain.service import FUTURE_TOLERANCE
 from kiosk.errors import NoSnapshotError, SnapshotError, StorageError
-from kiosk.storage.bulk import SORT_THREADS, BadRow, Chunk, Loader, Table
+from kiosk.storage.building import (
+    ImportCounts,
+    Progress,
+    Reader,
+    Recipe,
+    build,
+    complete_part,
+    judge,
+    refuse_future,
+)
 from kiosk.storage.db import database_errors, plain_error, sqlite_engine
 from kiosk.storage.files import atomic_write_bytes, fsync_file, private_dir
-from kiosk.storage.textfile import (
-    SourceFile,
-    checked_read,
-    incomplete_row,
-    scan_source,
-    text_of,
-)
+from kiosk.storage.textfile import scan_source
+
+__all__ = [
+    "ImportCounts",
+    "ImportReport",
+    "Progress",
+    "Reader",
+    "Recipe",
+    "SnapshotInfo",
+    "SwappedStore",
+    "column_list",
+    "read_info",
+]
 
 SCHEMA_VERSION = 1
 log = logging.getLogger(__name__)
 POINTER = "current.json"
-# Rows read, checked and stored at a time. Small, so that a batch's objects are gone before
-# CPython's garbage collector promotes them and then scans them again and again: 2,000 rows
-# a batch made a 2,000,000-row import 15% slower (docs/PERFORMANCE.md).
-BATCH_ROWS = 500
-MAX_REPORTED_BAD_ROWS = 20
-
-Progress = Callable[[int, int], None]  # (bytes read, total bytes)
-
-
-class _Counted(Protocol):
-    count: int  # bytes read so far
 
 
 R = TypeVar("R")
@@ -97,44 +99,10 @@ class SnapshotInfo:
         return "blocked cards" if self.mode is SnapshotMode.DENY else "patrons"
 
 
-@dataclass
-class ImportCounts:
-    rows_read: int = 0
-    bad_rows: int = 0
-    duplicates: int = 0
-    examples: list[BadRow] = field(default_factory=list)
-    conflicts: int = 0  # cards listed in rows that disagreed: the most restrictive values won
-    noted: int = 0  # rows stored with something unreadable (a deny list's unknown flags)
-    noted_examples: list[BadRow] = field(default_factory=list)
-    left_out_line: int | None = None  # the last line, left out: it had no line end
-    separator: str = ""  # the separator the CSV was read with (in words), if a CSV
-    encoding: str = ""
-
-    @property
-    def imported(self) -> int:
-        return self.rows_read - self.bad_rows - self.duplicates
-
-
 @dataclass(frozen=True)
 class ImportReport:
     info: SnapshotInfo
     counts: ImportCounts
-
-
-# A reader: a source file's rows, in chunks of at most the given number of rows.
-Reader = Callable[[SourceFile, io.TextIOWrapper, int], Iterator[Chunk]]
-
-
-@dataclass(frozen=True)
-class Recipe(Generic[R]):
-    """What to build from a source file: the table, how to read its rows, and what the list
-    is (its kind and mode, and the words for it in messages)."""
-
-    table: Table[R]
-    read: Reader
-    kind: str
-    mode: SnapshotMode
-    rows_word: str  # "patron rows"
 
 
 @database_errors("the snapshot files cannot be used")
@@ -227,23 +195,23 @@ class SwappedStore:
         with _folder_lock(self.folder, wait=True):
             _remove_stale_builds(self.folder)
             scanned = scan_source(source, text)
-            limit = _complete_part(scanned, recipe)
+            limit = complete_part(scanned, recipe)
             if verify is not None:
                 verify(scanned.sha256)  # checked_read makes sure these are the bytes imported
             given = built_at is not None
             if built_at is None:
                 assert scanned.identity is not None
                 built_at = datetime.fromtimestamp(scanned.identity.mtime_ns / 1e9, UTC)
-            _refuse_future(source, built_at, now, given=given)
+            refuse_future(source, built_at, now, given=given)
             stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S%f")
             target = self.folder / f"{self.prefix}-{stamp}-{scanned.sha256[:8]}.db"
             building = target.with_suffix(".building")
             building.unlink(missing_ok=True)
             try:
-                counts = _build(scanned, building, recipe, progress, limit)
+                counts = build(scanned, building, recipe, progress, limit)
                 if limit is not None:
                     counts.left_out_line = scanned.last_line
-                _judge(counts, max_bad_percent, recipe.rows_word)
+                judge(counts, max_bad_percent, recipe.rows_word)
                 info = SnapshotInfo(
                     target,
                     str(source.resolve()),
@@ -323,178 +291,6 @@ def _remove_stale_builds(folder: Path) -> list[Path]:
             size / 1e6,
         )
     return removed
-
-
-def _complete_part(source: SourceFile, recipe: Recipe[R]) -> int | None:
-    """How many bytes of the file to import when its last line has no line end, or None for
-    all of them. Such a line may be a copy or an export cut short, and a row cut short can
-    still read (fines of 125.00 cut to 12): in a list of who may borrow, that row is left out
-    (that patron is refused until the next snapshot, and the report says so); a deny list cut
-    short has lost every card after the cut, so it is refused. A library system that writes
-    its files without a final line end is named in the config (snapshot.ends_without_newline)
-    and its last line is read like any other."""
-    if not source.unterminated_tail or source.text.ends_without_newline:
-        return None
-    if recipe.mode is SnapshotMode.DENY:
-        raise SnapshotError(
-            f"{source.path}: its last line ({source.last_line:,}) has no line end, so the file "
-            "may be cut short, and a deny list cut short lets every card after the cut borrow. "
-            "Copy the file again; if the library system always writes it this way, set "
-            "snapshot.ends_without_newline = true (or import with --ends-without-newline)."
-        )
-    if source.complete_bytes == 0:
-        return None  # one line and no line end at all: the header, nothing to leave out
-    return source.complete_bytes
-
-
-def _refuse_future(source: Path, built_at: datetime, now: datetime, *, given: bool) -> None:
-    ahead = built_at - now
-    if ahead <= FUTURE_TOLERANCE:
-        return
-    said = "--built-at says" if given else "its modification time says"
-    raise SnapshotError(
-        f"{source}: {said} it was built at {built_at.isoformat(timespec='minutes')}, "
-        f"{_span(ahead)} after this station's clock ({now.isoformat(timespec='minutes')}). "
-        "Either this station's clock is behind (check it: timedatectl) or the build time is "
-        "wrong; a snapshot from the future would never grow old enough for "
-        "snapshot.max_age_hours to stop it. The current snapshot stays active."
-    )
-
-
-def _span(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 120:
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    hours = minutes // 60
-    if hours < 48:
-        return f"{hours} hours"
-    return f"{hours // 24:,} days"
-
-
-def _build(
-    source: SourceFile,
-    target: Path,
-    recipe: Recipe[R],
-    progress: Progress | None,
-    limit: int | None = None,
-) -> ImportCounts:
-    # A new file that is deleted if anything fails and flushed to disk before it is swapped in:
-    # no journal is needed while it is built.
-    engine = sqlite_engine(target, mode="bulk")
-    counts = ImportCounts()
-    table = recipe.table
-    try:
-        with checked_read(source, limit) as raw, engine.begin() as conn:
-            conn.exec_driver_sql(table.create)
-            conn.exec_driver_sql("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-            conn.exec_driver_sql(f"PRAGMA threads = {SORT_THREADS}")  # see Loader
-            if table.counts_conflicts:
-                # Each card whose rows disagreed, once (see Table.counts_conflicts).
-                conn.exec_driver_sql("CREATE TEMP TABLE conflicted (barcode TEXT PRIMARY KEY)")
-                conn.exec_driver_sql(
-                    f"CREATE TEMP TRIGGER conflict AFTER UPDATE ON main.{table.name} "  # noqa: S608
-                    "BEGIN INSERT INTO conflicted SELECT new.barcode WHERE NOT EXISTS "
-                    "(SELECT 1 FROM conflicted WHERE barcode = new.barcode); END"
-                )
-            counts.encoding = source.text.encoding
-            try:
-                chunks = recipe.read(source, text_of(raw, source.text), BATCH_ROWS)
-                last_problem = _load(conn, recipe, chunks, counts, raw, source.size, progress)
-            except UnicodeDecodeError as exc:
-                raise SnapshotError(_not_text(source, raw.count, exc)) from exc
-            counts.separator = source.found.get("separator", "")
-            if last_problem is not None and not source.ends_with_newline and limit is None:
-                raise SnapshotError(
-                    f"{source.path}: looks cut short: its last line ({last_problem.line}) is "
-                    f"incomplete ({last_problem.problem}). Copy the file again."
-                )
-            if limit is not None:
-                raw.finish()  # the last line, left out: is it a whole row?
-                cut = incomplete_row(source, raw.tail)
-                if cut is not None:
-                    raise SnapshotError(
-                        f"{source.path}: looks cut short: its last line ({source.last_line:,}) "
-                        f"has no line end and is incomplete ({cut}). Copy the file again."
-                    )
-            count = f"SELECT COUNT(*) FROM {table.name}"  # noqa: S608 (constants only)
-            stored = conn.exec_driver_sql(count).scalar()
-            counts.duplicates = counts.rows_read - counts.bad_rows - int(stored or 0)
-            if table.counts_conflicts:
-                conflicts = conn.exec_driver_sql("SELECT COUNT(*) FROM temp.conflicted").scalar()
-                counts.conflicts = int(conflicts or 0)
-                conn.exec_driver_sql("DROP TRIGGER temp.conflict")
-                conn.exec_driver_sql("DROP TABLE temp.conflicted")
-        if progress is not None:
-            progress(source.size, source.size)
-    finally:
-        engine.dispose()
-    return counts
-
-
-def _not_text(source: SourceFile, read: int, exc: UnicodeDecodeError) -> str:
-    """Why the file is not text in its encoding, and what it probably is."""
-    bad = exc.object[exc.start : exc.start + 4] if isinstance(exc.object, bytes) else b""
-    where = f"near byte {read:,}" + (f": {bad.hex(' ')}" if bad else "")
-    name = source.text.encoding
-    guess = ""
-    if codecs.lookup(name).name == "utf-8":
-        try:
-            sample = bad.decode("cp1252")
-            guess = (
-                f" It reads as Windows-1252 ({sample!r}), which Excel and many Windows "
-                'programs write: set snapshot.encoding = "cp1252" (or import with '
-                "--encoding cp1252)."
-            )
-        except UnicodeDecodeError:
-            guess = ' If it is Latin-1, set snapshot.encoding = "latin-1".'
-        return f"{source.path}: is not UTF-8 text ({where}).{guess} Or export it again as UTF-8."
-    return (
-        f"{source.path}: is not {name} text ({where}): set snapshot.encoding to the file's "
-        "encoding (utf-8, cp1252, latin-1, ...)."
-    )
-
-
-def _load(
-    conn: Connection,
-    recipe: Recipe[R],
-    chunks: Iterator[Chunk],
-    counts: ImportCounts,
-    raw: _Counted,
-    size: int,
-    progress: Progress | None,
-) -> BadRow | None:
-    """Store each chunk's good rows; count and keep examples of the bad ones. Returns the
-    last row's problem when the last row was bad (a file cut short ends that way)."""
-    table = Loader(conn, recipe.table)
-    last_problem: BadRow | None = None
-    for chunk in chunks:
-        counts.rows_read += chunk.rows
-        counts.bad_rows += len(chunk.bad)
-        room = MAX_REPORTED_BAD_ROWS - len(counts.examples)
-        counts.examples += chunk.bad[: max(room, 0)]
-        counts.noted += len(chunk.noted)
-        room = MAX_REPORTED_BAD_ROWS - len(counts.noted_examples)
-        counts.noted_examples += chunk.noted[: max(room, 0)]
-        if chunk.rows:
-            last_problem = chunk.last_bad
-        table.add(chunk.values)
-        if progress is not None:
-            progress(raw.count, size)
-    table.finish()
-    return last_problem
-
-
-def _judge(report: ImportCounts, max_bad_percent: float, rows_word: str) -> None:
-    rows = report.imported
-    examples = "; ".join(f"line {b.line}: {b.problem}" for b in report.examples[:5])
-    if rows == 0:
-        detail = f" ({examples})" if examples else ""
-        raise SnapshotError(f"no valid {rows_word} in the file{detail}")
-    if report.bad_rows * 100 > max_bad_percent * report.rows_read:
-        raise SnapshotError(
-            f"{report.bad_rows:,} of {report.rows_read:,} rows are bad (more than "
-            f"{max_bad_percent:g}%), so this does not look like a good export: {examples}"
-        )
 
 
 def _write_meta(path: Path, info: SnapshotInfo) -> None:

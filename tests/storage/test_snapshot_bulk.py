@@ -24,7 +24,7 @@ from kiosk.domain.ils_files import (
 )
 from kiosk.domain.patrons import PatronStatus, SnapshotMode
 from kiosk.errors import SnapshotError
-from kiosk.storage import swap
+from kiosk.storage import building
 from kiosk.storage.patron_rows import PatronColumns, PatronRow, as_row
 from kiosk.storage.snapshot import ImportReport, SnapshotStore
 from tests.conftest import exported_at, patron
@@ -167,7 +167,7 @@ class Store:
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Store:
-    monkeypatch.setattr(swap, "BATCH_ROWS", 7)  # many batches from a few rows
+    monkeypatch.setattr(building, "BATCH_ROWS", 7)  # many batches from a few rows
     return Store(tmp_path)
 
 
@@ -260,7 +260,7 @@ def test_bad_rows_scattered_through_big_batches_are_all_found_and_numbered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Batches big enough to be halved (and halved again) around each bad row.
-    monkeypatch.setattr(swap, "BATCH_ROWS", 200)
+    monkeypatch.setattr(building, "BATCH_ROWS", 200)
     store = Store(tmp_path)
     lines, bad_lines, line = [], [], 1
     for s in range(1, 1201):

@@ -16,7 +16,7 @@ from kiosk.domain.barcodes import BarcodeRule, CheckDigit
 from kiosk.domain.ils_files import PatronFileFormat, PatronFileKind
 from kiosk.domain.patrons import SnapshotMode
 from kiosk.errors import SnapshotError
-from kiosk.storage import swap
+from kiosk.storage import building, swap
 from kiosk.storage.snapshot import SnapshotStore
 from kiosk.storage.textfile import FileChangedError
 from tests.conftest import exported_at, patron
@@ -32,7 +32,7 @@ def rows(serials: range) -> str:
 
 @pytest.fixture
 def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SnapshotStore:
-    monkeypatch.setattr(swap, "BATCH_ROWS", 50)  # progress is called every 50 rows
+    monkeypatch.setattr(building, "BATCH_ROWS", 50)  # progress is called every 50 rows
     return SnapshotStore(tmp_path / "data")
 
 

@@ -22,7 +22,7 @@ from kiosk.domain.patrons import (
     SnapshotMode,
     check_patron,
 )
-from kiosk.storage import swap, textfile
+from kiosk.storage import building, textfile
 from kiosk.storage.snapshot import ImportReport, SnapshotStore
 from tests.conftest import KioskHome, exported_at, patron, standard_csv
 from tests.storage.conftest import refused_unchanged
@@ -395,7 +395,7 @@ def test_a_mapped_import_streams_in_constant_memory(
     snaps: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Small batches and reads, so a few thousand rows make many of each (and the test quick).
-    monkeypatch.setattr(swap, "BATCH_ROWS", 500)
+    monkeypatch.setattr(building, "BATCH_ROWS", 500)
     monkeypatch.setattr(textfile, "CHUNK", 1 << 16)
     _peak_import_memory(snaps, 10)  # the first import loads modules: not what is measured
     small_peak, small = _peak_import_memory(snaps, 5_000)
