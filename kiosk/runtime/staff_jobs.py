@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import assert_never
 
 from kiosk.exports.drives import Drive
 from kiosk.presenter.staff import Facts, Job, Result, StatusLine
@@ -165,42 +166,48 @@ class StaffJobs:
             self._answers.put(answer)
 
     def _do(self, job: Job, arg: int | str | None) -> Answer | None:
+        """Carry out one staff job. Every Job is handled here: mypy checks the match is
+        exhaustive (assert_never), so a new job cannot be forgotten."""
         desk = self.desk
-        if job is Job.STATUS:
-            return FactsAnswer(facts(desk.status()))
-        if job is Job.DRIVES:
-            self._drives = desk.drives()
-            return DrivesAnswer(tuple(d.describe() for d in self._drives))
-        if job is Job.SPECIAL_DUE:
-            due = None if arg is None else desk.now().date() + timedelta(days=int(arg))
-            return JobAnswer(job, _result(desk.set_special_due(due)))
-        if job is Job.PAUSE:
-            return JobAnswer(job, _result(desk.pause()))
-        if job is Job.RESUME:
-            return JobAnswer(job, _result(desk.resume()))
-        if job is Job.CLEAR_SESSION:
-            self._clear_session()
-            desk.record("staff.clear_session", {})
-            return JobAnswer(
-                job, Result(True, "Any open session was ended. Its checkouts are kept.")
-            )
-        if job is Job.UPLOAD:
-            return JobAnswer(job, _result(desk.upload()))
-        if job is Job.UNLOCK_PIN_PAD:
-            return JobAnswer(job, _result(desk.unlock()))
-        if job is Job.RELOAD_SNAPSHOT:
-            return JobAnswer(job, _result(desk.reload_snapshot()))
-        if job is Job.EXPORT:
-            index = int(arg) if arg is not None else -1
-            if not 0 <= index < len(self._drives):
-                return JobAnswer(job, Result(False, "That drive is gone: look again."))
-            return JobAnswer(job, _result(desk.export_to(self._drives[index])))
-        if job is Job.NEW_PERIOD:
-            outcome = desk.start_new_period(expected_checkouts=int(arg or 0))
-            purged = desk.apply_retention() if outcome.ok else None
-            lines = outcome.lines + ((purged.message,) if purged else ())
-            return JobAnswer(job, Result(outcome.ok, outcome.message, lines))
-        if job is Job.SIGN_OUT:
-            desk.record("staff.sign_out", {"reason": str(arg)})
-            return None
-        raise ValueError(f"not a staff job here: {job}")
+        match job:
+            case Job.STATUS:
+                return FactsAnswer(facts(desk.status()))
+            case Job.DRIVES:
+                self._drives = desk.drives()
+                return DrivesAnswer(tuple(d.describe() for d in self._drives))
+            case Job.SPECIAL_DUE:
+                due = None if arg is None else desk.now().date() + timedelta(days=int(arg))
+                return JobAnswer(job, _result(desk.set_special_due(due)))
+            case Job.PAUSE:
+                return JobAnswer(job, _result(desk.pause()))
+            case Job.RESUME:
+                return JobAnswer(job, _result(desk.resume()))
+            case Job.CLEAR_SESSION:
+                self._clear_session()
+                desk.record("staff.clear_session", {})
+                return JobAnswer(
+                    job, Result(True, "Any open session was ended. Its checkouts are kept.")
+                )
+            case Job.TEST_RECEIPT:
+                raise ValueError("the test receipt is printed by the app, not a staff job")
+            case Job.UPLOAD:
+                return JobAnswer(job, _result(desk.upload()))
+            case Job.UNLOCK_PIN_PAD:
+                return JobAnswer(job, _result(desk.unlock()))
+            case Job.RELOAD_SNAPSHOT:
+                return JobAnswer(job, _result(desk.reload_snapshot()))
+            case Job.EXPORT:
+                index = int(arg) if arg is not None else -1
+                if not 0 <= index < len(self._drives):
+                    return JobAnswer(job, Result(False, "That drive is gone: look again."))
+                return JobAnswer(job, _result(desk.export_to(self._drives[index])))
+            case Job.NEW_PERIOD:
+                outcome = desk.start_new_period(expected_checkouts=int(arg or 0))
+                purged = desk.apply_retention() if outcome.ok else None
+                lines = outcome.lines + ((purged.message,) if purged else ())
+                return JobAnswer(job, Result(outcome.ok, outcome.message, lines))
+            case Job.SIGN_OUT:
+                desk.record("staff.sign_out", {"reason": str(arg)})
+                return None
+            case _:
+                assert_never(job)
