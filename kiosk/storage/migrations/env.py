@@ -1,4 +1,4 @@
-"""Alembic environment for the spool. Migrations run from code (kiosk.storage.spool), on the
+"""Alembic environment for the spool. Migrations run from code (kiosk.storage.spool_files), on the
 connection the kiosk opened, so the durability settings apply to them too."""
 
 from alembic import context
