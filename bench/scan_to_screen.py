@@ -356,8 +356,8 @@ def main() -> int:
     share = ui_median / figures["frame"]["median_ms"] if figures["frame"]["median_ms"] else 0
     print(
         f"UI's share: {ui_median:.2f} ms of the median ({share:.0%}), "
-        f"{ui_p99:.2f} ms of the p99 (the app takes the engine's results every "
-        f"{FRAME_SECONDS * 1000:.1f} ms)"
+        f"{ui_p99:.2f} ms of the p99 (the engine wakes the app when it has events; "
+        f"steady frames every {FRAME_SECONDS * 1000:.1f} ms)"
     )
 
     slow_cut = figures["frame"]["p90_ms"] / 1000

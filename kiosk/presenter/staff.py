@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import Enum
+from typing import assert_never
 
 from kiosk.domain.loans import LoanRules
 
@@ -55,6 +56,15 @@ class Press(Enum):
     NEW_PERIOD = "new_period"
     CONFIRM_NEW_PERIOD = "confirm_new_period"
     UNLOCK_PIN_PAD = "unlock_pin_pad"
+
+
+class PinResult(Enum):
+    """What the shell's PIN check found."""
+
+    OK = "ok"
+    WRONG = "wrong"
+    LOCKED = "locked"
+    NOT_SET_UP = "not_set_up"
 
 
 class Job(Enum):
@@ -179,42 +189,50 @@ def open_pad(
 
 
 def on_pin_result(
-    state: StaffState, result: str, tries_left: int, locked_until: datetime | None, at: timedelta
+    state: StaffState,
+    result: PinResult,
+    tries_left: int,
+    locked_until: datetime | None,
+    at: timedelta,
 ) -> Update:
-    """The shell checked the PIN: "ok", "wrong", "locked" or "not_set_up"."""
+    """The shell checked the PIN."""
     if not state.active:
         return Update(state)
-    if result == "ok":
-        home = replace(
-            state, page=Page.HOME, entry="", message="", details=(), busy=None, last_touch=at
-        )
-        return Update(home, (Run(Job.STATUS),))
-    if result == "locked":
-        return Update(
-            replace(state, page=Page.LOCKED, entry="", locked_until=locked_until, busy=None)
-        )
-    if result == "not_set_up":
-        return Update(
-            replace(
-                state,
-                entry="",
-                busy=None,
-                message="Staff mode is not set up on this kiosk.",
-                message_ok=False,
-                details=("Add a PIN with `kiosk staff add-pin`.",),
+    match result:
+        case PinResult.OK:
+            home = replace(
+                state, page=Page.HOME, entry="", message="", details=(), busy=None, last_touch=at
             )
-        )
-    word = "try" if tries_left == 1 else "tries"
-    return Update(
-        replace(
-            state,
-            entry="",
-            busy=None,
-            message=f"Wrong PIN. {tries_left} {word} left before staff mode locks.",
-            message_ok=False,
-            details=(),
-        )
-    )
+            return Update(home, (Run(Job.STATUS),))
+        case PinResult.LOCKED:
+            return Update(
+                replace(state, page=Page.LOCKED, entry="", locked_until=locked_until, busy=None)
+            )
+        case PinResult.NOT_SET_UP:
+            return Update(
+                replace(
+                    state,
+                    entry="",
+                    busy=None,
+                    message="Staff mode is not set up on this kiosk.",
+                    message_ok=False,
+                    details=("Add a PIN with `kiosk staff add-pin`.",),
+                )
+            )
+        case PinResult.WRONG:
+            word = "try" if tries_left == 1 else "tries"
+            return Update(
+                replace(
+                    state,
+                    entry="",
+                    busy=None,
+                    message=f"Wrong PIN. {tries_left} {word} left before staff mode locks.",
+                    message_ok=False,
+                    details=(),
+                )
+            )
+        case _:
+            assert_never(result)
 
 
 # Presses ---------------------------------------------------------------------------------------

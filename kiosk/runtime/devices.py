@@ -1,27 +1,27 @@
 """The kiosk's devices: scanners feeding the engine, the printer, and their status for staff.
 
-Scanner adapters run on threads of their own and post plain messages; the hub queues them
-and wakes the engine's loop through a pipe, so the loop waits on one thing (select) and
-every scan is handled by the one owner of the state machine.
+Scanner adapters run on threads of their own and post plain messages; the hub turns them
+into the engine's typed inputs and posts them into its one inbox, so every scan is handled
+by the one owner of the state machine.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import queue
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from hardware.printer import PrinterError, PrinterState, ReceiptPrinter
-from hardware.scanner import Scanner, ScannerMessage, StatusChanged
+from hardware.scanner import Rejected as ScannerRejected
+from hardware.scanner import Scanned, Scanner, ScannerMessage, StatusChanged
 from kiosk.config import KioskConfig, ScannerSection
 from kiosk.logs import mask_text
+from kiosk.runtime.inbox import Inbox, Rejected, Scan
 from kiosk.storage.files import atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -121,56 +121,42 @@ def read_status(data_dir: Path) -> dict[str, Any] | None:
 
 
 class ScannerHub:
+    """Starts the scanners and posts what they read straight into the engine's inbox (from
+    their threads); connection changes go to the staff status and the log."""
+
     def __init__(self, scanners: list[Scanner], status: DeviceStatus) -> None:
         self.scanners = scanners
         self.status = status
-        self._queue: queue.Queue[ScannerMessage] = queue.Queue()
-        self._read_fd, self._write_fd = os.pipe()
-        os.set_blocking(self._read_fd, False)
-        os.set_blocking(self._write_fd, False)
-        self._stopped = False
-
-    @property
-    def wake_fd(self) -> int:
-        """Readable when messages are waiting (for select)."""
-        return self._read_fd
+        self._inbox: Inbox | None = None
+        self._started = False
 
     def post(self, message: ScannerMessage) -> None:  # called on the scanners' threads
-        self._queue.put(message)
-        with contextlib.suppress(BlockingIOError):  # full of wake-ups: the loop is awake
-            os.write(self._write_fd, b"!")
+        assert self._inbox is not None
+        match message:
+            case Scanned(source=source, text=text):
+                self._inbox.post(Scan(text, source))
+            case ScannerRejected(source=source, shown=shown, reason=reason):
+                self._inbox.post(Rejected(shown, reason, source))
+            case StatusChanged(source=source, connected=connected, detail=detail):
+                self.status.scanner(source, connected, detail)
+                (log.info if connected else log.warning)("scanner %s: %s", source, detail)
+            case _:
+                assert_never(message)
 
-    def start(self) -> None:
+    def start(self, inbox: Inbox) -> None:
+        self._inbox = inbox
+        self._started = True
         for scanner in self.scanners:
             scanner.start(self.post)
 
-    def drain(self) -> list[ScannerMessage]:
-        with contextlib.suppress(BlockingIOError):
-            while os.read(self._read_fd, 4096):
-                pass
-        messages: list[ScannerMessage] = []
-        while True:
-            try:
-                message = self._queue.get_nowait()
-            except queue.Empty:
-                return messages
-            if isinstance(message, StatusChanged):
-                self.status.scanner(message.source, message.connected, message.detail)
-                (log.info if message.connected else log.warning)(
-                    "scanner %s: %s", message.source, message.detail
-                )
-            messages.append(message)
-
     def stop(self) -> None:
-        """Stop every scanner and close the wake-up pipe; safe to call more than once (Kivy
-        calls on_stop twice on its way out)."""
-        if self._stopped:
+        """Stop every scanner; safe to call more than once (Kivy calls on_stop twice on its
+        way out)."""
+        if not self._started:
             return
-        self._stopped = True
+        self._started = False
         for scanner in self.scanners:
             scanner.stop()
-        os.close(self._read_fd)
-        os.close(self._write_fd)
 
 
 def build_scanners(sections: list[ScannerSection], max_length: int) -> list[Scanner]:

@@ -6,6 +6,10 @@ The contract scripts and end-to-end tests use (README, "Headless mode"):
   the wall clock and the monotonic one that measures durations, together.
 - every screen change is one JSON object a line with an `event` field, flushed at once;
   `item_checked_out` is written only after the checkout is durable.
+
+Headless is a frontend of the engine: standard input's lines and the scanners' reads are
+posted into one inbox as typed inputs, and this thread steps each through the one Engine,
+in the order posted; the events go out as text.
 """
 
 from __future__ import annotations
@@ -21,17 +25,28 @@ from datetime import datetime
 from typing import TextIO
 
 from hardware.framing import Frame, LineFramer
-from hardware.scanner import Rejected, Scanned
 from kiosk.domain.events import Event
 from kiosk.presenter.text import TextScreen
 from kiosk.runtime.clock import ManualClock
 from kiosk.runtime.devices import ScannerHub
+from kiosk.runtime.engine import Engine
+from kiosk.runtime.inbox import (
+    DonePressed,
+    EndOfInput,
+    Inbox,
+    Input,
+    Rejected,
+    Scan,
+    Shutdown,
+    Tick,
+)
 from kiosk.runtime.receipts import PRINT_TIMEOUT, SessionReceipts
 from kiosk.runtime.station import StationRuntime, shown
 
 MAX_LINE_BYTES = 1024
 RECHECK_SECONDS = 0.5  # how often an idle station looks at its snapshot, spool and staff requests
 MAX_ADVANCE_SECONDS = 366 * 24 * 3600
+STDIN = "stdin"  # the source of scans typed or piped in
 BLANK = " \t"  # only these make a line empty; other control characters are refused
 
 
@@ -61,6 +76,8 @@ class HeadlessRunner:
         self.hub = hub  # scanners other than stdin (serial, evdev, fake)
         self.receipts = receipts
         self.max_wait = max_wait  # the loop comes round at least this often (the watchdog)
+        self.engine = Engine(runtime)
+        self.inbox = Inbox(wake_fd=True)
 
     def emit(self, events: list[Event]) -> None:
         for event in events:
@@ -75,20 +92,30 @@ class HeadlessRunner:
                 clock = self.runtime.clock
                 self.receipts.observe(events, clock.now(), clock.monotonic())
 
+    def step(self, message: Input) -> None:
+        """Post an input and step everything posted so far (scanners' reads first)."""
+        self.inbox.post(message)
+        self._take_inputs()
+
     def run(self, fd: int) -> int:
+        try:
+            return self._run(fd, self.inbox)
+        finally:
+            self.inbox.close()
+
+    def _run(self, fd: int, inbox: Inbox) -> int:
         self.emit(self.runtime.start())
         if self.hub is not None:
-            self.hub.start()
+            self.hub.start(inbox)
         if self.on_ready is not None:
             self.on_ready()
         selector = selectors.DefaultSelector()
         try:
-            selector.register(fd, selectors.EVENT_READ, "stdin")
+            selector.register(fd, selectors.EVENT_READ, STDIN)
             stdin_selectable = True
         except (PermissionError, ValueError):
             stdin_selectable = False  # a regular file: always readable
-        if self.hub is not None:
-            selector.register(self.hub.wake_fd, selectors.EVENT_READ, "scanners")
+        selector.register(inbox.fileno(), selectors.EVENT_READ, "scanners")
         # SIGTERM (systemctl stop, a shutdown) ends the session in progress and exits 0, said
         # as such, instead of the default death with status 143 and no session_ended.
         stop_read, stop_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -103,25 +130,25 @@ class HeadlessRunner:
                     timeout = self.max_wait if timeout is None else min(timeout, self.max_wait)
                 ready = {key.data for key, _ in selector.select(timeout)}
                 if not stdin_selectable:
-                    ready.add("stdin")
+                    ready.add(STDIN)
                 if self.receipts is not None:
                     self.emit(self.receipts.poll(self.runtime.clock.monotonic()))
                 if "stop" in ready:
-                    self.emit(self.runtime.shutdown())
+                    self.step(Shutdown())
                     self._finish_receipts()
                     return 0
                 if "scanners" in ready:
-                    self._scanners()
+                    self._take_inputs()
                 if not ready:
-                    self.emit(self.runtime.tick())
+                    self.step(Tick())
                     continue
-                if "stdin" not in ready:
+                if STDIN not in ready:
                     continue
                 chunk = os.read(fd, 65536)
                 if not chunk:
                     for frame in self.framer.finish():
                         self._handle(frame)
-                    self.emit(self.runtime.end_of_input())
+                    self.step(EndOfInput())
                     self._finish_receipts()
                     return 0
                 for frame in self.framer.feed(chunk):
@@ -134,15 +161,11 @@ class HeadlessRunner:
             if self.hub is not None:
                 self.hub.stop()
 
-    def _scanners(self) -> None:
-        assert self.hub is not None
-        for message in self.hub.drain():
-            if isinstance(message, Scanned):
-                if self.echo_input:
-                    self.out.write(f"> {shown(message.text)}   ({message.source})\n")
-                self.emit(self.runtime.scan(message.text))
-            elif isinstance(message, Rejected):
-                self.emit(self.runtime.reject(message.shown, message.reason))
+    def _take_inputs(self) -> None:
+        for message in self.inbox.drain():
+            if isinstance(message, Scan) and message.source != STDIN and self.echo_input:
+                self.out.write(f"> {shown(message.text)}   ({message.source})\n")
+            self.emit(self.engine.step(message))
 
     def _finish_receipts(self) -> None:
         """At the end, wait (a bounded time) for the last receipt's outcome to report it."""
@@ -167,13 +190,13 @@ class HeadlessRunner:
     def _handle(self, frame: Frame) -> None:
         if frame.overlong:
             text = frame.data.decode("utf-8", errors="replace")
-            self.emit(self.runtime.reject(text, f"longer than {MAX_LINE_BYTES} bytes"))
+            self.step(Rejected(text, f"longer than {MAX_LINE_BYTES} bytes", STDIN))
             return
         try:
             line = frame.data.decode("utf-8")
         except UnicodeDecodeError:
             text = frame.data.decode("utf-8", errors="replace")
-            self.emit(self.runtime.reject(text, "not text (the bytes are not UTF-8)"))
+            self.step(Rejected(text, "not text (the bytes are not UTF-8)", STDIN))
             return
         if not line.strip(BLANK):
             return
@@ -182,12 +205,12 @@ class HeadlessRunner:
         if line.startswith("@"):
             self._command(line.strip(BLANK))
             return
-        self.emit(self.runtime.scan(line))
+        self.step(Scan(line, STDIN))
 
     def _command(self, line: str) -> None:
         word, _, argument = line.partition(" ")
         if word == "@done":
-            self.emit(self.runtime.done())
+            self.step(DonePressed())
         elif word == "@advance" and self.manual_clock is not None:
             try:
                 seconds = float(argument)
@@ -195,19 +218,17 @@ class HeadlessRunner:
                     raise ValueError(seconds)
                 self.manual_clock.advance(seconds)
             except (ValueError, OverflowError):
-                self.emit(
-                    self.runtime.reject(
-                        line, f"@advance needs a number of seconds (0 to {MAX_ADVANCE_SECONDS:,})"
-                    )
+                seconds_needed = f"0 to {MAX_ADVANCE_SECONDS:,}"
+                self.step(
+                    Rejected(line, f"@advance needs a number of seconds ({seconds_needed})", STDIN)
                 )
                 return
-            self.emit(self.runtime.tick())
+            self.step(Tick())
         elif word == "@advance":
-            self.emit(self.runtime.reject(line, "@advance works only with --clock"))
+            self.step(Rejected(line, "@advance works only with --clock", STDIN))
         else:
-            self.emit(
-                self.runtime.reject(line, f"unknown command {shown(word)} (known: @done, @advance)")
-            )
+            known = "known: @done, @advance"
+            self.step(Rejected(line, f"unknown command {shown(word)} ({known})", STDIN))
 
 
 def parse_clock(text: str, default_tz: object) -> datetime:

@@ -20,6 +20,7 @@ from typing import Any
 
 from kiosk.config import StaffSection
 from kiosk.domain.staff import PinGate, matches
+from kiosk.presenter.staff import PinResult
 from kiosk.storage.files import atomic_write_bytes
 
 log = logging.getLogger(__name__)
@@ -32,16 +33,9 @@ class Pad(Enum):
     CARD = "card"  # opened by a staff card at the Welcome screen
 
 
-class PinResult:
-    OK = "ok"
-    WRONG = "wrong"
-    LOCKED = "locked"
-    NOT_SET_UP = "not_set_up"
-
-
 @dataclass(frozen=True)
 class PinCheck:
-    result: str  # a PinResult value
+    result: PinResult
     tries_left: int = 0
     locked_until: datetime | None = None
 

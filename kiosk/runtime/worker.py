@@ -1,8 +1,10 @@
 """The engine on a thread of its own, so the screen never waits for the disk.
 
-The UI posts inputs (scans, Done, "still here") and drains batches of events; the worker
-owns the StationRuntime (and so every SQLite connection), steps it for each input and ticks
-it a few times a second for timeouts and to notice a new snapshot or a repaired disk.
+Anything posts typed inputs into the worker's inbox (kiosk.runtime.inbox), from any thread;
+the worker owns the StationRuntime (and so every SQLite connection), steps it for each input
+through the one Engine, ticks it a few times a second for timeouts and to notice a new
+snapshot or a repaired disk, and hands each batch of events out, calling `on_events` (on
+this thread) so a frontend draws as soon as there is something to draw.
 """
 
 from __future__ import annotations
@@ -10,10 +12,22 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from kiosk.domain.events import Event
+from kiosk.runtime.engine import Engine
+from kiosk.runtime.inbox import (
+    ClearSession,
+    DonePressed,
+    Inbox,
+    Input,
+    Rejected,
+    Scan,
+    StillHerePressed,
+    Tick,
+)
 from kiosk.runtime.station import StationRuntime
 
 log = logging.getLogger(__name__)
@@ -28,31 +42,43 @@ class Batch:
 
 
 class EngineWorker:
-    def __init__(self, runtime: StationRuntime, tick_seconds: float = TICK_SECONDS) -> None:
+    def __init__(
+        self,
+        runtime: StationRuntime,
+        tick_seconds: float = TICK_SECONDS,
+        *,
+        inbox: Inbox | None = None,
+    ) -> None:
         self.runtime = runtime
+        self.engine = Engine(runtime)
         self.tick_seconds = tick_seconds
-        self._inbox: queue.Queue[tuple[str, str]] = queue.Queue()
-        self._outbox: queue.Queue[Batch] = queue.Queue()
+        self.inbox = inbox or Inbox()
+        self.on_events: Callable[[], None] | None = None  # called on the engine's thread
+        self._outbox: queue.SimpleQueue[Batch] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._stop = Tick()  # this very instance, posted last, ends the loop
         self.failed: BaseException | None = None
 
-    # Called from the UI thread ------------------------------------------------------------
+    # Called from any thread ---------------------------------------------------------------
 
-    def scan(self, text: str) -> None:
-        self._inbox.put(("scan", text))
+    def post(self, message: Input) -> None:
+        self.inbox.post(message)
+
+    def scan(self, text: str, source: str = "keyboard") -> None:
+        self.inbox.post(Scan(text, source))
 
     def reject(self, shown: str, reason: str) -> None:
         """Data a scanner could not read (not text, too long): the patron is told."""
-        self._inbox.put(("reject", f"{reason}\x00{shown}"))
+        self.inbox.post(Rejected(shown, reason))
 
     def done(self) -> None:
-        self._inbox.put(("done", ""))
+        self.inbox.post(DonePressed())
 
     def still_here(self) -> None:
-        self._inbox.put(("still_here", ""))
+        self.inbox.post(StillHerePressed())
 
     def clear_session(self) -> None:
-        self._inbox.put(("clear_session", ""))
+        self.inbox.post(ClearSession())
 
     def drain(self) -> list[Batch]:
         batches = []
@@ -67,7 +93,7 @@ class EngineWorker:
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._inbox.put(("stop", ""))
+        self.inbox.post(self._stop)  # after every input posted before it
         if self._thread is not None:
             self._thread.join(timeout)
 
@@ -77,33 +103,22 @@ class EngineWorker:
         try:
             self._publish(self.runtime.start())
             while True:
-                try:
-                    kind, text = self._inbox.get(timeout=self.tick_seconds)
-                except queue.Empty:
-                    self._publish(self.runtime.tick())
-                    continue
-                if kind == "stop":
+                message = self.inbox.get(self.tick_seconds)
+                if message is self._stop:
                     break
-                self._publish(self.handle(kind, text))
+                self._publish(self.engine.step(Tick() if message is None else message))
         except BaseException as exc:  # the UI shows out-of-service; the log has the cause
             log.exception("the engine stopped")
             self.failed = exc
+            self._wake()
         finally:
             self.runtime.close()
 
-    def handle(self, kind: str, text: str) -> list[Event]:
-        if kind == "scan":
-            return self.runtime.scan(text)
-        if kind == "reject":
-            reason, _, shown = text.partition("\x00")
-            return self.runtime.reject(shown, reason)
-        if kind == "done":
-            return self.runtime.done()
-        if kind == "still_here":
-            return self.runtime.still_here()
-        if kind == "clear_session":
-            return self.runtime.clear_session()
-        raise ValueError(f"unknown input {kind!r}")
-
     def _publish(self, events: list[Event]) -> None:
         self._outbox.put(Batch(events, self.runtime.deadline()))
+        if events:
+            self._wake()
+
+    def _wake(self) -> None:
+        if self.on_events is not None:
+            self.on_events()

@@ -18,7 +18,6 @@ from kivy.clock import Clock as KivyClock
 from kivy.core.window import Window
 from kivy.uix.boxlayout import BoxLayout
 
-from hardware.scanner import Rejected, Scanned
 from kiosk.config import KioskConfig
 from kiosk.presenter.presenter import Action, Screen, ScreenView
 from kiosk.presenter.staff import Press, StaffScreenView
@@ -65,6 +64,7 @@ class KioskApp(App):
         self._last_collect = time.monotonic()
         self.notifier = Notifier()  # systemd: READY once lending, WATCHDOG every frame
         self._ready = False  # the engine has answered: READY=1 goes out with the next frame
+        self._wake_pending = False  # a frame is scheduled for the engine's latest events
 
     def build(self) -> BoxLayout:
         display = self.kiosk_config.display
@@ -86,6 +86,9 @@ class KioskApp(App):
         # The hidden corner: held for a few seconds (top left), it opens the staff PIN pad.
         self.root_box.bind(on_touch_down=self._touch_down, on_touch_up=self._touch_up)
         self._render(self.controller.pump())
+        # The engine wakes this thread as soon as it has events, so a scan is drawn in the
+        # next loop turn; the steady frames are for screen timers and staff answers.
+        self.controller.worker.on_events = self._events_ready
         KivyClock.schedule_interval(self._frame, FRAME_SECONDS)
         # A full garbage collection can stall this thread for 50-190 ms: a scan shown that much
         # later. Objects made at start-up are frozen out of collection, and collections run
@@ -101,9 +104,10 @@ class KioskApp(App):
         return self.root_box
 
     def on_start(self) -> None:
+        # In dependency order: the engine, then what posts into its inbox (on_stop reverses).
         self.controller.worker.start()
         if self.hub is not None:
-            self.hub.start()
+            self.hub.start(self.controller.worker.inbox)
 
     def open_settings(self, *args: Any) -> bool:
         return False  # Kivy opens its settings panel on F1: not on a kiosk
@@ -175,14 +179,19 @@ class KioskApp(App):
         self.controller.worker.stop()
         self.controller.close()
 
+    def _events_ready(self) -> None:
+        """On the engine's thread: draw its events in this thread's next loop turn (Kivy's
+        scheduling is thread-safe; the interrupt clock, kiosk.ui.env, ends its wait)."""
+        if not self._wake_pending:
+            self._wake_pending = True
+            KivyClock.schedule_once(self._woken, 0)
+
+    def _woken(self, dt: float) -> None:
+        self._wake_pending = False  # first: events that come during this frame wake another
+        self._frame(dt)
+
     def _frame(self, dt: float) -> None:
         assert self.view is not None
-        if self.hub is not None:
-            for message in self.hub.drain():
-                if isinstance(message, Scanned):
-                    self.controller.scan(message.text)
-                elif isinstance(message, Rejected):
-                    self.controller.worker.reject(message.shown, message.reason)
         self._render(self.controller.pump())
         self.notifier.watchdog()  # a frozen main loop stops this, and systemd restarts us
         if not self._ready and self.controller.state.screen is not Screen.STARTING:

@@ -27,6 +27,9 @@ def prepare(kivy_home: Path, *, offscreen: bool = False) -> None:
     os.environ["KIVY_NO_CONFIG"] = "1"
     seal(kivy_home)  # a folder left by an older version of the kiosk
     os.environ["KIVY_NO_ARGS"] = "1"  # our command line is ours, not Kivy's
+    # The interrupt clock ends the loop's wait between frames as soon as a callback is
+    # scheduled (the engine's thread does, with events to draw): no waiting for a frame.
+    os.environ.setdefault("KIVY_CLOCK", "interrupt")
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")  # Kivy logs through our masked handler
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     # Kivy logs while it is first imported, before any Config.set: its KCFG_ override

@@ -82,7 +82,7 @@ def open_pad(
 def on_pin_result(
     state: StaffState, result: str, tries_left: int, locked_until: datetime | None, now: datetime
 ) -> Update:
-    return core.on_pin_result(state, result, tries_left, locked_until, mono(now))
+    return core.on_pin_result(state, core.PinResult(result), tries_left, locked_until, mono(now))
 
 
 def on_press(state: StaffState, what: Press, arg: str, now: datetime) -> Update:

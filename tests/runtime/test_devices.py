@@ -1,48 +1,66 @@
-"""The scanner hub and the staff status: messages from scanner threads reach the engine's
-loop in order, status changes reach status.json, and stopping is safe twice."""
+"""The scanner hub and the staff status: scanner threads' reads reach the engine's inbox as
+typed inputs in order, status changes reach status.json, and stopping is safe twice."""
 
 from __future__ import annotations
 
 import json
 import selectors
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from hardware.fake_scanner import FakeScanner
 from hardware.printer import PrinterState
-from hardware.scanner import Rejected, Scanned, StatusChanged
 from kiosk.runtime.devices import DeviceStatus, ScannerHub, read_status
+from kiosk.runtime.inbox import Inbox, Rejected, Scan
 
 WAIT = 10.0
 
 
-def drain_until(hub: ScannerHub, count: int) -> list[object]:
-    """Wait on the hub's wake-up pipe, as the engine's loop does, until `count` messages."""
+def drain_until(inbox: Inbox, count: int) -> list[object]:
+    """Wait on the inbox's wake-up pipe, as headless mode's loop does, until `count` inputs."""
     got: list[object] = []
     with selectors.DefaultSelector() as selector:
-        selector.register(hub.wake_fd, selectors.EVENT_READ)
+        selector.register(inbox.fileno(), selectors.EVENT_READ)
         while len(got) < count:
-            assert selector.select(WAIT), f"the hub never woke the loop; got {got}"
-            got += hub.drain()
+            assert selector.select(WAIT), f"the inbox never woke the loop; got {got}"
+            got += inbox.drain()
     return got
+
+
+def connected(data_dir: Path) -> bool | None:
+    """The front scanner's connection as status.json says it (None: not yet said)."""
+    shown = read_status(data_dir)
+    front = (shown or {}).get("scanners", {}).get("front")
+    return None if front is None else bool(front["connected"])
+
+
+def wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def test_scans_from_a_scanner_thread_wake_the_loop_in_order(tmp_path: Path) -> None:
     scanner = FakeScanner("front")
     hub = ScannerHub([scanner], DeviceStatus(tmp_path))
-    hub.start()
+    inbox = Inbox(wake_fd=True)
+    hub.start(inbox)
     try:
         scanner.scan("31234000000016")
         scanner.send(b"\xff\xfe\r\n")
         scanner.scan("31234000000024")
-        messages = [m for m in drain_until(hub, 4) if not isinstance(m, StatusChanged)]
-        assert [type(m) for m in messages] == [Scanned, Rejected, Scanned]
-        assert [m.text for m in messages if isinstance(m, Scanned)] == [
-            "31234000000016",
-            "31234000000024",
+        messages = drain_until(inbox, 3)
+        assert [type(m) for m in messages] == [Scan, Rejected, Scan]
+        assert [(m.text, m.source) for m in messages if isinstance(m, Scan)] == [
+            ("31234000000016", "front"),
+            ("31234000000024", "front"),
         ]
     finally:
         hub.stop()
+        inbox.close()
     hub.stop()  # a second stop does nothing (and never closes someone else's descriptor)
 
 
@@ -50,11 +68,11 @@ def test_status_changes_reach_the_file_staff_read(tmp_path: Path) -> None:
     scanner = FakeScanner("front")
     status = DeviceStatus(tmp_path)
     hub = ScannerHub([scanner], status)
-    hub.start()
+    hub.start(Inbox())
     try:
-        drain_until(hub, 1)  # connected
+        wait_for(lambda: connected(tmp_path) is True)
         scanner.unplug()
-        drain_until(hub, 1)
+        wait_for(lambda: connected(tmp_path) is False)
     finally:
         hub.stop()
     shown = read_status(tmp_path)

@@ -1,0 +1,50 @@
+"""The one dispatch from inputs to the station: every frontend (the Kivy app's engine thread,
+headless mode) steps the StationRuntime through `Engine.step`.
+
+The `match` ends in `assert_never`: an input type nobody handles is a type error (mypy).
+"""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from kiosk.domain.events import Event
+from kiosk.runtime.inbox import (
+    ClearSession,
+    DonePressed,
+    EndOfInput,
+    Input,
+    Rejected,
+    Scan,
+    Shutdown,
+    StillHerePressed,
+    Tick,
+)
+from kiosk.runtime.station import StationRuntime
+
+
+class Engine:
+    def __init__(self, runtime: StationRuntime) -> None:
+        self.runtime = runtime
+
+    def step(self, message: Input) -> list[Event]:
+        runtime = self.runtime
+        match message:
+            case Scan(text=text):
+                return runtime.scan(text)
+            case Rejected(shown=shown, reason=reason):
+                return runtime.reject(shown, reason)
+            case DonePressed():
+                return runtime.done()
+            case StillHerePressed():
+                return runtime.still_here()
+            case ClearSession():
+                return runtime.clear_session()
+            case Tick():
+                return runtime.tick()
+            case EndOfInput():
+                return runtime.end_of_input()
+            case Shutdown():
+                return runtime.shutdown()
+            case _:
+                assert_never(message)
