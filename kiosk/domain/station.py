@@ -8,13 +8,15 @@ exist. That ordering is what makes "spool before done" hold by construction.
 The time comes twice: `now`, the wall clock, names moments (a checkout's stamp, today for due
 dates and card expiry); `at`, a monotonic instant (the time since some fixed origin), measures
 the idle timeout, so a wall clock that NTP sets back or forward moves no deadline.
+
+The values it works on (rules, state, inputs, `Transition`) live in
+kiosk.domain.station_types and are re-exported here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, tzinfo
-from enum import Enum
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from kiosk.domain.events import (
     Event,
@@ -27,191 +29,64 @@ from kiosk.domain.events import (
     PatronRefused,
     Ready,
     ScanRejected,
-    ScanRejection,
     SessionEnd,
     SessionEnded,
 )
 from kiosk.domain.items import ItemRecord, ItemStatus
-from kiosk.domain.loans import LoanRules, due_date, is_special
-from kiosk.domain.patrons import PatronPolicy, PatronRecord, PatronRefusal, check_patron
-
-
-class Mode(Enum):
-    STARTING = "starting"
-    IDLE = "idle"
-    SESSION = "session"
-    OUT_OF_SERVICE = "out_of_service"
-
-
-@dataclass(frozen=True)
-class StationRules:
-    kiosk_id: str
-    timezone: tzinfo
-    patron_policy: PatronPolicy = field(default_factory=PatronPolicy)
-    loan_rules: LoanRules = field(default_factory=LoanRules)
-    max_items_per_session: int = 20  # 0: no cap
-    idle_timeout: timedelta = timedelta(seconds=60)
-
-    def local_date(self, now: datetime) -> date:
-        return now.astimezone(self.timezone).date()
-
-
-@dataclass(frozen=True)
-class CheckoutRequest:
-    session_id: str
-    patron: str
-    item: str
-    due_date: date
-    special_due: bool
-    occurred_at: datetime
-    title: str = ""  # from the item snapshot, when the kiosk has one that lists the item
-    material: str = ""
-
-
-@dataclass(frozen=True)
-class LoanLine:
-    item: str
-    due_date: date
-    txn_id: str
-    seq: int
-    special_due: bool
-    title: str = ""
-    material: str = ""
-
-
-@dataclass(frozen=True)
-class Session:
-    session_id: str
-    patron: str
-    first_name: str
-    last_activity: timedelta  # monotonic (see the module's docstring)
-    items: tuple[LoanLine, ...] = ()
-
-    def has_item(self, item: str) -> bool:
-        return any(line.item == item for line in self.items)
-
-
-@dataclass(frozen=True)
-class StationState:
-    mode: Mode = Mode.STARTING
-    session: Session | None = None
-    out_of_service: OutOfServiceReason | None = None
-    out_of_service_detail: str = ""
-    pending: CheckoutRequest | None = None
-    special_due: date | None = None
-    # A problem that takes the station out of service as soon as the current session ends
-    # (an ageing snapshot does not cut a patron off, but nobody new gets in).
-    deferred: tuple[OutOfServiceReason, str] | None = None
-
-
-# Inputs -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ServiceUp:
-    patrons: int
-    snapshot_built_at: datetime
-    snapshot_stale: bool = False
-    deny_list: bool = False  # the snapshot lists the cards that may NOT borrow
-
-
-@dataclass(frozen=True)
-class ServiceDown:
-    reason: OutOfServiceReason
-    detail: str
-
-
-@dataclass(frozen=True)
-class PatronScan:
-    barcode: str
-    record: PatronRecord | None
-    outstanding: int  # this patron's checkouts not yet handed over
-    new_session_id: str  # chosen by the shell, so this stays deterministic
-
-
-@dataclass(frozen=True)
-class ItemScan:
-    barcode: str
-    outstanding: int  # the session patron's checkouts not yet handed over
-    item: ItemRecord | None = None  # what the item snapshot says, if it lists the item
-
-
-@dataclass(frozen=True)
-class BadScan:
-    text: str
-    reason: ScanRejection
-    detail: str
-
-
-@dataclass(frozen=True)
-class Done:
-    pass
-
-
-@dataclass(frozen=True)
-class Tick:
-    pass
-
-
-@dataclass(frozen=True)
-class StillHere:
-    """The patron answered the idle countdown: the session carries on."""
-
-
-@dataclass(frozen=True)
-class EndOfInput:
-    pass
-
-
-@dataclass(frozen=True)
-class ClearSession:
-    """Staff end a session someone walked away from (its checkouts are stored already)."""
-
-
-@dataclass(frozen=True)
-class Shutdown:
-    """The kiosk is being stopped: the session in progress ends (its checkouts are stored)."""
-
-
-@dataclass(frozen=True)
-class SpecialDueSet:
-    special_due: date | None
-
-
-@dataclass(frozen=True)
-class CheckoutStored:
-    txn_id: str
-    seq: int
-
-
-@dataclass(frozen=True)
-class CheckoutFailed:
-    detail: str
-
-
-Input = (
-    ServiceUp
-    | ServiceDown
-    | PatronScan
-    | ItemScan
-    | BadScan
-    | Done
-    | Tick
-    | StillHere
-    | EndOfInput
-    | ClearSession
-    | Shutdown
-    | SpecialDueSet
-    | CheckoutStored
-    | CheckoutFailed
+from kiosk.domain.loans import due_date, is_special
+from kiosk.domain.patrons import PatronRefusal, check_patron
+from kiosk.domain.station_types import (
+    BadScan,
+    CheckoutFailed,
+    CheckoutRequest,
+    CheckoutStored,
+    ClearSession,
+    Done,
+    EndOfInput,
+    Input,
+    ItemScan,
+    LoanLine,
+    Mode,
+    PatronScan,
+    ServiceDown,
+    ServiceUp,
+    Session,
+    Shutdown,
+    SpecialDueSet,
+    StationRules,
+    StationState,
+    StillHere,
+    Tick,
+    Transition,
 )
 
-
-@dataclass(frozen=True)
-class Transition:
-    state: StationState
-    events: tuple[Event, ...] = ()
-    store: CheckoutRequest | None = None
+__all__ = [
+    "STATUS_REFUSAL",
+    "BadScan",
+    "CheckoutFailed",
+    "CheckoutRequest",
+    "CheckoutStored",
+    "ClearSession",
+    "Done",
+    "EndOfInput",
+    "Input",
+    "ItemScan",
+    "LoanLine",
+    "Mode",
+    "PatronScan",
+    "ServiceDown",
+    "ServiceUp",
+    "Session",
+    "Shutdown",
+    "SpecialDueSet",
+    "StationRules",
+    "StationState",
+    "StillHere",
+    "Tick",
+    "Transition",
+    "session_deadline",
+    "step",
+]
 
 
 def session_deadline(state: StationState, rules: StationRules) -> timedelta | None:

@@ -14,8 +14,7 @@ from datetime import date, timedelta
 
 from kiosk.domain.barcodes import BarcodeRules, Listed, Scan, ScanKind, card_or_item, classify, mask
 from kiosk.domain.events import Event, OutOfServiceReason, ScanRejection, StaffCardScanned
-from kiosk.domain.items import ItemRecord
-from kiosk.domain.patrons import PatronRecord, SnapshotMode, card_record
+from kiosk.domain.patrons import SnapshotMode, card_record
 from kiosk.domain.service import Availability, SnapshotLimits, assess
 from kiosk.domain.station import (
     BadScan,
@@ -40,10 +39,11 @@ from kiosk.domain.station import (
     session_deadline,
     step,
 )
-from kiosk.errors import KioskError, StorageError
+from kiosk.errors import StorageError
 from kiosk.runtime.clock import Clock
-from kiosk.storage.items import ItemReader, ItemStore
-from kiosk.storage.snapshot import SnapshotReader, SnapshotStore
+from kiosk.runtime.snapshot_readers import SnapshotReaders, SnapshotUnreadable, explained
+from kiosk.storage.items import ItemStore
+from kiosk.storage.snapshot import SnapshotStore
 from kiosk.storage.spool import Spool
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,15 @@ log = logging.getLogger(__name__)
 SPECIAL_DUE_SETTING = "special_due_date"  # YYYY-MM-DD, set by staff
 PAUSED_SETTING = "paused"  # the message patrons see while staff have paused the station
 CLEAR_SESSION_SETTING = "clear_session"  # a request stamp: a new one ends the session
+
+__all__ = [
+    "CLEAR_SESSION_SETTING",
+    "PAUSED_SETTING",
+    "SPECIAL_DUE_SETTING",
+    "StationRuntime",
+    "explained",
+    "shown",
+]
 
 
 class StationRuntime:
@@ -86,9 +95,9 @@ class StationRuntime:
         # Set with a spool too when it did not take a trial write at start: it is tried again
         # at each input, and the station comes back once it does.
         self._storage_problem = spool_problem
-        self._reader: SnapshotReader | None = None
-        self._reader_stamp: float | None = None
-        self._snapshot_problem: str | None = None
+        # The patron snapshot and the optional item snapshot (titles and material types;
+        # lending never depends on it), reopened when a new one is swapped in.
+        self._snapshots = SnapshotReaders(snapshots, items)
         self._logged_problem: str | None = None
         self._clear_request: str | None = None  # the last request seen (None: not read yet)
         # (session id, the patron's checkouts not yet handed over when that session began):
@@ -96,11 +105,7 @@ class StationRuntime:
         # scan does not read the spool again. A hand-over during the session only makes the
         # real count smaller, so the limit can only be applied more strictly, never less.
         self._session_base: tuple[str, int] | None = None
-        # The optional item snapshot: titles and material types. Lending never depends on it.
         self.items = items
-        self._item_reader: ItemReader | None = None
-        self._item_stamp: float | None = None
-        self._item_problem: str | None = None
 
     # Inputs ------------------------------------------------------------------------------
 
@@ -163,10 +168,7 @@ class StationRuntime:
         return session_deadline(self.state, self.rules)
 
     def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
-        self._close_item_reader()
+        self._snapshots.close()
         if self.spool is not None:
             self.spool.close()
 
@@ -200,13 +202,14 @@ class StationRuntime:
         return self._feed(CheckoutStored(stored.txn_id, stored.seq))
 
     def _patron(self, barcode: str) -> list[Event]:
-        if self._reader is None:
+        reader = self._snapshots.reader
+        if reader is None:
             return self._feed(ServiceDown(OutOfServiceReason.NO_SNAPSHOT, "no snapshot"))
         try:
-            record = self._lookup_patron(barcode)
-        except _SnapshotUnreadable:
+            record = self._snapshots.lookup_patron(barcode)
+        except SnapshotUnreadable:
             return self._snapshot_down()
-        record = card_record(barcode, record, self._reader.mode)
+        record = card_record(barcode, record, reader.mode)
         outstanding, session_id = self._outstanding(barcode), self._new_id()
         events = self._feed(PatronScan(barcode, record, outstanding, session_id))
         if self.state.session is not None and self.state.session.session_id == session_id:
@@ -223,21 +226,22 @@ class StationRuntime:
         try:
             # At Welcome a staff card has opened the PIN pad already.
             staff = in_session and self._is_staff(raw)
-            card = staff or self._lookup_patron(code) is not None
-        except _SnapshotUnreadable as exc:
+            card = staff or self._snapshots.lookup_patron(code) is not None
+        except SnapshotUnreadable as exc:
             down = self._snapshot_down()  # a session carries on: this one scan is refused
             return down + self._feed(BadScan(code, ScanRejection.CARD_OR_ITEM, str(exc)))
         if in_session and card:
             detail = "a staff card" if staff else "a card in the patron snapshot"
             log.info("scan %s refused as an item: it is %s", mask(code), detail)
             return self._feed(BadScan(code, ScanRejection.LIBRARY_CARD, f"{detail}, not an item"))
-        item = self._item(code)
+        item = self._snapshots.item(code)
         if scan.fits_both:
-            deny = self._reader is not None and self._reader.mode is SnapshotMode.DENY
+            reader = self._snapshots.reader
+            deny = reader is not None and reader.mode is SnapshotMode.DENY
             listed = Listed(
                 card=card,
                 item=item is not None,
-                item_list=self._item_reader is not None,
+                item_list=self._snapshots.has_item_list,
                 deny_list=deny,
             )
             kind = card_or_item(listed, in_session=in_session)
@@ -259,20 +263,8 @@ class StationRuntime:
     def _is_staff(self, raw: str) -> bool:
         return self._is_staff_card is not None and self._is_staff_card(raw.strip())
 
-    def _lookup_patron(self, barcode: str) -> PatronRecord | None:
-        """The snapshot's row for a card, or None (not listed, or no snapshot)."""
-        if self._reader is None:
-            return None
-        try:
-            return self._reader.lookup(barcode)
-        except (StorageError, OSError) as exc:
-            self._close_reader()
-            self._snapshot_problem = explained("the patron snapshot cannot be read", exc)
-            log.error("%s", self._snapshot_problem)
-            raise _SnapshotUnreadable(self._snapshot_problem) from exc
-
     def _snapshot_down(self) -> list[Event]:
-        problem = self._snapshot_problem or "no snapshot"
+        problem = self._snapshots.problem or "no snapshot"
         return self._feed(ServiceDown(OutOfServiceReason.NO_SNAPSHOT, problem))
 
     def _session_outstanding(self) -> int:
@@ -304,8 +296,8 @@ class StationRuntime:
         )
         if availability.reason is None:
             self._logged_problem = None
-            assert self._reader is not None
-            info = self._reader.info
+            assert self._snapshots.reader is not None
+            info = self._snapshots.reader.info
             deny = info.mode is SnapshotMode.DENY
             return events + self._feed(
                 ServiceUp(info.rows, info.built_at, availability.stale, deny)
@@ -369,94 +361,16 @@ class StationRuntime:
 
     def _availability(self, paused: str | None = None) -> Availability:
         self._recover_storage()
-        self._refresh_reader()
+        self._snapshots.refresh()
+        reader = self._snapshots.reader
         return assess(
             storage_problem=self._storage_problem,
             paused=paused,
-            snapshot_built_at=self._reader.info.built_at if self._reader else None,
-            snapshot_problem=self._snapshot_problem,
+            snapshot_built_at=reader.info.built_at if reader else None,
+            snapshot_problem=self._snapshots.problem,
             now=self.clock.now(),
             limits=self.limits,
         )
-
-    def _refresh_reader(self) -> None:
-        """Pick up a snapshot that was imported (or rolled back) while the kiosk runs."""
-        stamp = self.snapshots.pointer_stamp()
-        if stamp == self._reader_stamp:
-            return
-        self._close_reader()
-        self._reader_stamp = stamp
-        try:
-            self._reader = self.snapshots.open_reader()
-            self._snapshot_problem = None
-            log.info(
-                "patron snapshot loaded: %s, built %s",
-                self._reader.info.contents,
-                self._reader.info.built_at.isoformat(timespec="minutes"),
-            )
-        except KioskError as exc:
-            self._snapshot_problem = str(exc)
-
-    def _close_reader(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
-
-    # The item snapshot ------------------------------------------------------------------------
-
-    def _item(self, barcode: str) -> ItemRecord | None:
-        """What the item snapshot says about an item, or None: no item snapshot, not listed,
-        or an item snapshot that cannot be read (then the item has the normal loan period,
-        and the problem is logged once)."""
-        if self.items is None:
-            return None
-        try:
-            self._refresh_item_reader()
-            if self._item_reader is None:
-                return None
-            return self._item_reader.lookup(barcode)
-        except (KioskError, OSError) as exc:
-            self._close_item_reader()
-            self._item_stamp = None  # look again at the next scan: it may be repaired by then
-            self._item_trouble(explained("the item snapshot cannot be read", exc))
-            return None
-
-    def _refresh_item_reader(self) -> None:
-        """Pick up an item snapshot imported (or rolled back) while the kiosk runs."""
-        assert self.items is not None
-        stamp = self.items.pointer_stamp()
-        if stamp == self._item_stamp:
-            return
-        self._close_item_reader()
-        self._item_stamp = stamp
-        if stamp == 0:
-            return  # no item snapshot: nothing to say
-        self._item_reader = self.items.open_reader()
-        self._item_problem = None
-        log.info("item snapshot loaded: %s", self._item_reader.info.contents)
-
-    def _item_trouble(self, problem: str) -> None:
-        """Logged once until the item snapshot can be read again, not at every scan."""
-        if self._item_problem is None:
-            log.error("%s; items get the normal loan period", problem)
-        self._item_problem = problem
-
-    def _close_item_reader(self) -> None:
-        if self._item_reader is not None:
-            self._item_reader.close()
-            self._item_reader = None
-
-
-class _SnapshotUnreadable(Exception):
-    """The patron snapshot failed a lookup (its reader is closed, the problem recorded)."""
-
-
-def explained(what: str, exc: Exception) -> str:
-    """One line for the log and the screen: the storage layer's own errors say what could
-    not be used already; anything else (an OSError) is prefixed with `what`."""
-    lines = str(exc).splitlines()
-    text = lines[0] if lines else type(exc).__name__
-    return text if text.startswith(what) else f"{what}: {text}"
 
 
 def shown(text: str, limit: int = 64) -> str:
