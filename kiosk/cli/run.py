@@ -24,6 +24,7 @@ from kiosk.presenter.text import TextScreen
 from kiosk.runtime.clock import Clock, ManualClock, SystemClock
 from kiosk.runtime.devices import DeviceStatus, build_hub
 from kiosk.runtime.headless import HeadlessRunner, parse_clock
+from kiosk.runtime.lifecycle import Parts
 from kiosk.runtime.notify import Notifier
 from kiosk.runtime.receipts import headless_receipts
 from kiosk.runtime.staff import StaffDesk
@@ -249,35 +250,34 @@ def run_with(
             raise click.UsageError("--clock works only with --headless")
         run_screen(config, clock, offscreen=offscreen)
         return
-    with (
-        station_lock(config.data_dir, anchored=config.kiosk.spool_id is not None),
-        upload_watcher(config, clock),
-    ):
+    # In dependency order (stopped in reverse): the lock on the data folder, the upload
+    # watcher, the station; HeadlessRunner.run then starts the engine's loop and the scanners.
+    with Parts() as parts:
+        parts.enter(station_lock(config.data_dir, anchored=config.kiosk.spool_id is not None))
+        parts.enter(upload_watcher(config, clock))
         runtime = build_runtime(config, clock)
-        try:
-            text_screen = None
-            if show == "text":
-                settings = config.presenter_settings()
-                language = load_language(language_code or settings.languages[0])
-                text_screen = TextScreen(settings, language)
-            status = DeviceStatus(config.data_dir)
-            status.watch_errors()
-            notifier = Notifier()
-            runner = HeadlessRunner(
-                runtime,
-                sys.stdout,
-                text_screen=text_screen,
-                echo_input=text_screen is not None,
-                manual_clock=manual,
-                hub=build_hub(config, status),
-                receipts=headless_receipts(config, status, language_code),
-                on_ready=lambda: notifier.ready("headless: lending"),
-                on_loop=notifier.watchdog,
-                max_wait=notifier.watchdog_interval / 2 if notifier.watchdog_interval else None,
-            )
-            code = runner.run(sys.stdin.fileno())
-        finally:
-            runtime.close()
+        parts.on_stop("the station", runtime.close)
+        text_screen = None
+        if show == "text":
+            settings = config.presenter_settings()
+            language = load_language(language_code or settings.languages[0])
+            text_screen = TextScreen(settings, language)
+        status = DeviceStatus(config.data_dir)
+        status.watch_errors()
+        notifier = Notifier()
+        runner = HeadlessRunner(
+            runtime,
+            sys.stdout,
+            text_screen=text_screen,
+            echo_input=text_screen is not None,
+            manual_clock=manual,
+            hub=build_hub(config, status),
+            receipts=headless_receipts(config, status, language_code),
+            on_ready=lambda: notifier.ready("headless: lending"),
+            on_loop=notifier.watchdog,
+            max_wait=notifier.watchdog_interval / 2 if notifier.watchdog_interval else None,
+        )
+        code = runner.run(sys.stdin.fileno())
     sys.exit(code)
 
 
@@ -292,12 +292,13 @@ def run_screen(config: KioskConfig, clock: Clock, *, offscreen: bool) -> None:
         prepare(config.data_dir / "kivy", offscreen=offscreen)
     except NoDisplayError as exc:
         raise NoDisplay(str(exc)) from exc
-    with (
-        station_lock(config.data_dir, anchored=config.kiosk.spool_id is not None),
-        upload_watcher(config, clock),
-    ):
+    # In dependency order (stopped in reverse): the lock, the upload watcher, the station;
+    # the app then starts the engine's loop and the scanners in its own Parts (on_start).
+    with Parts() as parts:
+        parts.enter(station_lock(config.data_dir, anchored=config.kiosk.spool_id is not None))
+        parts.enter(upload_watcher(config, clock))
         from kiosk.ui.launch import build_app
 
-        runtime = build_runtime(config, clock)
+        runtime = build_runtime(config, clock)  # the engine's thread closes it when it ends
         app = build_app(config, runtime, clock)
         app.run()

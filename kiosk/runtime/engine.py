@@ -1,5 +1,6 @@
-"""The one dispatch from inputs to the station: every frontend (the Kivy app's engine thread,
-headless mode) steps the StationRuntime through `Engine.step`.
+"""The one dispatch from inputs to the station: the one loop (kiosk.runtime.worker, the engine's
+thread of the Kivy app and of headless mode alike) steps the StationRuntime through
+`Engine.step`.
 
 The `match` ends in `assert_never`: an input type nobody handles is a type error (mypy).
 """
@@ -9,7 +10,9 @@ from __future__ import annotations
 from typing import assert_never
 
 from kiosk.domain.events import Event
+from kiosk.runtime.clock import ManualClock
 from kiosk.runtime.inbox import (
+    Advance,
     ClearSession,
     DonePressed,
     EndOfInput,
@@ -41,6 +44,16 @@ class Engine:
             case ClearSession():
                 return runtime.clear_session()
             case Tick():
+                return runtime.tick()
+            case Advance(seconds=seconds, refused=refused):
+                if not isinstance(runtime.clock, ManualClock):
+                    raise TypeError("Advance needs a manual clock (--clock)")
+                try:
+                    runtime.clock.advance(seconds)
+                except (ValueError, OverflowError):
+                    if refused is None:
+                        raise
+                    return runtime.reject(refused.shown, refused.reason)
                 return runtime.tick()
             case EndOfInput():
                 return runtime.end_of_input()

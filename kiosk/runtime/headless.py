@@ -7,13 +7,18 @@ The contract scripts and end-to-end tests use (README, "Headless mode"):
 - every screen change is one JSON object a line with an `event` field, flushed at once;
   `item_checked_out` is written only after the checkout is durable.
 
-Headless is a frontend of the engine: standard input's lines and the scanners' reads are
-posted into one inbox as typed inputs, and this thread steps each through the one Engine,
-in the order posted; the events go out as text.
+Headless is a frontend of the engine, as the Kivy app is: the engine's loop
+(kiosk.runtime.worker.EngineWorker) runs on its thread exactly as in the app, and owns the
+station. This (main) thread only reads standard input: its lines become typed inputs posted
+into the one inbox, as the scanners' reads are (`@advance` too, so the manual clock moves in
+order with the inputs around it); the end of input posts EndOfInput, SIGTERM posts Shutdown.
+The engine hands each batch of events to this frontend, which writes them (JSON lines, or
+the screen's words) and feeds the receipts; the exit code is the one the engine's end gives.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import selectors
@@ -29,8 +34,8 @@ from kiosk.domain.events import Event
 from kiosk.presenter.text import TextScreen
 from kiosk.runtime.clock import ManualClock
 from kiosk.runtime.devices import ScannerHub
-from kiosk.runtime.engine import Engine
 from kiosk.runtime.inbox import (
+    Advance,
     DonePressed,
     EndOfInput,
     Inbox,
@@ -38,10 +43,11 @@ from kiosk.runtime.inbox import (
     Rejected,
     Scan,
     Shutdown,
-    Tick,
 )
+from kiosk.runtime.lifecycle import Parts
 from kiosk.runtime.receipts import PRINT_TIMEOUT, SessionReceipts
 from kiosk.runtime.station import StationRuntime, shown
+from kiosk.runtime.worker import Batch, EngineWorker
 
 MAX_LINE_BYTES = 1024
 RECHECK_SECONDS = 0.5  # how often an idle station looks at its snapshot, spool and staff requests
@@ -71,13 +77,20 @@ class HeadlessRunner:
         self.echo_input = echo_input
         self.manual_clock = manual_clock
         self.on_ready = on_ready
-        self.on_loop = on_loop
         self.framer = LineFramer(MAX_LINE_BYTES)
         self.hub = hub  # scanners other than stdin (serial, evdev, fake)
         self.receipts = receipts
         self.max_wait = max_wait  # the loop comes round at least this often (the watchdog)
-        self.engine = Engine(runtime)
-        self.inbox = Inbox(wake_fd=True)
+        self.inbox = Inbox()
+        self.worker = EngineWorker(runtime, inbox=self.inbox, ends_at_end=True)
+        self.worker.on_batch = self._batch
+        self.worker.on_loop = on_loop
+        self.worker.on_input = self._woken
+        self.worker.wait_seconds = self._wait
+        # The echo of a line of standard input (--show text), written by the engine's thread
+        # just before it steps that line's input, so that it comes before the input's events.
+        self._echoes: dict[int, tuple[Input, str]] = {}
+        self._echoes_lock = threading.Lock()
 
     def emit(self, events: list[Event]) -> None:
         for event in events:
@@ -92,89 +105,130 @@ class HeadlessRunner:
                 clock = self.runtime.clock
                 self.receipts.observe(events, clock.now(), clock.monotonic())
 
-    def step(self, message: Input) -> None:
-        """Post an input and step everything posted so far (scanners' reads first)."""
+    def post(self, message: Input, echo: str | None = None) -> None:
+        """Post an input (from any thread); `echo`: the line it came from, for --show text."""
+        if echo is not None and self.echo_input:
+            with self._echoes_lock:
+                self._echoes[id(message)] = (message, echo)
         self.inbox.post(message)
-        self._take_inputs()
 
     def run(self, fd: int) -> int:
-        try:
-            return self._run(fd, self.inbox)
-        finally:
-            self.inbox.close()
+        """Read standard input (`fd`) until its end, or SIGTERM; the exit code."""
+        wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
 
-    def _run(self, fd: int, inbox: Inbox) -> int:
-        self.emit(self.runtime.start())
-        if self.hub is not None:
-            self.hub.start(inbox)
-        if self.on_ready is not None:
-            self.on_ready()
-        selector = selectors.DefaultSelector()
+        def ended() -> None:
+            with contextlib.suppress(OSError):
+                os.write(wake_write, b"x")
+
+        self.worker.on_end = ended
         try:
-            selector.register(fd, selectors.EVENT_READ, STDIN)
-            stdin_selectable = True
-        except (PermissionError, ValueError):
-            stdin_selectable = False  # a regular file: always readable
-        selector.register(inbox.fileno(), selectors.EVENT_READ, "scanners")
-        # SIGTERM (systemctl stop, a shutdown) ends the session in progress and exits 0, said
-        # as such, instead of the default death with status 143 and no session_ended.
-        stop_read, stop_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        selector.register(stop_read, selectors.EVENT_READ, "stop")
-        previous = signal.signal(signal.SIGTERM, lambda *_: os.write(stop_write, b"x"))
-        try:
-            while True:
-                if self.on_loop is not None:
-                    self.on_loop()
-                timeout = self._wait_seconds() if stdin_selectable else 0
-                if self.max_wait is not None:
-                    timeout = self.max_wait if timeout is None else min(timeout, self.max_wait)
-                ready = {key.data for key, _ in selector.select(timeout)}
-                if not stdin_selectable:
-                    ready.add(STDIN)
-                if self.receipts is not None:
-                    self.emit(self.receipts.poll(self.runtime.clock.monotonic()))
-                if "stop" in ready:
-                    self.step(Shutdown())
-                    self._finish_receipts()
-                    return 0
-                if "scanners" in ready:
-                    self._take_inputs()
-                if not ready:
-                    self.step(Tick())
-                    continue
-                if STDIN not in ready:
-                    continue
+            with Parts() as parts:
+                parts.start("the engine", self.worker.start, self.worker.stop)
+                # SIGTERM (systemctl stop, a shutdown) ends the session in progress and exits
+                # 0, said as such, instead of the default death with status 143.
+                previous = signal.signal(signal.SIGTERM, lambda *_: self.inbox.post(Shutdown()))
+                parts.on_stop("SIGTERM", lambda: signal.signal(signal.SIGTERM, previous))
+                self.worker.started.wait()
+                if self.hub is not None:
+                    hub = self.hub
+                    parts.start("the scanners", lambda: hub.start(self.inbox), hub.stop)
+                if self.on_ready is not None and self.worker.failed is None:
+                    self.on_ready()
+                self._read(fd, wake_read)
+                self.worker.ended.wait()
+                if self.worker.failed is not None:
+                    raise self.worker.failed
+                self._finish_receipts()
+        finally:
+            os.close(wake_read)
+            os.close(wake_write)
+        return 0 if self.worker.exit_code is None else self.worker.exit_code
+
+    # The main thread: standard input -----------------------------------------------------
+
+    def _read(self, fd: int, wake: int) -> None:
+        with selectors.DefaultSelector() as selector:
+            try:
+                selector.register(fd, selectors.EVENT_READ, STDIN)
+                stdin_selectable = True
+            except (PermissionError, ValueError):
+                stdin_selectable = False  # a regular file: always readable
+            selector.register(wake, selectors.EVENT_READ, "ended")
+            while not self.worker.ended.is_set():
+                if stdin_selectable:
+                    ready = {key.data for key, _ in selector.select()}
+                    if STDIN not in ready:
+                        continue
                 chunk = os.read(fd, 65536)
                 if not chunk:
                     for frame in self.framer.finish():
                         self._handle(frame)
-                    self.step(EndOfInput())
-                    self._finish_receipts()
-                    return 0
+                    self.post(EndOfInput())
+                    return
                 for frame in self.framer.feed(chunk):
                     self._handle(frame)
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-            selector.close()
-            os.close(stop_read)
-            os.close(stop_write)
-            if self.hub is not None:
-                self.hub.stop()
 
-    def _take_inputs(self) -> None:
-        for message in self.inbox.drain():
-            if isinstance(message, Scan) and message.source != STDIN and self.echo_input:
-                self.out.write(f"> {shown(message.text)}   ({message.source})\n")
-            self.emit(self.engine.step(message))
-
-    def _finish_receipts(self) -> None:
-        """At the end, wait (a bounded time) for the last receipt's outcome to report it."""
-        if self.receipts is None:
+    def _handle(self, frame: Frame) -> None:
+        if frame.overlong:
+            text = frame.data.decode("utf-8", errors="replace")
+            self.post(Rejected(text, f"longer than {MAX_LINE_BYTES} bytes", STDIN))
             return
-        give_up = time.monotonic() + PRINT_TIMEOUT.total_seconds() + 1
-        while self.receipts.busy and time.monotonic() < give_up:
-            threading.Event().wait(0.02)
+        try:
+            line = frame.data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = frame.data.decode("utf-8", errors="replace")
+            self.post(Rejected(text, "not text (the bytes are not UTF-8)", STDIN))
+            return
+        if not line.strip(BLANK):
+            return
+        echo = shown(line.strip(BLANK))
+        if line.startswith("@"):
+            self.post(self._command(line.strip(BLANK)), echo)
+            return
+        self.post(Scan(line, STDIN), echo)
+
+    def _command(self, line: str) -> Input:
+        word, _, argument = line.partition(" ")
+        seconds_needed = f"0 to {MAX_ADVANCE_SECONDS:,}"
+        refused = Rejected(line, f"@advance needs a number of seconds ({seconds_needed})", STDIN)
+        if word == "@done":
+            return DonePressed()
+        if word == "@advance" and self.manual_clock is not None:
+            try:
+                seconds = float(argument)
+            except (ValueError, OverflowError):
+                return refused
+            if not 0 <= seconds <= MAX_ADVANCE_SECONDS:
+                return refused
+            return Advance(seconds, refused)  # the engine's thread moves the clock, in order
+        if word == "@advance":
+            return Rejected(line, "@advance works only with --clock", STDIN)
+        known = "known: @done, @advance"
+        return Rejected(line, f"unknown command {shown(word)} ({known})", STDIN)
+
+    # The engine's thread --------------------------------------------------------------------
+
+    def _batch(self, batch: Batch) -> None:
+        self.emit(batch.events)
+
+    def _woken(self, message: Input | None) -> None:
+        """Before the engine steps an input (or a tick): the printer's answers, then the echo."""
+        if self.receipts is not None:
             self.emit(self.receipts.poll(self.runtime.clock.monotonic()))
+        if message is None:
+            return
+        with self._echoes_lock:
+            echoed = self._echoes.pop(id(message), None)
+        if echoed is not None and echoed[0] is message:
+            self.out.write(f"> {echoed[1]}\n")
+        elif isinstance(message, Scan) and message.source != STDIN and self.echo_input:
+            self.out.write(f"> {shown(message.text)}   ({message.source})\n")
+
+    def _wait(self) -> float | None:
+        timeout = self._wait_seconds()
+        if self.max_wait is not None:
+            timeout = self.max_wait if timeout is None else min(timeout, self.max_wait)
+        return timeout
 
     def _wait_seconds(self) -> float | None:
         if self.receipts is not None and self.receipts.busy:
@@ -187,48 +241,14 @@ class HeadlessRunner:
         left = (deadline - self.runtime.clock.monotonic()).total_seconds()
         return max(0.0, min(left, RECHECK_SECONDS))
 
-    def _handle(self, frame: Frame) -> None:
-        if frame.overlong:
-            text = frame.data.decode("utf-8", errors="replace")
-            self.step(Rejected(text, f"longer than {MAX_LINE_BYTES} bytes", STDIN))
+    def _finish_receipts(self) -> None:
+        """At the end, wait (a bounded time) for the last receipt's outcome to report it."""
+        if self.receipts is None:
             return
-        try:
-            line = frame.data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = frame.data.decode("utf-8", errors="replace")
-            self.step(Rejected(text, "not text (the bytes are not UTF-8)", STDIN))
-            return
-        if not line.strip(BLANK):
-            return
-        if self.echo_input:
-            self.out.write(f"> {shown(line.strip(BLANK))}\n")
-        if line.startswith("@"):
-            self._command(line.strip(BLANK))
-            return
-        self.step(Scan(line, STDIN))
-
-    def _command(self, line: str) -> None:
-        word, _, argument = line.partition(" ")
-        if word == "@done":
-            self.step(DonePressed())
-        elif word == "@advance" and self.manual_clock is not None:
-            try:
-                seconds = float(argument)
-                if not 0 <= seconds <= MAX_ADVANCE_SECONDS:
-                    raise ValueError(seconds)
-                self.manual_clock.advance(seconds)
-            except (ValueError, OverflowError):
-                seconds_needed = f"0 to {MAX_ADVANCE_SECONDS:,}"
-                self.step(
-                    Rejected(line, f"@advance needs a number of seconds ({seconds_needed})", STDIN)
-                )
-                return
-            self.step(Tick())
-        elif word == "@advance":
-            self.step(Rejected(line, "@advance works only with --clock", STDIN))
-        else:
-            known = "known: @done, @advance"
-            self.step(Rejected(line, f"unknown command {shown(word)} ({known})", STDIN))
+        give_up = time.monotonic() + PRINT_TIMEOUT.total_seconds() + 1
+        while self.receipts.busy and time.monotonic() < give_up:
+            threading.Event().wait(0.02)
+            self.emit(self.receipts.poll(self.runtime.clock.monotonic()))
 
 
 def parse_clock(text: str, default_tz: object) -> datetime:

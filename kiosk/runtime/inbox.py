@@ -53,6 +53,15 @@ class Tick:
 
 
 @dataclass(frozen=True)
+class Advance:
+    """A manual clock (headless `--clock`, `@advance SECONDS`) moves forward, in order with
+    the inputs around it: the wall clock and the monotonic one together, then a tick."""
+
+    seconds: float
+    refused: Rejected | None = None  # what is said if the clock cannot go that far
+
+
+@dataclass(frozen=True)
 class EndOfInput:
     pass
 
@@ -63,7 +72,15 @@ class Shutdown:
 
 
 Input = (
-    Scan | Rejected | DonePressed | StillHerePressed | ClearSession | Tick | EndOfInput | Shutdown
+    Scan
+    | Rejected
+    | DonePressed
+    | StillHerePressed
+    | ClearSession
+    | Tick
+    | Advance
+    | EndOfInput
+    | Shutdown
 )
 
 

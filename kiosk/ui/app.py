@@ -22,6 +22,7 @@ from kiosk.config import KioskConfig
 from kiosk.presenter.presenter import Action, Screen, ScreenView
 from kiosk.presenter.staff import Press, StaffScreenView
 from kiosk.runtime.devices import ScannerHub
+from kiosk.runtime.lifecycle import Parts
 from kiosk.runtime.notify import Notifier
 from kiosk.ui.controller import KioskController
 from kiosk.ui.staff_view import StaffView
@@ -65,6 +66,8 @@ class KioskApp(App):
         self.notifier = Notifier()  # systemd: READY once lending, WATCHDOG every frame
         self._ready = False  # the engine has answered: READY=1 goes out with the next frame
         self._wake_pending = False  # a frame is scheduled for the engine's latest events
+        self.parts = Parts()  # the controller, then (on_start) the engine and the scanners
+        self.parts.on_stop("the controller", controller.close)  # on_stop: in reverse
 
     def build(self) -> BoxLayout:
         display = self.kiosk_config.display
@@ -105,9 +108,11 @@ class KioskApp(App):
 
     def on_start(self) -> None:
         # In dependency order: the engine, then what posts into its inbox (on_stop reverses).
-        self.controller.worker.start()
+        worker = self.controller.worker
+        self.parts.start("the engine", worker.start, worker.stop)
         if self.hub is not None:
-            self.hub.start(self.controller.worker.inbox)
+            hub = self.hub
+            self.parts.start("the scanners", lambda: hub.start(worker.inbox), hub.stop)
 
     def open_settings(self, *args: Any) -> bool:
         return False  # Kivy opens its settings panel on F1: not on a kiosk
@@ -174,10 +179,7 @@ class KioskApp(App):
     def on_stop(self) -> None:
         if Window.mainloop == self._read_input_then_mark:
             Window.mainloop = self._read_input
-        if self.hub is not None:
-            self.hub.stop()
-        self.controller.worker.stop()
-        self.controller.close()
+        self.parts.stop()
 
     def _events_ready(self) -> None:
         """On the engine's thread: draw its events in this thread's next loop turn (Kivy's
