@@ -360,7 +360,7 @@ class StationRuntime:
                 self._storage_problem = None
 
     def _availability(self, paused: str | None = None) -> Availability:
-        self._recover_storage()
+        """After _recover_storage (in _assess): a broken spool is probed once per input."""
         self._snapshots.refresh()
         reader = self._snapshots.reader
         return assess(
