@@ -50,45 +50,33 @@ PATRONS = 1_000
 
 
 def filled_spool(folder: Path, count: int) -> Path:
-    from kiosk.domain.station import CheckoutRequest
+    from kiosk.domain.checkout import Checkout, SpooledCheckout
     from kiosk.storage.spool import Spool
+    from kiosk.storage.spool_records import CHECKOUT_COLUMNS, checkout_values
 
-    def request(n: int) -> tuple[CheckoutRequest, str]:
-        session = f"session-{n // 10}"
-        return CheckoutRequest(
-            session_id=session,
+    def request(n: int) -> Checkout:
+        return Checkout(
+            session_id=f"session-{n // 10}",
             patron=card(1 + n % PATRONS),
             item=demo.barcode("3", 1 + n),
             due_date=date(2026, 12, 14) + timedelta(days=n % 3),
             special_due=n % 50 == 0,
-            occurred_at=T0 + timedelta(seconds=20 * n),
-        ), session
+            occurred_at=(T0 + timedelta(seconds=20 * n)).astimezone(TZ),
+        )
 
     spool = Spool.open(folder, create=True)
     try:
-        spool.record_checkout(request(0)[0], KIOSK_ID, TZ)
+        spool.record_checkout(request(0), KIOSK_ID, TZ)
     finally:
         spool.close()
-    rows = []
-    for n in range(1, count):
-        r, session = request(n)
-        occurred = r.occurred_at.astimezone(TZ).isoformat(timespec="milliseconds")
-        rows.append(
-            (
-                str(uuid.uuid4()),
-                KIOSK_ID,
-                n + 1,
-                occurred,
-                r.patron,
-                r.item,
-                r.due_date.isoformat(),
-                r.special_due,
-                session,
-            )
-        )
+    rows = [
+        checkout_values(SpooledCheckout(request(n), KIOSK_ID, str(uuid.uuid4()), n + 1))
+        for n in range(1, count)
+    ]
     with sqlite3.connect(folder / "spool.db") as conn:
         conn.executemany(
-            f"INSERT INTO checkouts ({', '.join(COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO checkouts ({', '.join(CHECKOUT_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in CHECKOUT_COLUMNS)})",
             rows,
         )
         conn.execute("UPDATE counters SET value = ? WHERE name = 'checkout_seq'", (count,))
@@ -245,7 +233,8 @@ def replay_figures(template: Path, work: Path, *, count: int) -> list[Figure]:
     checkouts = list(spool.checkouts())
 
     def library() -> Library:
-        return Library(patrons={c.patron for c in checkouts}, items={c.item for c in checkouts})
+        lent = [c.checkout for c in checkouts]
+        return Library(patrons={c.patron for c in lent}, items={c.item for c in lent})
 
     try:
         with ils(library()) as port:
@@ -260,14 +249,14 @@ def replay_figures(template: Path, work: Path, *, count: int) -> list[Figure]:
         raise RuntimeError(f"the library system accepted {run.accepted} of {count}: {run}")
 
     frames = [sip2.frame(sip2.login("kiosk1", "secret", "MAIN-SC01"), 0, "utf-8")]
-    for n, c in enumerate(checkouts, start=1):
+    for n, lent in enumerate((c.checkout for c in checkouts), start=1):
         body = sip2.checkout(
-            occurred_at=c.occurred_at,
-            due_date=c.due_date,
-            zone=c.occurred_at.tzinfo,  # type: ignore[arg-type]
+            occurred_at=lent.occurred_at,
+            due_date=lent.due_date,
+            zone=lent.occurred_at.tzinfo,  # type: ignore[arg-type]
             institution="MAIN",
-            patron=c.patron,
-            item=c.item,
+            patron=lent.patron,
+            item=lent.item,
             terminal_password="tpw",
         )
         frames.append(sip2.frame(body, n, "utf-8"))

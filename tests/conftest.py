@@ -7,12 +7,13 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from kiosk.demo import barcode as make_barcode
+from kiosk.domain.checkout import Checkout, SpooledCheckout
 
 CONFIG_TEMPLATE = """\
 [kiosk]
@@ -54,6 +55,23 @@ def patron(serial: int) -> str:
 def item(serial: int) -> str:
     """An item barcode with a valid check digit (prefix 3, institution 1234)."""
     return make_barcode("3", serial)
+
+
+def stored(
+    patron: str,
+    item: str,
+    due_date: date,
+    txn_id: str,
+    seq: int,
+    special_due: bool = False,
+    title: str | None = None,
+    material: str | None = None,
+) -> SpooledCheckout:
+    """A checkout the spool stored, as the screens and receipts see it: its session, moment
+    and kiosk are never shown there."""
+    at = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+    lent = Checkout("session-1", patron, item, due_date, special_due, at, title, material)
+    return SpooledCheckout(lent, "TEST-SC01", txn_id, seq)
 
 
 # A standard snapshot used across tests: serial -> (name, fines, status, expires)

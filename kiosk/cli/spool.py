@@ -84,10 +84,10 @@ def list_(state: State, pending: bool, unmask: bool) -> None:
             count += 1
             table.add_row(
                 str(c.seq),
-                c.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
-                c.patron if unmask else mask(c.patron),
-                c.item,
-                c.due_date.isoformat() + (" *" if c.special_due else ""),
+                c.checkout.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+                c.checkout.patron if unmask else mask(c.checkout.patron),
+                c.checkout.item,
+                c.checkout.due_date.isoformat() + (" *" if c.checkout.special_due else ""),
                 c.handed_over_at.strftime("%Y-%m-%d %H:%M") if c.handed_over_at else "no",
             )
         summary = spool.summary()
@@ -239,7 +239,8 @@ def merge(
     twice = lent_twice(merged.checkouts)
     for found in twice:
         loans = "; ".join(
-            f"{c.kiosk_id} #{c.seq} at {c.occurred_at:%Y-%m-%d %H:%M} to {mask(c.patron)}"
+            f"{c.kiosk_id} #{c.seq} at {c.checkout.occurred_at:%Y-%m-%d %H:%M} "
+            f"to {mask(c.checkout.patron)}"
             for c in found.loans
         )
         click.echo(f"Warning: item {found.item} lent to more than one patron: {loans}", err=True)

@@ -68,7 +68,8 @@ def repeated_hour_lines(report: Report, zone: tzinfo) -> list[str]:
     sent = [
         line.state.checkout
         for line in report.lines
-        if line.state.state is not None and in_repeated_hour(line.state.checkout.occurred_at, zone)
+        if line.state.state is not None
+        and in_repeated_hour(line.state.checkout.checkout.occurred_at, zone)
     ]
     if not sent:
         return []
@@ -78,8 +79,8 @@ def repeated_hour_lines(report: Report, zone: tzinfo) -> list[str]:
         "may date them an hour off. Check their checkout times in the ILS:"
     ]
     for c in sent:
-        local = c.occurred_at.astimezone(zone)
-        out.append(f"  #{c.seq} item {c.item}: {local:%Y-%m-%d %H:%M:%S %Z}")
+        local = c.checkout.occurred_at.astimezone(zone)
+        out.append(f"  #{c.seq} item {c.checkout.item}: {local:%Y-%m-%d %H:%M:%S %Z}")
     return out
 
 
@@ -250,10 +251,10 @@ def _list_waiting(desk: StaffDesk) -> None:
         "them. Look each up in the ILS:"
     )
     for s in waiting:
-        c = s.checkout
+        seq, lent = s.checkout.seq, s.checkout.checkout
         click.echo(
-            f"  #{c.seq}  {c.occurred_at.strftime('%Y-%m-%d %H:%M')}  patron {mask(c.patron)}"
-            f"  item {c.item}  due {c.due_date.isoformat()}"
+            f"  #{seq}  {lent.occurred_at.strftime('%Y-%m-%d %H:%M')}  patron {mask(lent.patron)}"
+            f"  item {lent.item}  due {lent.due_date.isoformat()}"
         )
     confirmed, resend = resolve_commands(s.checkout.seq for s in waiting)
     click.echo(f"On loan to the patron there: {confirmed}")

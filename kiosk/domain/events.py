@@ -3,12 +3,13 @@ render them. Field names are the headless contract (README, "Headless mode")."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any, ClassVar
 
+from kiosk.domain.checkout import SpooledCheckout
 from kiosk.domain.patrons import PatronRefusal
 
 
@@ -60,16 +61,36 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _flat(value: Any) -> dict[str, Any]:
+    """A dataclass's fields by name, in order, with the fields of a value it holds (itself a
+    dataclass) in that value's place, as if they were its own."""
+    out: dict[str, Any] = {}
+    for f in fields(value):
+        inner = getattr(value, f.name)
+        nested = is_dataclass(inner) and not isinstance(inner, type)
+        for key, item in (_flat(inner) if nested else {f.name: inner}).items():
+            if key in out:
+                raise TypeError(f"{type(value).__name__} has two fields named {key}")
+            out[key] = item
+    return out
+
+
 @dataclass(frozen=True)
 class Event:
     name: ClassVar[str] = ""
+    # The keys of the headless line, in order, for an event whose line is not simply all its
+    # fields: one that carries a domain value shows only some of it (() : every field).
+    keys: ClassVar[tuple[str, ...]] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        """The headless line: the event's name, then its fields (a value it holds flattened
+        into them, see _flat), or those named in `keys`, in their order."""
+        values = _flat(self)
         out: dict[str, Any] = {"event": self.name}
-        for f in fields(self):
-            value = getattr(self, f.name)
+        for key in self.keys or tuple(values):
+            value = values[key]
             if value is not None:  # an optional field appears only when it has a value
-                out[f.name] = _plain(value)
+                out[key] = _plain(value)
         return out
 
 
@@ -103,16 +124,30 @@ class PatronRefused(Event):
 
 @dataclass(frozen=True)
 class ItemCheckedOut(Event):
+    """A checkout the spool has stored: only now is the patron shown it."""
+
     name: ClassVar[str] = "item_checked_out"
-    patron: str
-    item: str
-    due_date: date
-    txn_id: str
-    seq: int
-    special_due: bool
-    # From the item snapshot; shown only when the kiosk has one that lists the item.
-    title: str | None = None
-    material: str | None = None
+    # Not its session, moment or kiosk; title and material only when the item snapshot
+    # lists the item (they are None otherwise).
+    keys: ClassVar[tuple[str, ...]] = (
+        "patron",
+        "item",
+        "due_date",
+        "txn_id",
+        "seq",
+        "special_due",
+        "title",
+        "material",
+    )
+    stored: SpooledCheckout
+
+    @property
+    def patron(self) -> str:
+        return self.stored.checkout.patron
+
+    @property
+    def item(self) -> str:
+        return self.stored.checkout.item
 
 
 @dataclass(frozen=True)

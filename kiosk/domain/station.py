@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from kiosk.domain.checkout import Checkout
 from kiosk.domain.events import (
     Event,
     ItemCheckedOut,
@@ -38,14 +39,12 @@ from kiosk.domain.patrons import PatronRefusal, check_patron
 from kiosk.domain.station_types import (
     BadScan,
     CheckoutFailed,
-    CheckoutRequest,
     CheckoutStored,
     ClearSession,
     Done,
     EndOfInput,
     Input,
     ItemScan,
-    LoanLine,
     Mode,
     PatronScan,
     ServiceDown,
@@ -64,14 +63,12 @@ __all__ = [
     "STATUS_REFUSAL",
     "BadScan",
     "CheckoutFailed",
-    "CheckoutRequest",
     "CheckoutStored",
     "ClearSession",
     "Done",
     "EndOfInput",
     "Input",
     "ItemScan",
-    "LoanLine",
     "Mode",
     "PatronScan",
     "ServiceDown",
@@ -268,41 +265,23 @@ def _item_scan(
     assert session is not None  # no session is refused above
     today = rules.local_date(when.now)
     known = event.item if event.item is not None else ItemRecord(event.barcode)
-    request = CheckoutRequest(
+    request = Checkout(
         session_id=session.session_id,
         patron=session.patron,
         item=event.barcode,
         due_date=due_date(today, rules.loan_rules, state.special_due, known.material),
         special_due=is_special(today, state.special_due),
         occurred_at=when.now,  # the wall clock: a stamp, stored and exported
-        title=known.title,
-        material=known.material,
+        title=known.title or None,
+        material=known.material or None,
     )
     return Transition(replace(_touch(state, when), pending=request), store=request)
 
 
 def _checkout_stored(state: StationState, event: CheckoutStored) -> Transition:
-    request, session = state.pending, state.session
-    if request is None or session is None:
+    stored, session = event.stored, state.session
+    if state.pending is None or session is None or stored.checkout != state.pending:
         raise ValueError("a checkout was stored that the station did not ask for")
-    line = LoanLine(
-        request.item,
-        request.due_date,
-        event.txn_id,
-        event.seq,
-        request.special_due,
-        request.title,
-        request.material,
-    )
-    session = replace(session, items=(*session.items, line))
-    shown = ItemCheckedOut(
-        request.patron,
-        request.item,
-        request.due_date,
-        event.txn_id,
-        event.seq,
-        line.special_due,
-        title=request.title or None,
-        material=request.material or None,
-    )
+    session = replace(session, items=(*session.items, stored))
+    shown = ItemCheckedOut(stored)
     return Transition(replace(state, session=session, pending=None), (shown,))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from enum import Enum
 
+from kiosk.domain.checkout import Checkout, SpooledCheckout
 from kiosk.domain.events import Event, OutOfServiceReason, ScanRejection
 from kiosk.domain.items import ItemRecord
 from kiosk.domain.loans import LoanRules
@@ -17,14 +18,12 @@ from kiosk.domain.patrons import PatronPolicy, PatronRecord
 __all__ = [
     "BadScan",
     "CheckoutFailed",
-    "CheckoutRequest",
     "CheckoutStored",
     "ClearSession",
     "Done",
     "EndOfInput",
     "Input",
     "ItemScan",
-    "LoanLine",
     "Mode",
     "PatronScan",
     "ServiceDown",
@@ -61,38 +60,15 @@ class StationRules:
 
 
 @dataclass(frozen=True)
-class CheckoutRequest:
-    session_id: str
-    patron: str
-    item: str
-    due_date: date
-    special_due: bool
-    occurred_at: datetime
-    title: str = ""  # from the item snapshot, when the kiosk has one that lists the item
-    material: str = ""
-
-
-@dataclass(frozen=True)
-class LoanLine:
-    item: str
-    due_date: date
-    txn_id: str
-    seq: int
-    special_due: bool
-    title: str = ""
-    material: str = ""
-
-
-@dataclass(frozen=True)
 class Session:
     session_id: str
     patron: str
     first_name: str
     last_activity: timedelta  # monotonic (see kiosk.domain.station's docstring)
-    items: tuple[LoanLine, ...] = ()
+    items: tuple[SpooledCheckout, ...] = ()  # its checkouts, as the spool stored them
 
     def has_item(self, item: str) -> bool:
-        return any(line.item == item for line in self.items)
+        return any(line.checkout.item == item for line in self.items)
 
 
 @dataclass(frozen=True)
@@ -101,7 +77,7 @@ class StationState:
     session: Session | None = None
     out_of_service: OutOfServiceReason | None = None
     out_of_service_detail: str = ""
-    pending: CheckoutRequest | None = None
+    pending: Checkout | None = None  # asked to be stored, not yet confirmed
     special_due: date | None = None
     # A problem that takes the station out of service as soon as the current session ends
     # (an ageing snapshot does not cut a patron off, but nobody new gets in).
@@ -184,8 +160,9 @@ class SpecialDueSet:
 
 @dataclass(frozen=True)
 class CheckoutStored:
-    txn_id: str
-    seq: int
+    """The spool stored the pending checkout, under this identity."""
+
+    stored: SpooledCheckout
 
 
 @dataclass(frozen=True)
@@ -215,4 +192,4 @@ Input = (
 class Transition:
     state: StationState
     events: tuple[Event, ...] = ()
-    store: CheckoutRequest | None = None
+    store: Checkout | None = None

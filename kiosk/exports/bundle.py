@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
+from kiosk.domain.checkout import SpooledCheckout
 from kiosk.errors import ExportError
 from kiosk.exports.formats import (
     FORMATS,
@@ -25,7 +26,7 @@ from kiosk.exports.formats import (
     repeated_hour_warning,
 )
 from kiosk.storage.files import atomic_writer, fsync_dir
-from kiosk.storage.spool import ExportRecord, Spool, SpooledCheckout
+from kiosk.storage.spool import ExportRecord, Spool
 
 EXTENSIONS = {"koc": "koc", "csv": "csv", "jsonl": "jsonl", "evergreen": "xacts"}
 SUMMARY_NAME = "SUMMARY.txt"
@@ -126,7 +127,7 @@ def write_bundle(
         raise ExportError("the library's time zone is needed for Evergreen's due dates")
     stamp = now.strftime("%Y%m%d-%H%M%S")
     folder = drive / f"kiosk-{kiosk_id}-{stamp}"
-    expected = [(c.patron, c.item) for c in chosen]
+    expected = [(c.checkout.patron, c.checkout.item) for c in chosen]
     repeated = koc_repeated_hour(chosen, zone)
     written: list[WrittenFile] = []
     try:
@@ -195,13 +196,13 @@ def _summary(
     now: datetime,
 ) -> str:
     first, last = chosen[0], chosen[-1]
-    patrons = len({c.patron for c in chosen})
+    patrons = len({c.checkout.patron for c in chosen})
     lines = [
         f"Offline checkouts from self-checkout {kiosk_id} ({library})",
         f"Exported: {now.isoformat(timespec='seconds')}",
         f"Checkouts: {len(chosen)} (sequence {first.seq} to {last.seq}), for {patrons} patrons",
-        f"From {first.occurred_at.isoformat(timespec='seconds')} "
-        f"to {last.occurred_at.isoformat(timespec='seconds')}",
+        f"From {first.checkout.occurred_at.isoformat(timespec='seconds')} "
+        f"to {last.checkout.occurred_at.isoformat(timespec='seconds')}",
         "",
         "The same checkouts, in each format (import ONE of them into the library system):",
     ]

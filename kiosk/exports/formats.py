@@ -15,7 +15,7 @@ from typing import Any
 
 from kiosk import __version__
 from kiosk.domain.barcodes import mask
-from kiosk.storage.spool import SpooledCheckout
+from kiosk.domain.checkout import SpooledCheckout
 
 FORMATS = ("koc", "csv", "jsonl", "evergreen")
 COLUMNS = (
@@ -51,8 +51,9 @@ def render_koc(checkouts: Iterable[SpooledCheckout]) -> Iterator[str]:
     is the local time Koha expects.
     """
     yield f"Version=1.0\tGenerator={GENERATOR}\tGeneratorVersion={__version__}\n"
-    for c in checkouts:
-        yield f"{koc_timestamp(c.occurred_at)}\tissue\t{_clean(c.patron)}\t{_clean(c.item)}\n"
+    for lent in (c.checkout for c in checkouts):
+        when, patron, item = koc_timestamp(lent.occurred_at), _clean(lent.patron), _clean(lent.item)
+        yield f"{when}\tissue\t{patron}\t{item}\n"
 
 
 @dataclass(frozen=True)
@@ -95,12 +96,12 @@ def koc_repeated_hour(
     """
     found = []
     for number, c in enumerate(checkouts, start=2):
-        zone = tz or c.occurred_at.tzinfo
+        zone = tz or c.checkout.occurred_at.tzinfo
         if zone is None or (tz is None and isinstance(zone, timezone)):
             continue
-        if _is_repeated(c.occurred_at.replace(tzinfo=None), zone):
-            local = c.occurred_at.astimezone(zone)  # fold 0: the first pass, 1: the second
-            found.append(RepeatedHourLine(number, local, c.patron, c.item))
+        if _is_repeated(c.checkout.occurred_at.replace(tzinfo=None), zone):
+            local = c.checkout.occurred_at.astimezone(zone)  # fold 0: the first pass, 1: the second
+            found.append(RepeatedHourLine(number, local, c.checkout.patron, c.checkout.item))
     return tuple(found)
 
 
@@ -133,12 +134,12 @@ def _record(c: SpooledCheckout) -> dict[str, Any]:
         "txn_id": c.txn_id,
         "kiosk_id": c.kiosk_id,
         "seq": c.seq,
-        "occurred_at": c.occurred_at.isoformat(timespec="milliseconds"),
-        "patron": c.patron,
-        "item": c.item,
-        "due_date": c.due_date.isoformat(),
-        "special_due": c.special_due,
-        "session_id": c.session_id,
+        "occurred_at": c.checkout.occurred_at.isoformat(timespec="milliseconds"),
+        "patron": c.checkout.patron,
+        "item": c.checkout.item,
+        "due_date": c.checkout.due_date.isoformat(),
+        "special_due": c.checkout.special_due,
+        "session_id": c.checkout.session_id,
     }
 
 
@@ -156,7 +157,7 @@ def render_csv(checkouts: Iterable[SpooledCheckout]) -> Iterator[str]:
         buffer.seek(0)
         buffer.truncate()
         row = _record(c)
-        row["special_due"] = "yes" if c.special_due else "no"
+        row["special_due"] = "yes" if c.checkout.special_due else "no"
         writer.writerow(row)
         yield buffer.getvalue()
 
@@ -220,19 +221,19 @@ def render_evergreen(
     with is wrong for a due date across a daylight-saving change.
     """
     for c in checkouts:
-        zone = tz or c.occurred_at.tzinfo
+        zone = tz or c.checkout.occurred_at.tzinfo
         if zone is None or (tz is None and isinstance(zone, timezone)):
             raise ValueError(
                 "Evergreen's due dates need the library's time zone, not a fixed UTC offset"
             )
         record = {
-            "timestamp": (c.occurred_at - _EPOCH) // timedelta(seconds=1),
+            "timestamp": (c.checkout.occurred_at - _EPOCH) // timedelta(seconds=1),
             "type": "checkout",
             "delta": EVERGREEN_DELTA,
-            "patron_barcode": c.patron,
-            "barcode": c.item,
-            "due_date": evergreen_due_date(c.due_date, zone),
-            "checkout_time": js_iso(c.occurred_at),
+            "patron_barcode": c.checkout.patron,
+            "barcode": c.checkout.item,
+            "due_date": evergreen_due_date(c.checkout.due_date, zone),
+            "checkout_time": js_iso(c.checkout.occurred_at),
         }
         yield json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
 

@@ -15,14 +15,14 @@ import json
 import re
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from itertools import combinations, pairwise
 from typing import Any
 
+from kiosk.domain.checkout import Checkout, SpooledCheckout
 from kiosk.errors import MergeError
 from kiosk.exports.formats import COLUMNS
-from kiosk.storage.spool import SpooledCheckout
 
 FUTURE_SLACK = timedelta(minutes=5)  # clocks a few minutes apart are not worth a warning
 CSV_HEADER = ",".join(COLUMNS)
@@ -165,18 +165,15 @@ def _checkout(values: dict[str, Any], where: str) -> SpooledCheckout:
         due_date = date.fromisoformat(values["due_date"])
     except ValueError as exc:
         raise MergeError(f"{where}: due_date {values['due_date']!r} is not YYYY-MM-DD") from exc
-    return SpooledCheckout(
-        txn_id=values["txn_id"],
-        kiosk_id=values["kiosk_id"],
-        seq=values["seq"],
-        occurred_at=occurred_at,
+    lent = Checkout(
+        session_id=values["session_id"],
         patron=values["patron"],
         item=values["item"],
         due_date=due_date,
         special_due=values["special_due"],
-        session_id=values["session_id"],
-        handed_over_at=None,
+        occurred_at=occurred_at,
     )
+    return SpooledCheckout(lent, values["kiosk_id"], values["txn_id"], values["seq"])
 
 
 # Merging ------------------------------------------------------------------------------------
@@ -205,7 +202,7 @@ def merge_exports(
             duplicates += 1
     checkouts = sorted(
         (row.checkout for row in first_seen.values()),
-        key=lambda c: (c.occurred_at, c.kiosk_id, c.seq),
+        key=lambda c: (c.checkout.occurred_at, c.kiosk_id, c.seq),
     )
     return Merged(
         tuple(checkouts),
@@ -218,12 +215,15 @@ def merge_exports(
 def _differences(a: SpooledCheckout, b: SpooledCheckout) -> list[str]:
     """The fields two copies of a checkout disagree on. Times are compared as written, offset
     included: a kiosk writes the same text for a checkout every time."""
+    wa, wb = _written(a), _written(b)
+    return [key for key in COLUMNS if key != "txn_id" and wa[key] != wb[key]]
 
-    def written(c: SpooledCheckout, key: str) -> object:
-        value = getattr(c, key)
-        return value.isoformat() if isinstance(value, datetime) else value
 
-    return [key for key in COLUMNS if key != "txn_id" and written(a, key) != written(b, key)]
+def _written(c: SpooledCheckout) -> dict[str, object]:
+    """Its fields by name, the checkout's and the spool's, times as text."""
+    values = asdict(c)
+    values.update(values.pop("checkout"))
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values.items()}
 
 
 # Clocks -------------------------------------------------------------------------------------
@@ -241,28 +241,28 @@ def clock_warnings(
     warnings: list[ClockWarning] = []
     for kiosk_id in sorted(by_kiosk):
         rows = sorted(by_kiosk[kiosk_id], key=lambda c: c.seq)
-        ahead = [c for c in rows if c.occurred_at > now + FUTURE_SLACK]
+        ahead = [c for c in rows if c.checkout.occurred_at > now + FUTURE_SLACK]
         if ahead:
-            latest = max(ahead, key=lambda c: c.occurred_at)
+            latest = max(c.checkout.occurred_at for c in ahead)
             warnings.append(
                 ClockWarning(
                     "future",
                     (kiosk_id,),
                     f"{kiosk_id}: {len(ahead)} checkouts are dated in the future (the latest "
-                    f"{_when(latest.occurred_at)}, while it is now "
-                    f"{_when(now.astimezone(latest.occurred_at.tzinfo))}): its clock is ahead",
+                    f"{_when(latest)}, while it is now "
+                    f"{_when(now.astimezone(latest.tzinfo))}): its clock is ahead",
                 )
             )
         for before, after in pairwise(rows):
-            if after.occurred_at < before.occurred_at:
-                back = _span(before.occurred_at - after.occurred_at)
+            if after.checkout.occurred_at < before.checkout.occurred_at:
+                back = _span(before.checkout.occurred_at - after.checkout.occurred_at)
                 warnings.append(
                     ClockWarning(
                         "backwards",
                         (kiosk_id,),
                         f"{kiosk_id}: time goes back {back} from seq {before.seq} "
-                        f"({_when(before.occurred_at)}) to seq {after.seq} "
-                        f"({_when(after.occurred_at)}): its clock was changed",
+                        f"({_when(before.checkout.occurred_at)}) to seq {after.seq} "
+                        f"({_when(after.checkout.occurred_at)}): its clock was changed",
                     )
                 )
     warnings.extend(_skew_warnings(by_kiosk, max_skew))
@@ -273,7 +273,7 @@ def _skew_warnings(
     by_kiosk: dict[str, list[SpooledCheckout]], max_skew: timedelta
 ) -> list[ClockWarning]:
     spans = {
-        k: (min(c.occurred_at for c in rows), max(c.occurred_at for c in rows))
+        k: (min(c.checkout.occurred_at for c in rows), max(c.checkout.occurred_at for c in rows))
         for k, rows in sorted(by_kiosk.items())
     }
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kiosk.domain.barcodes import mask
+from kiosk.domain.checkout import SpooledCheckout
 from kiosk.domain.patrons import PatronRefusal
-from kiosk.storage.spool import SpooledCheckout, UploadState
+from kiosk.storage.spool import UploadState
 
 # What ILSs say when an item is on loan already (Koha, Evergreen, FOLIO, pysip2 and others
 # word it differently); a refusal that matches none is left to the upload report.
@@ -127,13 +128,13 @@ def lent_twice(checkouts: Iterable[SpooledCheckout]) -> tuple[LentTwice, ...]:
     patron twice is not a conflict (the ILS takes it as one loan)."""
     by_item: dict[str, list[SpooledCheckout]] = {}
     for c in checkouts:
-        by_item.setdefault(c.item, []).append(c)
+        by_item.setdefault(c.checkout.item, []).append(c)
     found = []
     for item, loans in by_item.items():
-        if len({c.patron for c in loans}) > 1:
-            ordered = sorted(loans, key=lambda c: (c.occurred_at, c.kiosk_id, c.seq))
+        if len({c.checkout.patron for c in loans}) > 1:
+            ordered = sorted(loans, key=lambda c: (c.checkout.occurred_at, c.kiosk_id, c.seq))
             found.append(LentTwice(item, tuple(ordered)))
-    return tuple(sorted(found, key=lambda f: (f.loans[0].occurred_at, f.item)))
+    return tuple(sorted(found, key=lambda f: (f.loans[0].checkout.occurred_at, f.item)))
 
 
 def reconcile(
@@ -151,9 +152,9 @@ def reconcile(
     if card_check is not None:
         verdicts: dict[str, PatronRefusal | None] = {}
         for c in checkouts:
-            if c.patron not in verdicts:
-                verdicts[c.patron] = card_check(c.patron)
-            why = verdicts[c.patron]
+            if c.checkout.patron not in verdicts:
+                verdicts[c.checkout.patron] = card_check(c.checkout.patron)
+            why = verdicts[c.checkout.patron]
             if why is not None:
                 refused.append(CardRefused(c, CARD_REASONS[why]))
     elsewhere = tuple(
@@ -161,7 +162,7 @@ def reconcile(
         for s in upload_states or ()
         if s.state == "rejected" and ON_LOAN_ELSEWHERE.search(s.message)
     )
-    moments = [c.occurred_at for c in checkouts]
+    moments = [c.checkout.occurred_at for c in checkouts]
     return Reconciliation(
         made_at=made_at,
         sources=sources,
@@ -178,7 +179,8 @@ def reconcile(
 
 
 def _loan(c: SpooledCheckout, patron: Callable[[str], str]) -> str:
-    return f"{c.kiosk_id} #{c.seq} {c.occurred_at:%Y-%m-%d %H:%M} to {patron(c.patron)}"
+    lent = c.checkout
+    return f"{c.kiosk_id} #{c.seq} {lent.occurred_at:%Y-%m-%d %H:%M} to {patron(lent.patron)}"
 
 
 def text_lines(result: Reconciliation, *, limit: int = 20, unmask: bool = False) -> list[str]:
@@ -199,7 +201,9 @@ def text_lines(result: Reconciliation, *, limit: int = 20, unmask: bool = False)
             f"Checkouts to cards the patron snapshot now refuses ({len(result.cards_refused)}):"
         )
         for r in result.cards_refused[:limit]:
-            out.append(f"  item {r.checkout.item}: {_loan(r.checkout, patron)}: {r.reason}")
+            out.append(
+                f"  item {r.checkout.checkout.item}: {_loan(r.checkout, patron)}: {r.reason}"
+            )
         if len(result.cards_refused) > limit:
             out.append(f"  ... and {len(result.cards_refused) - limit} more (see the report)")
     if result.on_loan_elsewhere:
@@ -207,7 +211,9 @@ def text_lines(result: Reconciliation, *, limit: int = 20, unmask: bool = False)
             f"Refused by the ILS as on loan to someone else ({len(result.on_loan_elsewhere)}):"
         )
         for o in result.on_loan_elsewhere[:limit]:
-            out.append(f"  item {o.checkout.item}: {_loan(o.checkout, patron)}: {o.message}")
+            out.append(
+                f"  item {o.checkout.checkout.item}: {_loan(o.checkout, patron)}: {o.message}"
+            )
         if len(result.on_loan_elsewhere) > limit:
             out.append(f"  ... and {len(result.on_loan_elsewhere) - limit} more (see the report)")
     return out

@@ -9,9 +9,9 @@ import html
 import io
 from pathlib import Path
 
+from kiosk.domain.checkout import SpooledCheckout
 from kiosk.exports.reconcile import Reconciliation
 from kiosk.storage.files import atomic_write_bytes, private_dir
-from kiosk.storage.spool import SpooledCheckout
 
 LENT_TWICE = "lent to more than one patron"
 CARD_REFUSED = "card now refused"
@@ -38,12 +38,12 @@ WHAT_TO_DO = {
 def _row(finding: str, c: SpooledCheckout, detail: str) -> list[str]:
     return [
         finding,
-        c.item,
-        c.patron,
-        c.occurred_at.isoformat(timespec="seconds"),
+        c.checkout.item,
+        c.checkout.patron,
+        c.checkout.occurred_at.isoformat(timespec="seconds"),
         c.kiosk_id,
         str(c.seq),
-        c.due_date.isoformat(),
+        c.checkout.due_date.isoformat(),
         c.txn_id,
         detail,
     ]

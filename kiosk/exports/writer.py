@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 
+from kiosk.domain.checkout import SpooledCheckout
 from kiosk.errors import ExportError
 from kiosk.exports.formats import RENDERERS, RepeatedHourLine, koc_repeated_hour, render
 from kiosk.storage.files import atomic_writer
-from kiosk.storage.spool import ExportRecord, Spool, SpooledCheckout
+from kiosk.storage.spool import ExportRecord, Spool
 
 
 @dataclass(frozen=True)

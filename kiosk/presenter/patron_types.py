@@ -7,10 +7,11 @@ Every time here is a monotonic instant (runtime.clock), as in kiosk.presenter.pr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from enum import Enum
 
+from kiosk.domain.checkout import SpooledCheckout
 from kiosk.domain.events import ItemCheckedOut, OutOfServiceReason, SessionEnd
 from kiosk.domain.patrons import PatronRefusal
 
@@ -81,23 +82,13 @@ class Settings:
 
 @dataclass(frozen=True)
 class Loan:
-    item: str
-    due_date: date
-    txn_id: str
-    seq: int
-    special_due: bool
-    title: str = ""  # from the item snapshot; "" when the kiosk does not know the item
+    """A line of the patron's screen and receipt: a checkout the spool stored."""
+
+    stored: SpooledCheckout
 
     @classmethod
     def of(cls, event: ItemCheckedOut) -> Loan:
-        return cls(
-            event.item,
-            event.due_date,
-            event.txn_id,
-            event.seq,
-            event.special_due,
-            event.title or "",
-        )
+        return cls(event.stored)
 
 
 @dataclass(frozen=True)

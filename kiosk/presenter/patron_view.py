@@ -107,17 +107,18 @@ def _checkout(
         heading = _("Hello, {name}!").format(name=state.first_name)
     else:
         heading = _("Hello! (card ending {digits})").format(digits=state.patron[-4:])
+    lent = [loan.stored.checkout for loan in reversed(state.loans)]  # the newest on top
     lines = tuple(
         LineView(
             # The title when the item snapshot has it: patrons know their items by title.
-            shorten(loan.title) if loan.title else _("Item {barcode}").format(barcode=loan.item),
-            _("Due {date}").format(date=lang.day(loan.due_date)),
+            shorten(c.title) if c.title else _("Item {barcode}").format(barcode=c.item),
+            _("Due {date}").format(date=lang.day(c.due_date)),
         )
-        for loan in reversed(state.loans)  # the newest on top, where the eye is
+        for c in lent
     )
     n = len(state.loans)
     count = lang.n_("{n} item checked out", "{n} items checked out", n).format(n=n) if n else ""
-    specials = {loan.due_date for loan in state.loans if loan.special_due}
+    specials = {c.due_date for c in lent if c.special_due}
     banner = ""
     if specials:
         banner = _("Special due date: everything is due {date}.").format(
@@ -164,7 +165,7 @@ def _summary(finished: FinishedSession | None, lang: Language) -> str:
     if finished is None or not finished.loans:
         return lang._("No items were checked out.")
     n = len(finished.loans)
-    dues = sorted({loan.due_date for loan in finished.loans})
+    dues = sorted({loan.stored.checkout.due_date for loan in finished.loans})
     if len(dues) == 1:
         text = lang.n_("{n} item, due {date}", "{n} items, due {date}", n)
     else:

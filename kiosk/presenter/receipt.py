@@ -31,14 +31,14 @@ def receipt_document(
         Text(_("Card ending {digits}").format(digits=session.patron[-4:]), align=Align.CENTER),
         Rule(),
     ]
-    for loan in session.loans:
-        if loan.title:
+    for c in (loan.stored.checkout for loan in session.loans):
+        if c.title:
             # The whole title (paper wraps it), and the barcode beside it for staff.
-            blocks.append(Text(loan.title, bold=True))
-            blocks.append(Text("  " + loan.item))
+            blocks.append(Text(c.title, bold=True))
+            blocks.append(Text("  " + c.item))
         else:
-            blocks.append(Text(loan.item, bold=True))
-        blocks.append(Text("  " + _("Due {date}").format(date=lang.day(loan.due_date))))
+            blocks.append(Text(c.item, bold=True))
+        blocks.append(Text("  " + _("Due {date}").format(date=lang.day(c.due_date))))
     n = len(session.loans)
     blocks += [
         Rule(),
@@ -46,7 +46,7 @@ def receipt_document(
         Text(_("Checked out while the library system was offline.")),
         Text(
             _("Station {kiosk}, references {refs}").format(
-                kiosk=kiosk_id, refs=", ".join(f"#{loan.seq}" for loan in session.loans)
+                kiosk=kiosk_id, refs=", ".join(f"#{loan.stored.seq}" for loan in session.loans)
             )
         ),
     ]

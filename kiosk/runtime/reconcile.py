@@ -7,11 +7,12 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 
 from kiosk.config import KioskConfig
+from kiosk.domain.checkout import SpooledCheckout
 from kiosk.domain.patrons import PatronRefusal, card_record, check_patron
 from kiosk.errors import NoSnapshotError
 from kiosk.exports.reconcile import Reconciliation, reconcile
 from kiosk.storage.snapshot import SnapshotReader, SnapshotStore
-from kiosk.storage.spool import Spool, SpooledCheckout, UploadState
+from kiosk.storage.spool import Spool, UploadState
 
 
 def _card_check(

@@ -13,13 +13,13 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from kiosk.domain.barcodes import BarcodeRules, Listed, Scan, ScanKind, card_or_item, classify, mask
+from kiosk.domain.checkout import Checkout
 from kiosk.domain.events import Event, OutOfServiceReason, ScanRejection, StaffCardScanned
 from kiosk.domain.patrons import SnapshotMode, card_record
 from kiosk.domain.service import Availability, SnapshotLimits, assess
 from kiosk.domain.station import (
     BadScan,
     CheckoutFailed,
-    CheckoutRequest,
     CheckoutStored,
     ClearSession,
     Done,
@@ -182,7 +182,7 @@ class StationRuntime:
             events += self._store(transition.store)
         return events
 
-    def _store(self, request: CheckoutRequest) -> list[Event]:
+    def _store(self, request: Checkout) -> list[Event]:
         if self.spool is None:
             return self._feed(CheckoutFailed(self._storage_problem or "no spool"))
         try:
@@ -199,7 +199,7 @@ class StationRuntime:
             mask(request.item),
             request.due_date,
         )
-        return self._feed(CheckoutStored(stored.txn_id, stored.seq))
+        return self._feed(CheckoutStored(stored))
 
     def _patron(self, barcode: str) -> list[Event]:
         reader = self._snapshots.reader

@@ -15,13 +15,14 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from kiosk.domain.station import CheckoutRequest
+from kiosk.domain.checkout import Checkout, SpooledCheckout
 from kiosk.errors import SpoolDamagedError, StorageError
 from kiosk.storage.db import database_errors, driver_connection, plain_error, sqlite_engine
 from kiosk.storage.files import atomic_write_bytes, private_dir
@@ -45,12 +46,11 @@ from kiosk.storage.spool_records import (
     RESENT,
     ExportRecord,
     Period,
-    SpooledCheckout,
     SpoolSummary,
-    StoredCheckout,
     UploadRun,
     UploadState,
     checkout_from_row,
+    checkout_values,
 )
 from kiosk.storage.spool_settings import SpoolSettings
 from kiosk.storage.spool_uploads import SpoolUploads
@@ -68,8 +68,6 @@ __all__ = [
     "Period",
     "Spool",
     "SpoolSummary",
-    "SpooledCheckout",
-    "StoredCheckout",
     "UploadRun",
     "UploadState",
     "free_bytes",
@@ -79,31 +77,21 @@ __all__ = [
 
 _NEXT_SEQ = "UPDATE counters SET value = value + 1 WHERE name = 'checkout_seq' RETURNING value"
 _INSERT_CHECKOUT = (
-    "INSERT INTO checkouts (txn_id, kiosk_id, seq, occurred_at, patron, item, "
-    "due_date, special_due, session_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO checkouts ({', '.join(CHECKOUT_COLUMNS)}) "  # noqa: S608 (constants only)
+    f"VALUES ({', '.join('?' for _ in CHECKOUT_COLUMNS)})"
 )
 
 
 def _insert_checkout(
-    db: sqlite3.Connection, txn_id: str, kiosk_id: str, occurred: str, request: CheckoutRequest
-) -> int:
-    """The next sequence number and the checkout's row, in the caller's transaction."""
+    db: sqlite3.Connection, request: Checkout, kiosk_id: str, tz: tzinfo
+) -> SpooledCheckout:
+    """The checkout under the next sequence number and a new txn_id, in the caller's
+    transaction; its moment is kept in the library's time zone `tz`."""
     (seq,) = db.execute(_NEXT_SEQ).fetchone()
-    db.execute(
-        _INSERT_CHECKOUT,
-        (
-            txn_id,
-            kiosk_id,
-            seq,
-            occurred,
-            request.patron,
-            request.item,
-            request.due_date.isoformat(),
-            request.special_due,
-            request.session_id,
-        ),
-    )
-    return int(seq)
+    stored = SpooledCheckout(request, kiosk_id, str(uuid.uuid4()), int(seq))
+    local = replace(request, occurred_at=request.occurred_at.astimezone(tz))
+    db.execute(_INSERT_CHECKOUT, checkout_values(replace(stored, checkout=local)))
+    return stored
 
 
 @contextmanager
@@ -206,16 +194,13 @@ class Spool(SpoolSettings, SpoolUploads, SpoolPeriods):
 
     # Writing -----------------------------------------------------------------------------
 
-    def record_checkout(
-        self, request: CheckoutRequest, kiosk_id: str, tz: tzinfo
-    ) -> StoredCheckout:
-        """Store one checkout durably. Raises StorageError if it could not be stored; then
-        nothing was stored and the patron must not be told it is done."""
-        txn_id = str(uuid.uuid4())
-        occurred = request.occurred_at.astimezone(tz).isoformat(timespec="milliseconds")
+    def record_checkout(self, request: Checkout, kiosk_id: str, tz: tzinfo) -> SpooledCheckout:
+        """Store one checkout durably, and return it with the identity it was stored under.
+        Raises StorageError if it could not be stored; then nothing was stored and the patron
+        must not be told it is done."""
         try:
             with driver_connection(self._engine) as (db, _), _immediate(db):
-                seq = _insert_checkout(db, txn_id, kiosk_id, occurred, request)
+                return _insert_checkout(db, request, kiosk_id, tz)
         except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
             free = free_bytes(self.path.parent)
             room = ""
@@ -224,7 +209,6 @@ class Spool(SpoolSettings, SpoolUploads, SpoolPeriods):
             raise StorageError(
                 f"the checkout could not be stored: {plain_error(exc)}{room}"
             ) from exc
-        return StoredCheckout(txn_id, int(seq))
 
     def probe(self) -> None:
         """Prove the spool can take checkouts: at start, and again after it could not (a full
@@ -237,7 +221,7 @@ class Spool(SpoolSettings, SpoolUploads, SpoolPeriods):
                 f"the disk is full ({free // 1024:,} KB free; lending resumes once "
                 f"{MIN_ROOM_BYTES // 2**20} MB is free)"
             )
-        trial = CheckoutRequest(
+        trial = Checkout(
             session_id=str(uuid.uuid4()),
             patron="2" * 14,
             item="3" * 14,
@@ -251,7 +235,7 @@ class Spool(SpoolSettings, SpoolUploads, SpoolPeriods):
             with driver_connection(self._engine) as (db, _):
                 db.execute("BEGIN IMMEDIATE")
                 try:
-                    _insert_checkout(db, str(uuid.uuid4()), "probe", "2000-01-01", trial)
+                    _insert_checkout(db, trial, "probe", UTC)
                 finally:
                     if db.in_transaction:  # SQLite may have rolled back a failed write itself
                         db.execute("ROLLBACK")
@@ -311,10 +295,11 @@ class Spool(SpoolSettings, SpoolUploads, SpoolPeriods):
         )
 
 
-_ALL_QUERY = f"SELECT {CHECKOUT_COLUMNS} FROM checkouts ORDER BY seq"  # noqa: S608 (constants only)
+_COLUMNS = ", ".join(CHECKOUT_COLUMNS)
+_ALL_QUERY = f"SELECT {_COLUMNS} FROM checkouts ORDER BY seq"  # noqa: S608 (constants only)
 # Not handed over, and not sent to the library system still awaiting its answer (exporting
 # one of those could give the ILS the same checkout twice).
 _PENDING_QUERY = (
-    f"SELECT {CHECKOUT_COLUMNS} FROM checkouts WHERE handed_over_at IS NULL "  # noqa: S608
+    f"SELECT {_COLUMNS} FROM checkouts WHERE handed_over_at IS NULL "  # noqa: S608
     "AND id NOT IN (SELECT checkout_id FROM uploads WHERE state = 'sent') ORDER BY seq"
 )

@@ -1,31 +1,14 @@
-"""What the spool holds, as values: checkouts, their upload states, exports and periods,
-and the row reading shared by the spool's queries."""
+"""What the spool holds, as values: checkouts (kiosk.domain.checkout), their upload states,
+exports and periods; and the checkouts table's columns, written and read."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Any
+from typing import Any, get_type_hints
 
-
-@dataclass(frozen=True)
-class SpooledCheckout:
-    txn_id: str
-    kiosk_id: str
-    seq: int
-    occurred_at: datetime  # aware, in the library's time zone
-    patron: str
-    item: str
-    due_date: date
-    special_due: bool
-    session_id: str
-    handed_over_at: datetime | None
-
-
-@dataclass(frozen=True)
-class StoredCheckout:
-    txn_id: str
-    seq: int
+from kiosk.domain.checkout import Checkout, SpooledCheckout
 
 
 @dataclass(frozen=True)
@@ -116,26 +99,50 @@ class SpoolSummary:
         return self.total - self.handed_over
 
 
-CHECKOUT_COLUMNS = (
-    "txn_id, kiosk_id, seq, occurred_at, patron, item, due_date, special_due, session_id, "
-    "handed_over_at"
-)
-
-
-def checkout_from_row(row: Any) -> SpooledCheckout:
-    return SpooledCheckout(
-        txn_id=row[0],
-        kiosk_id=row[1],
-        seq=int(row[2]),
-        occurred_at=datetime.fromisoformat(row[3]),
-        patron=row[4],
-        item=row[5],
-        due_date=date.fromisoformat(row[6]),
-        special_due=bool(row[7]),
-        session_id=row[8],
-        handed_over_at=datetime.fromisoformat(row[9]) if row[9] else None,
-    )
-
-
 def when_or_none(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+# The checkouts table's columns are a spooled checkout's fields, named alike: its checkout's
+# (but for what only the item snapshot knows, which is shown and never stored), then the
+# spool's own. Each column is written and read by its field's type.
+NOT_STORED = ("title", "material")
+_TYPES = {**get_type_hints(Checkout), **get_type_hints(SpooledCheckout)}
+_LENT = tuple(f.name for f in fields(Checkout) if f.name not in NOT_STORED)
+_SPOOLED = tuple(f.name for f in fields(SpooledCheckout) if f.name != "checkout")
+CHECKOUT_COLUMNS = (*_LENT, *_SPOOLED)
+
+_READ: dict[object, Callable[[Any], Any]] = {
+    str: str,
+    int: int,
+    bool: bool,
+    date: date.fromisoformat,
+    datetime: datetime.fromisoformat,
+    datetime | None: when_or_none,
+}
+_READERS = tuple(_READ[_TYPES[name]] for name in CHECKOUT_COLUMNS)  # a new type: add it above
+
+
+def _written(value: object) -> object:
+    if isinstance(value, datetime):  # before date: a datetime is a date
+        return value.isoformat(timespec="milliseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value  # text, numbers, booleans (1 or 0) and None as SQLite takes them
+
+
+def checkout_values(c: SpooledCheckout) -> tuple[object, ...]:
+    """The row of CHECKOUT_COLUMNS for a checkout (its moment as the caller gives it: in the
+    library's time zone, as the spool keeps it)."""
+    lent = [_written(getattr(c.checkout, name)) for name in _LENT]
+    return (*lent, *(_written(getattr(c, name)) for name in _SPOOLED))
+
+
+def checkout_from_row(row: Sequence[Any]) -> SpooledCheckout:
+    """A checkout from the CHECKOUT_COLUMNS of a row (it may hold more columns after them)."""
+    texts = row[: len(CHECKOUT_COLUMNS)]
+    values = {
+        name: read(text) for name, read, text in zip(CHECKOUT_COLUMNS, _READERS, texts, strict=True)
+    }
+    lent = Checkout(**{name: values.pop(name) for name in _LENT})
+    return SpooledCheckout(lent, **values)

@@ -175,7 +175,7 @@ class SpoolUploads:
 
 
 _UPLOAD_QUERY = (
-    f"SELECT {', '.join('c.' + c.strip() for c in CHECKOUT_COLUMNS.split(','))}, "  # noqa: S608
+    f"SELECT {', '.join('c.' + name for name in CHECKOUT_COLUMNS)}, "  # noqa: S608
     "u.state, u.attempts, u.message, u.ils_due, u.answered_at, "
     "u.staff_answer, u.staff_by, u.staff_at "
     "FROM checkouts c LEFT JOIN uploads u ON u.checkout_id = c.id "
@@ -183,16 +183,18 @@ _UPLOAD_QUERY = (
 
 
 def _upload_state(r: Any) -> UploadState:
+    upload = r[len(CHECKOUT_COLUMNS) :]  # the upload's columns follow the checkout's
+    state, attempts, message, ils_due, answered_at, staff_answer, staff_by, staff_at = upload
     return UploadState(
-        checkout_from_row(r[:10]),
-        r[10],
-        int(r[11] or 0),
-        r[12] or "",
-        r[13] or "",
-        when_or_none(r[14]),
-        r[15],
-        r[16] or "",
-        when_or_none(r[17]),
+        checkout_from_row(r),
+        state,
+        int(attempts or 0),
+        message or "",
+        ils_due or "",
+        when_or_none(answered_at),
+        staff_answer,
+        staff_by or "",
+        when_or_none(staff_at),
     )
 
 

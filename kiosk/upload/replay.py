@@ -24,8 +24,9 @@ from datetime import datetime, tzinfo
 from enum import Enum
 
 from kiosk.domain.barcodes import mask
+from kiosk.domain.checkout import SpooledCheckout
 from kiosk.errors import KioskError
-from kiosk.storage.spool import RESEND, Spool, SpooledCheckout, UploadRun, UploadState
+from kiosk.storage.spool import RESEND, Spool, UploadRun, UploadState
 from kiosk.upload import sip2
 from kiosk.upload.client import (
     ConnectionLost,
@@ -278,7 +279,7 @@ def _session(
                     "checkout #%d (item %s) was sent without an answer and the ILS does not "
                     "list the patron's loans: not sent again, for staff to check",
                     c.seq,
-                    mask(c.item),
+                    mask(c.checkout.item),
                 )
             else:
                 _send(spool, conn, account, c, entry.state, now, zone, tally, by_staff=by_staff)
@@ -299,12 +300,12 @@ def _on_loan(
             now=at,
             zone=zone,
             institution=account.institution,
-            patron=c.patron,
+            patron=c.checkout.patron,
             terminal_password=account.terminal_password,
         )
     )
     charged = sip2.charged_items(answer)
-    if c.item in charged:
+    if c.checkout.item in charged:
         return True
     count = sip2.charged_items_count(answer)
     if not charged or (count is not None and count > len(charged)):
@@ -327,12 +328,12 @@ def _send(
     """Send one checkout and keep the answer (by_staff: once more, as staff asked)."""
     try:
         message = sip2.checkout(
-            occurred_at=c.occurred_at,
-            due_date=c.due_date,
+            occurred_at=c.checkout.occurred_at,
+            due_date=c.checkout.due_date,
             zone=zone,
             institution=account.institution,
-            patron=c.patron,
-            item=c.item,
+            patron=c.checkout.patron,
+            item=c.checkout.item,
             terminal_password=account.terminal_password,
         )
         message.encode(conn.endpoint.encoding)
@@ -364,4 +365,6 @@ def _send(
         tally.accepted += 1
     else:
         tally.rejected += 1
-        log.info("checkout #%d (item %s) refused by the ILS: %s", c.seq, mask(c.item), text)
+        log.info(
+            "checkout #%d (item %s) refused by the ILS: %s", c.seq, mask(c.checkout.item), text
+        )

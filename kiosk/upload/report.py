@@ -97,10 +97,10 @@ class ReportLine:
         c = self.state.checkout
         return [
             str(c.seq),
-            c.occurred_at.isoformat(timespec="seconds"),
-            c.patron,
-            c.item,
-            c.due_date.isoformat(),
+            c.checkout.occurred_at.isoformat(timespec="seconds"),
+            c.checkout.patron,
+            c.checkout.item,
+            c.checkout.due_date.isoformat(),
             self.result,
             self.state.message,
             self.state.ils_due,
@@ -145,7 +145,7 @@ def due_differs(state: UploadState, zone: tzinfo) -> bool:
     if state.state != "accepted" or not state.ils_due:
         return False
     read = due_dates(state.ils_due, zone)
-    return bool(read) and state.checkout.due_date not in read
+    return bool(read) and state.checkout.checkout.due_date not in read
 
 
 @dataclass(frozen=True)
@@ -228,9 +228,9 @@ def text_lines(report: Report, limit: int = 20) -> list[str]:
     if other:
         out.append(f"{_sentence(other_due_dates_line(len(other)))}:")
         for line in other[:limit]:
-            c = line.state.checkout
+            c, lent = line.state.checkout, line.state.checkout.checkout
             out.append(
-                f"  #{c.seq} item {c.item}: the receipt said {c.due_date.isoformat()}, "
+                f"  #{c.seq} item {lent.item}: the receipt said {lent.due_date.isoformat()}, "
                 f"the ILS says {line.state.ils_due.strip()}"
             )
         if len(other) > limit:
@@ -241,7 +241,7 @@ def text_lines(report: Report, limit: int = 20) -> list[str]:
         for line in follow[:limit]:
             c = line.state.checkout
             message = f": {line.state.message}" if line.state.message else ""
-            out.append(f"  #{c.seq} item {c.item}: {line.result}{message}")
+            out.append(f"  #{c.seq} item {c.checkout.item}: {line.result}{message}")
         if len(follow) > limit:
             out.append(f"  ... and {len(follow) - limit} more (see the report)")
         out.extend(f"  {WHAT_TO_DO[kind]}" for kind in FOLLOW_UP if report.counts[kind])
@@ -254,7 +254,7 @@ def text_lines(report: Report, limit: int = 20) -> list[str]:
         for line in staff[:limit]:
             c = line.state.checkout
             then = "" if line.result in (CONFIRMED_BY_STAFF, TO_RESEND) else f"; {line.result}"
-            out.append(f"  #{c.seq} item {c.item}: {staff_note(line.state)}{then}")
+            out.append(f"  #{c.seq} item {c.checkout.item}: {staff_note(line.state)}{then}")
         if len(staff) > limit:
             out.append(f"  ... and {len(staff) - limit} more (see the report)")
     if report.never_sent:
@@ -358,7 +358,13 @@ def _due_table(lines: tuple[ReportLine, ...]) -> str:
     out = ["<table><tr>" + "".join(f"<th>{n}</th>" for n in names) + "</tr>"]
     for line in lines:
         c = line.state.checkout
-        cells = [str(c.seq), c.patron, c.item, c.due_date.isoformat(), line.state.ils_due]
+        cells = [
+            str(c.seq),
+            c.checkout.patron,
+            c.checkout.item,
+            c.checkout.due_date.isoformat(),
+            line.state.ils_due,
+        ]
         out.append('<tr class="due">' + "".join(f"<td>{e(x)}</td>" for x in cells) + "</tr>")
     out.append("</table>")
     return "\n".join(out)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import kiosk.storage.backup as backup_module
-from kiosk.domain.station import CheckoutRequest
+from kiosk.domain.checkout import Checkout
 from kiosk.errors import StorageError
 from kiosk.storage.audit import AuditLog
 from kiosk.storage.backup import Backup, NothingToBackUp, backup_spool
@@ -31,8 +31,8 @@ LIMIT = 30.0  # a guard against a hang, not a measure of speed
 CLOCK = "2026-11-23T10:00:00-05:00"
 
 
-def checkout(n: int) -> CheckoutRequest:
-    return CheckoutRequest(
+def checkout(n: int) -> Checkout:
+    return Checkout(
         session_id=f"session-{n}",
         patron=patron(1),
         item=item(n),

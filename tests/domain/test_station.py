@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kiosk.domain.checkout import Checkout, SpooledCheckout
 from kiosk.domain.events import (
     Event,
     ItemCheckedOut,
@@ -44,13 +45,11 @@ from kiosk.domain.station import (
     STATUS_REFUSAL,
     BadScan,
     CheckoutFailed,
-    CheckoutRequest,
     CheckoutStored,
     Done,
     EndOfInput,
     Input,
     ItemScan,
-    LoanLine,
     Mode,
     PatronScan,
     ServiceDown,
@@ -135,11 +134,20 @@ def check_out(
 ) -> tuple[StationState, ItemCheckedOut]:
     """Scan an item and store it, as the shell does; returns the event that was shown."""
     asked = step(state, ItemScan(barcode, 0), now, rules)
-    assert asked.store is not None, asked.events
-    stored = step(asked.state, CheckoutStored(f"T{seq}", seq), now, rules)
+    stored = step(asked.state, spooled(asked.store, f"T{seq}", seq), now, rules)
     (shown,) = stored.events
     assert isinstance(shown, ItemCheckedOut)
     return stored.state, shown
+
+
+def spooled(lent: Checkout | None, txn_id: str, seq: int) -> CheckoutStored:
+    """What the shell feeds back once the spool has stored the checkout a step asked for."""
+    assert lent is not None, "the step asked to store nothing"
+    return CheckoutStored(SpooledCheckout(lent, RULES.kiosk_id, txn_id, seq))
+
+
+# A checkout the station never asked to store.
+UNASKED = Checkout("S0", patron(1), item(1), DUE, False, NOW)
 
 
 # Starting up ----------------------------------------------------------------------------------
@@ -263,7 +271,7 @@ def test_the_same_card_again_keeps_the_session() -> None:
     session = transition.state.session
     assert session is not None
     assert session.session_id == "S1"
-    assert [line.item for line in session.items] == [item(1)]
+    assert [line.checkout.item for line in session.items] == [item(1)]
     assert session.last_activity == mono(at(30))
 
 
@@ -308,7 +316,7 @@ def test_an_item_without_a_patron_is_refused() -> None:
 def test_an_item_in_a_session_asks_to_store_a_checkout_and_shows_nothing_yet() -> None:
     state = session_state()
     transition = step(state, ItemScan(item(1), 0), at(5), RULES)
-    expected = CheckoutRequest(
+    expected = Checkout(
         session_id="S1",
         patron=patron(1),
         item=item(1),
@@ -325,12 +333,14 @@ def test_an_item_in_a_session_asks_to_store_a_checkout_and_shows_nothing_yet() -
 
 def test_stored_checkout_is_shown_with_its_transaction() -> None:
     asked = step(session_state(), ItemScan(item(1), 0), NOW, RULES)
-    stored = step(asked.state, CheckoutStored("txn-7", 7), NOW, RULES)
-    assert stored.events == (ItemCheckedOut(patron(1), item(1), DUE, "txn-7", 7, False),)
+    stored = step(asked.state, spooled(asked.store, "txn-7", 7), NOW, RULES)
+    lent = Checkout("S1", patron(1), item(1), DUE, False, NOW)
+    spool_row = SpooledCheckout(lent, RULES.kiosk_id, "txn-7", 7)
+    assert stored.events == (ItemCheckedOut(spool_row),)
     assert stored.store is None
     assert stored.state.pending is None
     assert stored.state.session is not None
-    assert stored.state.session.items == (LoanLine(item(1), DUE, "txn-7", 7, False),)
+    assert stored.state.session.items == (spool_row,)
 
 
 def test_due_date_uses_the_library_local_date() -> None:
@@ -347,7 +357,7 @@ def test_due_date_is_moved_off_a_closed_day() -> None:
     december = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
     state = session_state(now=december)
     _, shown = check_out(state, item(1), 1, december)
-    assert shown.due_date == date(2026, 12, 26)
+    assert shown.stored.checkout.due_date == date(2026, 12, 26)
 
 
 def test_a_failed_checkout_ends_the_session_and_takes_the_station_out_of_service() -> None:
@@ -370,17 +380,26 @@ def test_a_failed_checkout_ends_the_session_and_takes_the_station_out_of_service
     for event in PATRON_INPUTS:
         assert step(failed.state, event, at(2), RULES) == Transition(failed.state)
     # A stored confirmation arriving late cannot conjure the item back.
-    assert step(failed.state, CheckoutStored("late", 2), at(2), RULES).events == ()
+    late = spooled(asked.store, "late", 2)
+    assert step(failed.state, late, at(2), RULES).events == ()
 
 
 def test_a_checkout_stored_that_was_not_asked_for_is_an_error() -> None:
     with pytest.raises(ValueError, match="did not ask for"):
-        step(ready_state(), CheckoutStored("T1", 1), NOW, RULES)
+        step(ready_state(), spooled(UNASKED, "T1", 1), NOW, RULES)
     with pytest.raises(ValueError, match="did not ask for"):
-        step(session_state(), CheckoutStored("T1", 1), NOW, RULES)
-    state, _ = check_out(session_state(), item(1), 1)
+        step(session_state(), spooled(UNASKED, "T1", 1), NOW, RULES)
+    state, shown = check_out(session_state(), item(1), 1)
     with pytest.raises(ValueError, match="did not ask for"):
-        step(state, CheckoutStored("T1", 1), NOW, RULES)  # the same confirmation twice
+        step(state, CheckoutStored(shown.stored), NOW, RULES)  # the same confirmation twice
+
+
+def test_a_stored_checkout_other_than_the_one_asked_for_is_an_error() -> None:
+    asked = step(session_state(), ItemScan(item(1), 0), NOW, RULES)
+    assert asked.store is not None
+    other = replace(asked.store, item=item(2))
+    with pytest.raises(ValueError, match="did not ask for"):
+        step(asked.state, spooled(other, "T1", 1), NOW, RULES)
 
 
 def test_the_same_item_twice_in_a_session_is_refused() -> None:
@@ -539,7 +558,7 @@ def test_the_timeout_counts_from_the_last_activity(activity: Input) -> None:
     transition = step(state, activity, at(50), rules)
     state = transition.state
     if transition.store is not None:
-        state = step(state, CheckoutStored("T1", 1), at(50), rules).state
+        state = step(state, spooled(transition.store, "T1", 1), at(50), rules).state
     assert session_deadline(state, rules) == mono(at(110))
     assert step(state, Tick(), at(61), rules).events == ()  # would have timed out without it
     assert step(state, Tick(), at(109), rules).events == ()
@@ -654,8 +673,9 @@ def test_special_due_date_is_used_for_checkouts() -> None:
     asked = step(state.state, ItemScan(item(1), 0), NOW, RULES)
     assert asked.store is not None
     assert (asked.store.due_date, asked.store.special_due) == (special, True)
-    stored = step(asked.state, CheckoutStored("T1", 1), NOW, RULES)
-    assert stored.events == (ItemCheckedOut(patron(1), item(1), special, "T1", 1, True),)
+    stored = step(asked.state, spooled(asked.store, "T1", 1), NOW, RULES)
+    lent = Checkout("S1", patron(1), item(1), special, True, NOW)
+    assert stored.events == (ItemCheckedOut(SpooledCheckout(lent, RULES.kiosk_id, "T1", 1)),)
 
 
 def test_special_due_date_today_counts_and_is_not_moved_off_a_closed_day() -> None:
@@ -664,14 +684,17 @@ def test_special_due_date_today_counts_and_is_not_moved_off_a_closed_day() -> No
         state = step(ready_state(), SpecialDueSet(special), NOW, RULES).state
         state = step(state, card(ANA), christmas_eve, RULES).state
         _, shown = check_out(state, item(1), 1, christmas_eve)
-        assert (shown.due_date, shown.special_due) == (special, True)
+        assert (shown.stored.checkout.due_date, shown.stored.checkout.special_due) == (
+            special,
+            True,
+        )
 
 
 def test_a_special_due_date_in_the_past_is_ignored() -> None:
     state = step(ready_state(), SpecialDueSet(date(2026, 3, 9)), NOW, RULES).state
     state = step(state, card(ANA), NOW, RULES).state
     _, shown = check_out(state, item(1), 1)
-    assert (shown.due_date, shown.special_due) == (DUE, False)
+    assert (shown.stored.checkout.due_date, shown.stored.checkout.special_due) == (DUE, False)
 
 
 def test_special_due_date_can_be_cleared() -> None:
@@ -679,7 +702,7 @@ def test_special_due_date_can_be_cleared() -> None:
     state = step(state, SpecialDueSet(None), NOW, RULES).state
     state = step(state, card(ANA), NOW, RULES).state
     _, shown = check_out(state, item(1), 1)
-    assert (shown.due_date, shown.special_due) == (DUE, False)
+    assert (shown.stored.checkout.due_date, shown.stored.checkout.special_due) == (DUE, False)
 
 
 @pytest.mark.parametrize("mode", ["starting", "out_of_service"])
@@ -694,7 +717,7 @@ def test_special_due_date_can_be_set_before_the_station_serves(mode: str) -> Non
     up = step(set_.state, ServiceUp(8, BUILT), NOW, RULES).state
     up = step(up, card(ANA), NOW, RULES).state
     _, shown = check_out(up, item(1), 1)
-    assert shown.due_date == date(2026, 6, 15)
+    assert shown.stored.checkout.due_date == date(2026, 6, 15)
 
 
 # Events as JSON -------------------------------------------------------------------------------
@@ -732,7 +755,9 @@ def test_special_due_date_can_be_set_before_the_station_serves(mode: str) -> Non
             },
         ),
         (
-            ItemCheckedOut(patron(1), item(1), DUE, "T1", 1, False),
+            ItemCheckedOut(
+                SpooledCheckout(Checkout("S1", patron(1), item(1), DUE, False, NOW), "K1", "T1", 1)
+            ),
             {
                 "event": "item_checked_out",
                 "patron": "21234000000018",
@@ -847,16 +872,12 @@ def test_a_dvd_gets_its_own_loan_period_and_its_title_is_shown() -> None:
     assert asked.store is not None
     assert asked.store.due_date == date(2026, 3, 17)  # Tuesday + 7
     assert (asked.store.title, asked.store.material) == ("Spirited Away", "dvd")
-    stored = step(asked.state, CheckoutStored("T1", 1), NOW, BY_MATERIAL)
-    assert stored.events == (
-        ItemCheckedOut(
-            patron(1), item(1), date(2026, 3, 17), "T1", 1, False, "Spirited Away", "dvd"
-        ),
-    )
+    stored = step(asked.state, spooled(asked.store, "T1", 1), NOW, BY_MATERIAL)
+    lent = Checkout("S1", patron(1), item(1), date(2026, 3, 17), False, NOW, "Spirited Away", "dvd")
+    spool_row = SpooledCheckout(lent, RULES.kiosk_id, "T1", 1)
+    assert stored.events == (ItemCheckedOut(spool_row),)
     assert stored.state.session is not None
-    assert stored.state.session.items == (
-        LoanLine(item(1), date(2026, 3, 17), "T1", 1, False, "Spirited Away", "dvd"),
-    )
+    assert stored.state.session.items == (spool_row,)
 
 
 def test_a_book_and_an_unknown_item_get_the_normal_loan_period() -> None:
@@ -864,8 +885,9 @@ def test_a_book_and_an_unknown_item_get_the_normal_loan_period() -> None:
     state, book = check_out_item(state, ItemScan(item(2), 0, BOOK), 1)
     state, unknown = check_out_item(state, ItemScan(item(3), 0), 2)
 
-    assert (book.due_date, book.title, book.material) == (DUE, "The Hobbit", "book")
-    assert (unknown.due_date, unknown.title, unknown.material) == (DUE, None, None)
+    lent_book, lent_unknown = book.stored.checkout, unknown.stored.checkout
+    assert (lent_book.due_date, lent_book.title, lent_book.material) == (DUE, "The Hobbit", "book")
+    assert (lent_unknown.due_date, lent_unknown.title, lent_unknown.material) == (DUE, None, None)
     as_dict = unknown.to_dict()
     assert "title" not in as_dict
     assert "material" not in as_dict  # without an item snapshot the event is what it was
@@ -876,7 +898,8 @@ def test_the_special_due_date_wins_over_the_material_loan_period() -> None:
     special = date(2026, 5, 1)
     state = step(session_state(rules=BY_MATERIAL), SpecialDueSet(special), NOW, BY_MATERIAL).state
     _, shown = check_out_item(state, ItemScan(item(1), 0, DVD), 1)
-    assert (shown.due_date, shown.special_due, shown.title) == (special, True, "Spirited Away")
+    lent = shown.stored.checkout
+    assert (lent.due_date, lent.special_due, lent.title) == (special, True, "Spirited Away")
 
 
 @pytest.mark.parametrize(
@@ -920,7 +943,8 @@ def test_an_item_on_hold_is_lent_to_the_patron_it_is_kept_for() -> None:
 
     _, shown = check_out_item(session_state(rules=BY_MATERIAL), ItemScan(item(1), 0, held), 1)
 
-    assert (shown.patron, shown.item, shown.title) == (patron(1), item(1), "Spirited Away")
+    lent = shown.stored.checkout
+    assert (lent.patron, lent.item, lent.title) == (patron(1), item(1), "Spirited Away")
     chidi = step(session_state(CHIDI), ItemScan(item(1), 0, held), NOW, RULES)
     assert chidi.events == (ItemRefused(item(1), ItemRefusal.ON_HOLD),)
 
@@ -935,8 +959,7 @@ def check_out_item(
     state: StationState, scan: ItemScan, seq: int
 ) -> tuple[StationState, ItemCheckedOut]:
     asked = step(state, scan, NOW, BY_MATERIAL)
-    assert asked.store is not None, asked.events
-    stored = step(asked.state, CheckoutStored(f"T{seq}", seq), NOW, BY_MATERIAL)
+    stored = step(asked.state, spooled(asked.store, f"T{seq}", seq), NOW, BY_MATERIAL)
     (shown,) = stored.events
     assert isinstance(shown, ItemCheckedOut)
     return stored.state, shown
@@ -994,19 +1017,18 @@ class Shell:
         else:
             self.seq += 1
             self.spooled[request.patron] = self.spooled.get(request.patron, 0) + 1
-            answer = CheckoutStored(f"T{self.seq}", self.seq)
+            answer = spooled(request, f"T{self.seq}", self.seq)
         after = step(self.state, answer, self.now, SEQ_RULES)
         self.check(answer, after, stored=request)
         self.state = after.state
         assert self.state.pending is None
 
-    def check(self, event: Input, transition: Transition, stored: CheckoutRequest | None) -> None:
+    def check(self, event: Input, transition: Transition, stored: Checkout | None) -> None:
         shown = [e for e in transition.events if isinstance(e, ItemCheckedOut)]
         if isinstance(event, CheckoutStored):
             assert stored is not None
-            assert [(e.patron, e.item, e.due_date, e.seq) for e in shown] == [
-                (stored.patron, stored.item, stored.due_date, event.seq)
-            ]
+            assert [e.stored for e in shown] == [event.stored]
+            assert event.stored.checkout == stored
         else:
             # Only a stored checkout is ever shown as checked out.
             assert shown == []

@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from kiosk.config import load_config
-from kiosk.domain.station import CheckoutRequest
+from kiosk.domain.checkout import Checkout
 from kiosk.storage.spool import Spool
 from tests.conftest import KioskHome, item, patron
 from tests.e2e.test_upload_cli import BUILT, sip2_section
@@ -29,7 +29,7 @@ def lend(home: KioskHome, *loans: tuple[int, int], start: int = 0) -> None:
     try:
         for n, (who, what) in enumerate(loans, start=start + 1):
             spool.record_checkout(
-                CheckoutRequest(
+                Checkout(
                     session_id=f"s{n}",
                     patron=patron(who),
                     item=item(what),

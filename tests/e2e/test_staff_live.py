@@ -37,7 +37,7 @@ def live(home: KioskHome, *, log_level: str = "WARNING") -> Iterator[LiveKiosk]:
 def stored(home: KioskHome) -> list[tuple[str, str]]:
     spool = Spool.open(home.data_dir)
     try:
-        return [(c.patron, c.item) for c in spool.checkouts()]
+        return [(c.checkout.patron, c.checkout.item) for c in spool.checkouts()]
     finally:
         spool.close()
 

@@ -20,11 +20,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.domain.station import CheckoutRequest
+from kiosk.domain.checkout import Checkout, SpooledCheckout
 from kiosk.errors import ExportError
 from kiosk.exports import bundle
 from kiosk.exports.bundle import SUMMARY_NAME, BundleResult, write_bundle
-from kiosk.storage.spool import Spool, SpooledCheckout
+from kiosk.storage.spool import Spool
 from tests.conftest import item, patron
 
 TZ = ZoneInfo("America/New_York")
@@ -43,7 +43,7 @@ DATA_FILES = [
 
 def record(spool: Spool, n: int, patron_serial: int) -> None:
     spool.record_checkout(
-        CheckoutRequest(
+        Checkout(
             session_id=f"session-{patron_serial}",
             patron=patron(patron_serial),
             item=item(n),
@@ -135,11 +135,11 @@ def test_each_file_reads_back_as_the_same_checkouts(spool: Spool, drive: Path) -
     lines = (folder / DATA_FILES[3]).read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == [
         {
-            "timestamp": int(c.occurred_at.timestamp()),
+            "timestamp": int(c.checkout.occurred_at.timestamp()),
             "type": "checkout",
             "delta": 0,
-            "patron_barcode": c.patron,
-            "barcode": c.item,
+            "patron_barcode": c.checkout.patron,
+            "barcode": c.checkout.item,
             "due_date": "2026-12-11T10:00:00.000Z",
             "checkout_time": f"2026-11-20T15:0{c.seq}:00.000Z",
         }
@@ -152,18 +152,18 @@ def as_json(c: SpooledCheckout) -> dict[str, object]:
         "txn_id": c.txn_id,
         "kiosk_id": c.kiosk_id,
         "seq": c.seq,
-        "occurred_at": c.occurred_at.isoformat(timespec="milliseconds"),
-        "patron": c.patron,
-        "item": c.item,
-        "due_date": c.due_date.isoformat(),
-        "special_due": c.special_due,
-        "session_id": c.session_id,
+        "occurred_at": c.checkout.occurred_at.isoformat(timespec="milliseconds"),
+        "patron": c.checkout.patron,
+        "item": c.checkout.item,
+        "due_date": c.checkout.due_date.isoformat(),
+        "special_due": c.checkout.special_due,
+        "session_id": c.checkout.session_id,
     }
 
 
 def as_csv(c: SpooledCheckout) -> dict[str, str]:
     row = {key: str(value) for key, value in as_json(c).items()}
-    row["special_due"] = "yes" if c.special_due else "no"
+    row["special_due"] = "yes" if c.checkout.special_due else "no"
     return row
 
 

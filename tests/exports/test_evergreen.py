@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.domain.station import CheckoutRequest
+from kiosk.domain.checkout import Checkout, SpooledCheckout
 from kiosk.errors import ExportError
 from kiosk.exports.formats import FORMATS, RENDERERS, render, render_evergreen
 from kiosk.exports.writer import export_spool
-from kiosk.storage.spool import Spool, SpooledCheckout
+from kiosk.storage.spool import Spool
 from tests.conftest import item, patron
 
 TZ = ZoneInfo("America/New_York")
@@ -39,16 +39,17 @@ def checkout(
     patron_barcode: str | None = None,
 ) -> SpooledCheckout:
     return SpooledCheckout(
-        txn_id=f"00000000-0000-4000-8000-{seq:012d}",
+        Checkout(
+            session_id="5e55e55e-0000-4000-8000-000000000001",
+            patron=patron_barcode or patron(1),
+            item=item(seq),
+            due_date=due,
+            special_due=False,
+            occurred_at=occurred_at,
+        ),
         kiosk_id="TEST-SC01",
+        txn_id=f"00000000-0000-4000-8000-{seq:012d}",
         seq=seq,
-        occurred_at=occurred_at,
-        patron=patron_barcode or patron(1),
-        item=item(seq),
-        due_date=due,
-        special_due=False,
-        session_id="5e55e55e-0000-4000-8000-000000000001",
-        handed_over_at=None,
     )
 
 
@@ -178,7 +179,9 @@ def test_one_object_a_line_in_the_order_given() -> None:
     assert text.count("\n") == 5
     parsed = records(text)
     assert [r["barcode"] for r in parsed] == [item(n) for n in range(1, 6)]
-    assert [r["timestamp"] for r in parsed] == [int(c.occurred_at.timestamp()) for c in checkouts]
+    assert [r["timestamp"] for r in parsed] == [
+        int(c.checkout.occurred_at.timestamp()) for c in checkouts
+    ]
 
 
 def test_an_empty_list_is_an_empty_file() -> None:
@@ -226,7 +229,7 @@ def test_evergreen_is_an_export_format() -> None:
 def spool_with_an_october_checkout(tmp_path: Path) -> Spool:
     spool = Spool.open(tmp_path / "data", create=True)
     spool.record_checkout(
-        CheckoutRequest(
+        Checkout(
             session_id="session-1",
             patron=patron(1),
             item=item(1),

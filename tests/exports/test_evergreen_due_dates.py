@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from kiosk.domain.checkout import Checkout, SpooledCheckout
 from kiosk.exports.formats import evergreen_due_instant, render_evergreen
-from kiosk.storage.spool import SpooledCheckout
 from tests.conftest import item, patron
 from tests.exports.fake_evergreen import import_xacts
 
@@ -53,16 +53,17 @@ def checkouts(kiosk: ZoneInfo) -> list[SpooledCheckout]:
     """One checkout per due date, each lent two weeks before it at 16:45 in the kiosk's zone."""
     return [
         SpooledCheckout(
-            txn_id=f"00000000-0000-4000-8000-{n:012d}",
+            Checkout(
+                session_id="5e55e55e-0000-4000-8000-000000000001",
+                patron=patron(1),
+                item=item(n),
+                due_date=due,
+                special_due=False,
+                occurred_at=datetime.combine(due - timedelta(days=14), time(16, 45), tzinfo=kiosk),
+            ),
             kiosk_id="TEST-SC01",
+            txn_id=f"00000000-0000-4000-8000-{n:012d}",
             seq=n,
-            occurred_at=datetime.combine(due - timedelta(days=14), time(16, 45), tzinfo=kiosk),
-            patron=patron(1),
-            item=item(n),
-            due_date=due,
-            special_due=False,
-            session_id="5e55e55e-0000-4000-8000-000000000001",
-            handed_over_at=None,
         )
         for n, due in enumerate(DUE_DATES, start=1)
     ]
@@ -72,7 +73,7 @@ def checkouts(kiosk: ZoneInfo) -> list[SpooledCheckout]:
 def test_evergreen_keeps_the_told_date_in_every_zone_combination(kiosk: ZoneInfo) -> None:
     lent = checkouts(kiosk)
     text = "".join(render_evergreen(lent, kiosk))
-    told = {c.item: c.due_date for c in lent}
+    told = {c.checkout.item: c.checkout.due_date for c in lent}
 
     wrong = []
     for server in ZONES:
@@ -103,7 +104,7 @@ def test_evergreen_keeps_the_told_date_in_every_zone_combination(kiosk: ZoneInfo
 def test_the_issue_s_cases_for_a_loan_due_on_new_year_s_eve(
     kiosk: str, server: str, library: str | None
 ) -> None:
-    [c] = [c for c in checkouts(ZoneInfo(kiosk)) if c.due_date == date(2026, 12, 31)]
+    [c] = [c for c in checkouts(ZoneInfo(kiosk)) if c.checkout.due_date == date(2026, 12, 31)]
     text = "".join(render_evergreen([c], ZoneInfo(kiosk)))
 
     [loan] = import_xacts(
@@ -145,7 +146,11 @@ def test_a_kiosk_beyond_utc_minus_10_or_plus_14_still_reads_its_own_date(
 def test_where_it_fails_a_library_zone_west_of_utc_minus_10_not_the_kiosk_s() -> None:
     """The documented limit: no instant is the same date from UTC-12 to UTC+14. A New York
     kiosk's loans read in Pago Pago (UTC-11) land a day early."""
-    [c] = [c for c in checkouts(ZoneInfo("America/New_York")) if c.due_date == date(2026, 7, 15)]
+    [c] = [
+        c
+        for c in checkouts(ZoneInfo("America/New_York"))
+        if c.checkout.due_date == date(2026, 7, 15)
+    ]
     text = "".join(render_evergreen([c], ZoneInfo("America/New_York")))
 
     [loan] = import_xacts(

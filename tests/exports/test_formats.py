@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kiosk import __version__
+from kiosk.domain.checkout import Checkout, SpooledCheckout
 from kiosk.exports.formats import (
     FORMATS,
     RENDERERS,
@@ -19,7 +20,6 @@ from kiosk.exports.formats import (
     render_jsonl,
     render_koc,
 )
-from kiosk.storage.spool import SpooledCheckout
 from tests.conftest import item, patron
 
 TZ = ZoneInfo("America/New_York")
@@ -47,15 +47,17 @@ def checkout(
     handed_over_at: datetime | None = None,
 ) -> SpooledCheckout:
     return SpooledCheckout(
-        txn_id=f"00000000-0000-4000-8000-{seq:012d}",
+        Checkout(
+            session_id="5e55e55e-0000-4000-8000-000000000001",
+            patron=patron_barcode or patron(1),
+            item=item_barcode or item(seq),
+            due_date=date(2026, 12, 11),
+            special_due=special_due,
+            occurred_at=occurred_at,
+        ),
         kiosk_id="TEST-SC01",
+        txn_id=f"00000000-0000-4000-8000-{seq:012d}",
         seq=seq,
-        occurred_at=occurred_at,
-        patron=patron_barcode or patron(1),
-        item=item_barcode or item(seq),
-        due_date=date(2026, 12, 11),
-        special_due=special_due,
-        session_id="5e55e55e-0000-4000-8000-000000000001",
         handed_over_at=handed_over_at,
     )
 

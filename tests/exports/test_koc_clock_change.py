@@ -16,7 +16,7 @@ import pytest
 
 from kiosk.config import load_config
 from kiosk.domain.barcodes import mask
-from kiosk.domain.station import CheckoutRequest
+from kiosk.domain.checkout import Checkout
 from kiosk.exports.bundle import SUMMARY_NAME, write_bundle
 from kiosk.exports.drives import folder_as_drive
 from kiosk.exports.formats import FORMATS, koc_repeated_hour, render_koc, repeated_hour_warning
@@ -40,7 +40,7 @@ ORDINARY = [
 def record_all(spool: Spool, moments: list[datetime]) -> None:
     for n, moment in enumerate(moments, start=1):
         spool.record_checkout(
-            CheckoutRequest(
+            Checkout(
                 session_id=f"session-{n}",
                 patron=patron(n),
                 item=item(n),

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.domain.station import CheckoutRequest
+from kiosk.domain.checkout import Checkout, SpooledCheckout
 from kiosk.exports.formats import RepeatedHourLine
 from kiosk.exports.writer import export_spool
-from kiosk.storage.spool import Spool, SpooledCheckout
+from kiosk.storage.spool import Spool
 from tests.conftest import item, patron
 from tests.exports.fake_koha import KohaCirculation, process_koc
 
@@ -50,7 +50,7 @@ def moments(zone: tzinfo) -> list[datetime]:
 def record(spool: Spool, zone: tzinfo, lent: list[tuple[datetime, str, str]]) -> None:
     for n, (moment, card, barcode) in enumerate(lent, start=1):
         spool.record_checkout(
-            CheckoutRequest(
+            Checkout(
                 session_id=f"session-{n}",
                 patron=card,
                 item=barcode,
@@ -88,7 +88,7 @@ def one_each(zone: tzinfo) -> list[tuple[datetime, str, str]]:
 
 def made_at(koha: KohaCirculation, checkouts: list[SpooledCheckout]) -> dict[int, datetime]:
     """line -> the instant the checkout on it was made."""
-    by_line = {n: c.occurred_at for n, c in enumerate(checkouts, start=2)}
+    by_line = {n: c.checkout.occurred_at for n, c in enumerate(checkouts, start=2)}
     return {loan.line: by_line[loan.line] for loan in koha.loans}
 
 

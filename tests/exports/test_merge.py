@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from kiosk.domain.checkout import Checkout, SpooledCheckout
 from kiosk.errors import MergeError
 from kiosk.exports.formats import (
     render_csv,
@@ -30,7 +31,6 @@ from kiosk.exports.merge import (
     merge_exports,
     parse_export,
 )
-from kiosk.storage.spool import SpooledCheckout
 from tests.conftest import item, patron
 
 TZ = ZoneInfo("America/New_York")
@@ -51,16 +51,17 @@ def checkout(
     # Each kiosk's txn_ids differ by a digit for its id, so they never collide by accident.
     prefix = f"{sum(map(ord, kiosk_id)) % 10000:04d}"
     return SpooledCheckout(
-        txn_id=f"{prefix}0000-0000-4000-8000-{seq:012d}",
+        Checkout(
+            session_id=f"5e55e55e-0000-4000-8000-{patron_serial:012d}",
+            patron=patron(patron_serial),
+            item=item(item_serial),
+            due_date=(occurred_at + timedelta(days=21)).date(),
+            special_due=special_due,
+            occurred_at=occurred_at,
+        ),
         kiosk_id=kiosk_id,
+        txn_id=f"{prefix}0000-0000-4000-8000-{seq:012d}",
         seq=seq,
-        occurred_at=occurred_at,
-        patron=patron(patron_serial),
-        item=item(item_serial),
-        due_date=(occurred_at + timedelta(days=21)).date(),
-        special_due=special_due,
-        session_id=f"5e55e55e-0000-4000-8000-{patron_serial:012d}",
-        handed_over_at=None,
     )
 
 
@@ -123,7 +124,9 @@ def test_three_kiosks_merge_into_time_order_with_the_duplicate_once(
         ("MAIN-SC01", 4),
         ("EAST-SC02", 2),
     ]
-    assert result.checkouts == tuple(sorted([*MAIN, *EAST, *WEST], key=lambda c: c.occurred_at))
+    assert result.checkouts == tuple(
+        sorted([*MAIN, *EAST, *WEST], key=lambda c: c.checkout.occurred_at)
+    )
     assert result.duplicates == 1
     assert result.kiosk_ids == ("EAST-SC02", "MAIN-SC01", "WEST-SC03")
 
@@ -146,7 +149,7 @@ def test_the_duplicate_is_the_same_checkout_whichever_file_it_came_from(
 
     assert result.duplicates == 1
     assert [c for c in result.checkouts if c.txn_id == MAIN[1].txn_id] == [MAIN[1]]
-    assert MAIN[1].special_due  # "yes" in the CSV, true in the JSON: the same value
+    assert MAIN[1].checkout.special_due  # "yes" in the CSV, true in the JSON: the same value
 
 
 def test_a_merged_file_can_be_merged_again_and_reads_the_same(
@@ -187,7 +190,7 @@ def test_the_same_checkout_twice_in_one_file_is_kept_once(tmp_path: Path) -> Non
 def test_the_same_txn_id_with_different_content_refuses_the_whole_merge(
     tmp_path: Path,
 ) -> None:
-    changed = replace(MAIN[1], item=item(99))
+    changed = replace(MAIN[1], checkout=replace(MAIN[1].checkout, item=item(99)))
     good = write(tmp_path / "main.csv", render_csv, MAIN)
     other = write(tmp_path / "copy.jsonl", render_jsonl, [EAST[0], changed])
 
@@ -204,7 +207,8 @@ def test_the_same_txn_id_with_different_content_refuses_the_whole_merge(
 
 
 def test_a_different_offset_for_the_same_checkout_is_a_difference(tmp_path: Path) -> None:
-    moved = replace(MAIN[0], occurred_at=MAIN[0].occurred_at.astimezone(UTC))
+    lent = MAIN[0].checkout
+    moved = replace(MAIN[0], checkout=replace(lent, occurred_at=lent.occurred_at.astimezone(UTC)))
     with pytest.raises(MergeError, match="different occurred_at"):
         merged(
             write(tmp_path / "a.jsonl", render_jsonl, [MAIN[0]]),

@@ -14,14 +14,14 @@ import pytest
 
 from kiosk.cli.reconcile import run_reconcile
 from kiosk.config import KioskConfig, load_config
+from kiosk.domain.checkout import Checkout, SpooledCheckout
 from kiosk.domain.patrons import PatronRefusal
-from kiosk.domain.station import CheckoutRequest
 from kiosk.exports.reconcile import ON_LOAN_ELSEWHERE, lent_twice, reconcile, text_lines
 from kiosk.exports.reconcile_report import render_csv, render_html, write_reconciliation
 from kiosk.runtime.clock import ManualClock
 from kiosk.runtime.staff import StaffDesk
 from kiosk.runtime.staff_jobs import facts
-from kiosk.storage.spool import Spool, SpooledCheckout, UploadState
+from kiosk.storage.spool import Spool, UploadState
 from tests.conftest import KioskHome, item, patron
 
 TZ = ZoneInfo("America/New_York")
@@ -32,16 +32,17 @@ def loan(
     n: int, who: int, what: int, kiosk: str = "MAIN-SC01", minutes: int = 0
 ) -> SpooledCheckout:
     return SpooledCheckout(
-        txn_id=f"00000000-0000-4000-8000-{n:012d}",
+        Checkout(
+            session_id=f"s{n}",
+            patron=patron(who),
+            item=item(what),
+            due_date=date(2026, 12, 14),
+            special_due=False,
+            occurred_at=T0 + timedelta(minutes=minutes or n),
+        ),
         kiosk_id=kiosk,
+        txn_id=f"00000000-0000-4000-8000-{n:012d}",
         seq=n,
-        occurred_at=T0 + timedelta(minutes=minutes or n),
-        patron=patron(who),
-        item=item(what),
-        due_date=date(2026, 12, 14),
-        special_due=False,
-        session_id=f"s{n}",
-        handed_over_at=None,
     )
 
 
@@ -144,7 +145,7 @@ def record(config: KioskConfig, *loans: tuple[int, int]) -> list[str]:
     try:
         return [
             spool.record_checkout(
-                CheckoutRequest(
+                Checkout(
                     session_id=f"s{n}",
                     patron=patron(who),
                     item=item(what),
@@ -178,11 +179,11 @@ def test_the_spool_alone_finds_every_kind_and_writes_private_reports(home: Kiosk
 
     result = run_reconcile(config, ())
     assert [f.item for f in result.lent_twice] == [item(1)]
-    assert [(r.checkout.patron, r.reason) for r in result.cards_refused] == [
+    assert [(r.checkout.checkout.patron, r.reason) for r in result.cards_refused] == [
         (patron(4), "blocked"),
         (patron(99), "not in the patron snapshot"),
     ]
-    assert [o.checkout.item for o in result.on_loan_elsewhere] == [item(5)]
+    assert [o.checkout.checkout.item for o in result.on_loan_elsewhere] == [item(5)]
     assert result.snapshot == "the patron snapshot built 2026-11-23 06:00"
 
     csv_path, html_path = write_reconciliation(result, config.data_dir / "reports")

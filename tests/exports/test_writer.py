@@ -14,10 +14,10 @@ import pytest
 
 from kiosk import __version__
 from kiosk.domain.barcodes import mask
-from kiosk.domain.station import CheckoutRequest
+from kiosk.domain.checkout import Checkout, SpooledCheckout
 from kiosk.errors import ExportError
 from kiosk.exports.writer import export_spool
-from kiosk.storage.spool import Spool, StoredCheckout
+from kiosk.storage.spool import Spool
 from tests.conftest import KioskHome, item, patron
 
 TZ = ZoneInfo("America/New_York")
@@ -27,8 +27,8 @@ KOC_HEADER = f"Version=1.0\tGenerator=offline-kiosk\tGeneratorVersion={__version
 
 
 def record(spool: Spool, n: int, occurred_at: datetime, item_barcode: str | None = None) -> str:
-    stored: StoredCheckout = spool.record_checkout(
-        CheckoutRequest(
+    stored: SpooledCheckout = spool.record_checkout(
+        Checkout(
             session_id="s-1",
             patron=patron(1),
             item=item_barcode or item(n),

@@ -49,7 +49,7 @@ from kiosk.presenter.presenter import (
     on_receipt,
     view,
 )
-from tests.conftest import item, patron
+from tests.conftest import item, patron, stored
 
 ROOT = Path(__file__).resolve().parents[2]
 POT = LOCALE_DIR / "kiosk.pot"
@@ -218,9 +218,9 @@ def _run(*events: Event, settings: Settings = SETTINGS) -> UiState:
 READY = Ready("TEST-SC01", 8, WALL - timedelta(hours=4))
 ANA = PatronAccepted(CARD, "Ana", "s1")
 NAMELESS = PatronAccepted(CARD, "", "s1")
-ONE = ItemCheckedOut(CARD, item(1), DUE, "t1", 1, False)
-TWO = ItemCheckedOut(CARD, item(2), date(2026, 12, 21), "t2", 2, False)
-SPECIAL = ItemCheckedOut(CARD, item(3), DUE, "t3", 3, True)
+ONE = ItemCheckedOut(stored(CARD, item(1), DUE, "t1", 1, False))
+TWO = ItemCheckedOut(stored(CARD, item(2), date(2026, 12, 21), "t2", 2, False))
+SPECIAL = ItemCheckedOut(stored(CARD, item(3), DUE, "t3", 3, True))
 DONE = SessionEnded(CARD, 2, SessionEnd.DONE, "s1")
 TIMEOUT = SessionEnded(CARD, 2, SessionEnd.TIMEOUT, "s1")
 EMPTY_DONE = SessionEnded(CARD, 0, SessionEnd.DONE, "s1")

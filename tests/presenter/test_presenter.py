@@ -57,7 +57,7 @@ from kiosk.presenter.presenter import (
     shorten,
     view,
 )
-from tests.conftest import item, patron
+from tests.conftest import item, patron, stored
 
 WALL = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 NOW = timedelta(hours=5)  # a monotonic instant: the time since the board booted
@@ -77,8 +77,16 @@ def accepted(first_name: str = "Ana", card: str = CARD) -> PatronAccepted:
     return PatronAccepted(card, first_name, "session-1")
 
 
-def checked_out(serial: int, due: date = DUE, *, special: bool = False) -> ItemCheckedOut:
-    return ItemCheckedOut(CARD, item(serial), due, f"txn-{serial}", 40 + serial, special)
+def checked_out(
+    serial: int,
+    due: date = DUE,
+    *,
+    special: bool = False,
+    title: str | None = None,
+    material: str | None = None,
+) -> ItemCheckedOut:
+    lent = stored(CARD, item(serial), due, f"txn-{serial}", 40 + serial, special, title, material)
+    return ItemCheckedOut(lent)
 
 
 def ended(reason: SessionEnd, items: int) -> SessionEnded:
@@ -374,7 +382,7 @@ def test_a_checked_out_item_adds_a_line_with_its_due_date_written_out(code: str)
 
 @pytest.mark.parametrize("code", LANGUAGES)
 def test_a_known_item_shows_its_title_instead_of_its_barcode(code: str) -> None:
-    titled = replace(checked_out(1), title="Spirited Away", material="dvd")
+    titled = checked_out(1, title="Spirited Away", material="dvd")
     state, effects = in_session(code, titled, checked_out(2))
 
     shown = show(state)
@@ -383,13 +391,15 @@ def test_a_known_item_shows_its_title_instead_of_its_barcode(code: str) -> None:
         LineView("Spirited Away", TEXT[code]["due"]),
     )
     assert all(item(1) not in text for text in shown.texts())
-    assert state.loans[0] == Loan(item(1), DUE, "txn-1", 41, False, "Spirited Away")
+    assert state.loans[0] == Loan(
+        stored(CARD, item(1), DUE, "txn-1", 41, False, "Spirited Away", "dvd")
+    )
     assert effects == [PlaySound(Sound.SUCCESS), PlaySound(Sound.SUCCESS)]
 
 
 def test_a_long_title_is_shortened_at_a_word_to_fit_its_row() -> None:
     title = "The Lord of the Rings: The Fellowship of the Ring, being the first part"
-    state, _ = in_session("en", replace(checked_out(1), title=title))
+    state, _ = in_session("en", checked_out(1, title=title))
 
     (line,) = show(state).lines
     assert line.item == "The Lord of the Rings: The Fellowship of the Ring, being…"
@@ -717,7 +727,9 @@ def test_where_a_session_ends(
     assert state.loans == ()
     finished = state.finished
     assert finished is not None
-    assert [loan.item for loan in finished.loans] == [item(n) for n in range(1, items + 1)]
+    assert [loan.stored.checkout.item for loan in finished.loans] == [
+        item(n) for n in range(1, items + 1)
+    ]
     assert effects == ([PrintReceipt(finished)] if prints else [])
 
 
@@ -1005,8 +1017,8 @@ def test_the_finished_session_keeps_every_loan_for_the_receipt() -> None:
                 "session-1",
                 CARD,
                 (
-                    Loan(item(1), DUE, "txn-1", 41, False),
-                    Loan(item(2), DUE, "txn-2", 42, True),
+                    Loan(stored(CARD, item(1), DUE, "txn-1", 41, False)),
+                    Loan(stored(CARD, item(2), DUE, "txn-2", 42, True)),
                 ),
                 SessionEnd.DONE,
             )

@@ -11,7 +11,7 @@ from kiosk.domain.events import SessionEnd
 from kiosk.presenter.i18n import load_language
 from kiosk.presenter.presenter import FinishedSession, Loan
 from kiosk.presenter.receipt import receipt_document
-from tests.conftest import item, patron
+from tests.conftest import item, patron, stored
 
 CARD = patron(1)
 PRINTED_AT = datetime(2026, 11, 23, 10, 5)
@@ -19,8 +19,8 @@ SESSION = FinishedSession(
     "session-1",
     CARD,
     (
-        Loan(item(1), date(2026, 12, 14), "txn-1", 41, False),
-        Loan(item(2), date(2026, 12, 21), "txn-2", 42, False),
+        Loan(stored(CARD, item(1), date(2026, 12, 14), "txn-1", 41, False)),
+        Loan(stored(CARD, item(2), date(2026, 12, 21), "txn-2", 42, False)),
     ),
     SessionEnd.DONE,
 )
@@ -128,8 +128,10 @@ TITLED = FinishedSession(
     "session-1",
     CARD,
     (
-        Loan(item(1), date(2026, 11, 30), "txn-1", 41, False, "Spirited Away"),
-        Loan(item(2), date(2026, 12, 14), "txn-2", 42, False),  # not in the item snapshot
+        Loan(stored(CARD, item(1), date(2026, 11, 30), "txn-1", 41, False, "Spirited Away")),
+        Loan(
+            stored(CARD, item(2), date(2026, 12, 14), "txn-2", 42, False)
+        ),  # not in the item snapshot
     ),
     SessionEnd.DONE,
 )
@@ -153,7 +155,10 @@ def test_a_long_title_is_printed_whole_not_shortened_as_on_the_screen() -> None:
     # The paper has room (the printer wraps a long line); the screen's row does not.
     title = "The Lord of the Rings: The Fellowship of the Ring, being the first part"
     long = FinishedSession(
-        "s", CARD, (Loan(item(1), date(2026, 12, 14), "t", 1, False, title),), SessionEnd.DONE
+        "s",
+        CARD,
+        (Loan(stored(CARD, item(1), date(2026, 12, 14), "t", 1, False, title)),),
+        SessionEnd.DONE,
     )
     lines = lines_for("en", long)
     assert lines[lines.index(RULE) + 1 : lines.index(RULE) + 3] == [title, f"  {item(1)}"]

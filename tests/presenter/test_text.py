@@ -19,7 +19,7 @@ from kiosk.domain.patrons import PatronRefusal
 from kiosk.presenter.i18n import load_language
 from kiosk.presenter.presenter import Settings
 from kiosk.presenter.text import TextScreen
-from tests.conftest import KioskHome, item, patron
+from tests.conftest import KioskHome, item, patron, stored
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 AT = timedelta(hours=5)  # the monotonic clock, for the screens' timers
@@ -31,7 +31,9 @@ def test_a_visit_in_english() -> None:
     shown = [
         screen.show(Ready("K1", 8, NOW), AT),
         screen.show(PatronAccepted(patron(1), "Ana", "S1"), AT),
-        screen.show(ItemCheckedOut(patron(1), item(1), date(2026, 12, 14), "T1", 1, False), AT),
+        screen.show(
+            ItemCheckedOut(stored(patron(1), item(1), date(2026, 12, 14), "T1", 1, False)), AT
+        ),
         screen.show(ItemRefused(item(1), ItemRefusal.DUPLICATE_IN_SESSION), AT),
         screen.show(SessionEnded(patron(1), 1, SessionEnd.DONE, "S1"), AT),
     ]

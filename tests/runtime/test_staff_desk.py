@@ -17,9 +17,9 @@ import pytest
 
 from kiosk.cli.run import build_runtime
 from kiosk.config import KioskConfig, load_config
+from kiosk.domain.checkout import Checkout
 from kiosk.domain.events import PatronRefused, StaffCardScanned
 from kiosk.domain.staff import hash_secret
-from kiosk.domain.station import CheckoutRequest
 from kiosk.exports.drives import Drive, folder_as_drive
 from kiosk.runtime.clock import ManualClock
 from kiosk.runtime.devices import DeviceStatus
@@ -79,7 +79,7 @@ def store_checkouts(data_dir: Path, serials: range, at: datetime) -> None:
     try:
         for n in serials:
             spool.record_checkout(
-                CheckoutRequest(
+                Checkout(
                     session_id="session-1",
                     patron=patron(1),
                     item=item(n),
@@ -97,7 +97,7 @@ def store_checkouts(data_dir: Path, serials: range, at: datetime) -> None:
 def spool_items(data_dir: Path) -> list[str]:
     spool = Spool.open(data_dir)
     try:
-        return [c.item for c in spool.checkouts()]
+        return [c.checkout.item for c in spool.checkouts()]
     finally:
         spool.close()
 

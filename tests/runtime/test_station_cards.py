@@ -75,7 +75,7 @@ class Kiosk:
     def lent(self) -> list[tuple[str, str]]:
         """(patron, item) of every checkout in the spool."""
         assert self.runtime.spool is not None
-        return [(c.patron, c.item) for c in self.runtime.spool.checkouts()]
+        return [(c.checkout.patron, c.checkout.item) for c in self.runtime.spool.checkouts()]
 
 
 OpenKiosk = Callable[..., Kiosk]

@@ -110,7 +110,7 @@ def open_station(tmp_path: Path) -> Iterator[OpenStation]:
 
 def lent(runtime: StationRuntime) -> list[tuple[str, str]]:
     assert runtime.spool is not None
-    return [(c.patron, c.item) for c in runtime.spool.checkouts()]
+    return [(c.checkout.patron, c.checkout.item) for c in runtime.spool.checkouts()]
 
 
 @pytest.mark.parametrize(
@@ -181,4 +181,4 @@ def test_an_item_snapshot_from_before_statuses_lends_as_before(
     events = station.scan(item(2))
 
     assert shown(events) == [("lent", item(2))]
-    assert isinstance(events[-1], ItemCheckedOut) and events[-1].title == "Book 2"
+    assert isinstance(events[-1], ItemCheckedOut) and events[-1].stored.checkout.title == "Book 2"

@@ -106,7 +106,7 @@ class Station:
         self.staff_spool.set_setting(key, value)
 
     def lent(self) -> list[tuple[str, str]]:
-        return [(c.patron, c.item) for c in self.staff_spool.checkouts()]
+        return [(c.checkout.patron, c.checkout.item) for c in self.staff_spool.checkouts()]
 
     def spool_sql(self, statement: str) -> None:
         with closing(sqlite3.connect(self.data_dir / SPOOL_FILE)) as db:
@@ -385,12 +385,12 @@ def test_a_special_due_date_set_in_the_spool_applies_to_the_next_checkout(
     normal = station.runtime.scan(item(3))
 
     due = [
-        (e.due_date, e.special_due)
+        (e.stored.checkout.due_date, e.stored.checkout.special_due)
         for e in first + special + normal
         if isinstance(e, ItemCheckedOut)
     ]
     assert due == [(NORMAL_DUE, False), (date(2026, 12, 24), True), (NORMAL_DUE, False)]
-    stored = [(c.item, c.due_date) for c in station.staff_spool.checkouts()]
+    stored = [(c.checkout.item, c.checkout.due_date) for c in station.staff_spool.checkouts()]
     assert stored == [(item(1), NORMAL_DUE), (item(2), date(2026, 12, 24)), (item(3), NORMAL_DUE)]
 
 

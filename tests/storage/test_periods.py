@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kiosk.domain.station import CheckoutRequest
+from kiosk.domain.checkout import Checkout, SpooledCheckout
 from kiosk.errors import PeriodNotHandedOver
-from kiosk.storage.spool import MIGRATIONS, Spool, StoredCheckout
+from kiosk.storage.spool import MIGRATIONS, Spool
 from tests.conftest import item, patron
 from tests.storage.conftest import direct
 
@@ -29,9 +29,9 @@ T0 = datetime(2026, 11, 2, 10, 0, tzinfo=TZ)  # the first checkout of the tests
 RESET = datetime(2026, 11, 26, 18, 30, tzinfo=TZ)  # staff start a new period
 
 
-def checkout(spool: Spool, n: int) -> StoredCheckout:
+def checkout(spool: Spool, n: int) -> SpooledCheckout:
     return spool.record_checkout(
-        CheckoutRequest(
+        Checkout(
             session_id=f"session-{n}",
             patron=patron(1 + n % 2),
             item=item(n),
@@ -44,15 +44,15 @@ def checkout(spool: Spool, n: int) -> StoredCheckout:
     )
 
 
-def hand_over(spool: Spool, stored: list[StoredCheckout], when: datetime) -> None:
+def hand_over(spool: Spool, stored: list[SpooledCheckout], when: datetime) -> None:
     spool.record_export("koc", f"/media/usb/{when:%Y%m%d}.koc", "0" * 64, txn_ids(stored), when)
 
 
-def txn_ids(stored: list[StoredCheckout]) -> list[str]:
+def txn_ids(stored: list[SpooledCheckout]) -> list[str]:
     return [s.txn_id for s in stored]
 
 
-def archived_spool(spool: Spool) -> tuple[list[StoredCheckout], list[StoredCheckout]]:
+def archived_spool(spool: Spool) -> tuple[list[SpooledCheckout], list[SpooledCheckout]]:
     """Period 1 (seq 1-3, all handed over, then archived) and period 2 (seq 4-5, open)."""
     first = [checkout(spool, n) for n in (1, 2, 3)]
     hand_over(spool, first, datetime(2026, 11, 20, 9, 0, tzinfo=TZ))

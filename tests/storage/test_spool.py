@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
-from kiosk.domain.station import CheckoutRequest
+from kiosk.domain.checkout import Checkout
 from kiosk.errors import KioskError, SpoolDamagedError, StorageError
 from kiosk.storage.db import sqlite_engine
 from kiosk.storage.spool import Spool
@@ -37,8 +37,8 @@ def request(
     occurred_at: datetime | None = None,
     special_due: bool = False,
     session_id: str = "session-1",
-) -> CheckoutRequest:
-    return CheckoutRequest(
+) -> Checkout:
+    return Checkout(
         session_id=session_id,
         patron=patron_barcode or patron(1),
         item=item_barcode or item(n),
@@ -92,13 +92,13 @@ def test_checkouts_read_back_oldest_first_in_the_librarys_time_zone(spool: Spool
     checkouts = list(spool.checkouts())
 
     assert [c.seq for c in checkouts] == [1, 2]
-    assert checkouts[0].occurred_at == T0 + timedelta(seconds=1)
-    assert checkouts[0].occurred_at.utcoffset() == timedelta(hours=-5)
-    assert checkouts[1].occurred_at == summer
-    assert checkouts[1].occurred_at.utcoffset() == timedelta(hours=-4)
-    assert checkouts[1].occurred_at.hour == 10
+    assert checkouts[0].checkout.occurred_at == T0 + timedelta(seconds=1)
+    assert checkouts[0].checkout.occurred_at.utcoffset() == timedelta(hours=-5)
+    assert checkouts[1].checkout.occurred_at == summer
+    assert checkouts[1].checkout.occurred_at.utcoffset() == timedelta(hours=-4)
+    assert checkouts[1].checkout.occurred_at.hour == 10
     assert checkouts[0].kiosk_id == KIOSK_ID
-    assert checkouts[0].due_date == date(2026, 12, 11)
+    assert checkouts[0].checkout.due_date == date(2026, 12, 11)
     assert checkouts[0].handed_over_at is None
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from kiosk.domain.station import CheckoutRequest
+from kiosk.domain.checkout import Checkout
 from kiosk.storage.spool import Spool, UploadState
 from kiosk.upload.client import Endpoint
 from kiosk.upload.replay import Account
@@ -49,7 +49,7 @@ def record(spool: Spool, *items: str, who: str = ANA, start: int = 1) -> list[st
     ids = []
     for n, barcode in enumerate(items, start=start):
         stored = spool.record_checkout(
-            CheckoutRequest(
+            Checkout(
                 session_id=f"session-{who}",
                 patron=who,
                 item=barcode,
@@ -65,7 +65,7 @@ def record(spool: Spool, *items: str, who: str = ANA, start: int = 1) -> list[st
 
 
 def states(spool: Spool) -> dict[str, UploadState]:
-    return {s.checkout.item: s for s in spool.upload_states()}
+    return {s.checkout.checkout.item: s for s in spool.upload_states()}
 
 
 def seen(library: Library) -> Counter[str]:

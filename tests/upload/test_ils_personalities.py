@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from kiosk.domain.checkout import Checkout
 from kiosk.domain.ils_profiles import Known, profile
-from kiosk.domain.station import CheckoutRequest
 from kiosk.exports.reconcile import reconcile
 from kiosk.storage.spool import Spool, UploadState
 from kiosk.upload.replay import upload
@@ -75,7 +75,7 @@ KINDS = list(REFUSED)
 def record(spool: Spool) -> None:
     for n, lent in enumerate(LENT, start=1):
         spool.record_checkout(
-            CheckoutRequest(
+            Checkout(
                 session_id=f"session-{n}",
                 patron=lent.patron,
                 item=lent.item,
@@ -110,7 +110,7 @@ def replay(spool: Spool, kind: str, server_zone: str) -> Replayed:
         run, _ = upload(spool, at(port), ACCOUNT, now=lambda: UPLOAD, zone=TZ, sleep=Sleeps())
     assert run.error == ""
     assert (run.accepted, run.rejected) == (len(LENT) - len(REFUSED[kind]), len(REFUSED[kind]))
-    return Replayed(lib, {s.checkout.item: s for s in spool.upload_states()})
+    return Replayed(lib, {s.checkout.checkout.item: s for s in spool.upload_states()})
 
 
 @pytest.mark.parametrize("server_zone", SERVER_ZONES)
@@ -140,7 +140,7 @@ def test_the_report_says_what_the_profile_says_the_ils_keeps(
     # Refused with the ILS's own words, listed for staff to follow up.
     refused = {item: s.message for item, s in states.items() if s.state == "rejected"}
     assert refused == REFUSED[kind]
-    assert {line.state.checkout.item for line in report.follow_up} == set(refused)
+    assert {line.state.checkout.checkout.item for line in report.follow_up} == set(refused)
     lines = text_lines(report)
     for barcode, words in refused.items():
         assert any(barcode in line and words in line for line in lines), (barcode, lines)
@@ -166,7 +166,7 @@ def test_the_report_says_what_the_profile_says_the_ils_keeps(
         for loan in lib.loans_made
         if loan.due is not None and loan.due.astimezone(zone).date() != receipts[loan.item]
     }
-    listed = {line.state.checkout.item for line in report.other_due_dates}
+    listed = {line.state.checkout.checkout.item for line in report.other_due_dates}
     assert listed == differ
     if p.keeps_due_date is Known.NO:
         # The ILS's own date from the upload: all but the one whose receipt said the same.
@@ -194,11 +194,11 @@ def test_an_item_on_loan_to_another_patron_is_in_the_reconciliation(
     )
 
     [elsewhere] = result.on_loan_elsewhere
-    assert elsewhere.checkout.item == ON_LOAN_TO_BAO
+    assert elsewhere.checkout.checkout.item == ON_LOAN_TO_BAO
     assert elsewhere.message == REFUSED[kind][ON_LOAN_TO_BAO]
     assert replayed.library.loans[ON_LOAN_TO_BAO] == BAO  # still the other patron's
     # A debarred patron's refusal is not an item on loan to someone else.
-    assert all(o.checkout.item != DEBARRED_SINCE for o in result.on_loan_elsewhere)
+    assert all(o.checkout.checkout.item != DEBARRED_SINCE for o in result.on_loan_elsewhere)
 
 
 def test_koha_refuses_a_patron_debarred_since_with_its_own_words(spool: Spool) -> None:

@@ -15,8 +15,8 @@ import pytest
 from kiosk.cli.run import upload_watcher
 from kiosk.cli.upload import _confirm_replay
 from kiosk.config import IlsSection, KioskConfig, load_config, parse_config
+from kiosk.domain.checkout import Checkout
 from kiosk.domain.ils_profiles import KINDS, PROFILES, Known, profile
-from kiosk.domain.station import CheckoutRequest
 from kiosk.errors import ConfigError
 from kiosk.runtime.clock import ManualClock
 from kiosk.runtime.staff import StaffDesk
@@ -54,7 +54,7 @@ auto_upload = {"true" if auto else "false"}
     spool = Spool.open(config.data_dir, create=True)
     try:
         spool.record_checkout(
-            CheckoutRequest(
+            Checkout(
                 session_id="s1",
                 patron=ANA,
                 item=item(1),

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from kiosk.cli.upload import repeated_hour_lines
-from kiosk.storage.spool import SpooledCheckout, UploadState
+from kiosk.domain.checkout import Checkout, SpooledCheckout
+from kiosk.storage.spool import UploadState
 from kiosk.upload.report import build_report
 from tests.conftest import item, patron
 
@@ -16,16 +17,17 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 def sent(seq: int, at: datetime, state: str | None = "accepted") -> UploadState:
     checkout = SpooledCheckout(
-        txn_id=f"t{seq}",
+        Checkout(
+            session_id="s",
+            patron=patron(1),
+            item=item(seq),
+            due_date=date(2026, 11, 22),
+            special_due=False,
+            occurred_at=at.astimezone(NEW_YORK),
+        ),
         kiosk_id="K1",
+        txn_id=f"t{seq}",
         seq=seq,
-        occurred_at=at.astimezone(NEW_YORK),
-        patron=patron(1),
-        item=item(seq),
-        due_date=date(2026, 11, 22),
-        special_due=False,
-        session_id="s",
-        handed_over_at=None,
     )
     return UploadState(checkout, state, 1 if state else 0, "", "", None)
 

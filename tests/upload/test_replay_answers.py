@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime
 
-from kiosk.domain.station import CheckoutRequest
+from kiosk.domain.checkout import Checkout
 from kiosk.storage.spool import Spool
 from kiosk.upload.replay import upload
 from kiosk.upload.report import build_report, render_csv, render_html, text_lines
@@ -78,7 +78,7 @@ def test_with_the_right_encoding_there_is_nothing_to_advise(spool: Spool) -> Non
 
 def checkout_at(spool: Spool, barcode: str, moment: datetime, due: date = DUE) -> str:
     return spool.record_checkout(
-        CheckoutRequest(
+        Checkout(
             session_id="s1",
             patron=ANA,
             item=barcode,
@@ -133,7 +133,7 @@ def test_a_due_date_the_ils_changed_is_listed_with_both_dates(spool: Spool) -> N
     assert states(spool)[ITEMS[0]].ils_due == "20261220    235959"
 
     report = build_report(spool.upload_states(), kiosk_id=KIOSK_ID, run=run, made_at=now())
-    assert [line.state.checkout.item for line in report.other_due_dates] == [ITEMS[0]]
+    assert [line.state.checkout.checkout.item for line in report.other_due_dates] == [ITEMS[0]]
     html = render_html(report)
     assert "<h2>Due on other dates than the receipts said (1)</h2>" in html
     section = html[html.index("<h2>Due on other") : html.index("<h2>To follow up")]

@@ -187,7 +187,9 @@ def test_a_sent_checkout_the_ils_never_got_is_sent_on_the_next_run(spool: Spool)
     ids = record(spool, *ITEMS[:2])
     spool.mark_sent(ids[0], now())  # the kiosk died right after this, before the send
     assert states(spool)[ITEMS[0]].state == "sent"
-    assert [c.item for c in spool.checkouts(pending_only=True)] == [ITEMS[1]]  # not exported
+    assert [c.checkout.item for c in spool.checkouts(pending_only=True)] == [
+        ITEMS[1]
+    ]  # not exported
     lib = library(loans={ITEMS[4]: ANA})  # the 63 lists her loans, and not this one
     faults = Faults()
     with ils(lib) as port, proxy(port, faults) as via:
@@ -258,7 +260,7 @@ def test_a_sent_checkout_is_not_sent_again_when_the_ils_lists_no_loans(spool: Sp
     first = states(spool)[ITEMS[0]]
     assert (first.state, first.attempts, first.checkout.handed_over_at) == ("sent", 1, None)
     report = build_report(spool.upload_states(), kiosk_id="K1", run=run, made_at=now())
-    assert [(line.state.checkout.item, line.result) for line in report.follow_up] == [
+    assert [(line.state.checkout.checkout.item, line.result) for line in report.follow_up] == [
         (ITEMS[0], UNANSWERED)
     ]
     assert "check in the ILS whether it is on loan to this patron" in WHAT_TO_DO[UNANSWERED]

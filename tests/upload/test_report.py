@@ -13,7 +13,7 @@ from html import escape as html_escape
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from kiosk.domain.station import CheckoutRequest
+from kiosk.domain.checkout import Checkout
 from kiosk.storage.spool import Spool, UploadRun
 from kiosk.upload.client import Endpoint
 from kiosk.upload.replay import Account, upload
@@ -45,7 +45,7 @@ RESULTS = [ACCEPTED, REJECTED, UNANSWERED, PENDING, BY_FILE]  # seq 1 to 5, in t
 def record(spool: Spool, count: int) -> list[str]:
     return [
         spool.record_checkout(
-            CheckoutRequest(
+            Checkout(
                 session_id="s1",
                 patron=ANA,
                 item=item(n),

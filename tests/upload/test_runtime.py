@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kiosk.config import KioskConfig, load_config
-from kiosk.domain.station import CheckoutRequest
+from kiosk.domain.checkout import Checkout
 from kiosk.runtime.staff import StaffDesk
 from kiosk.runtime.staff_jobs import facts
 from kiosk.runtime.uploads import NotConfigured, UploadWatcher, run_upload
@@ -46,7 +46,7 @@ check_interval_seconds = 10
     try:
         for n in (1, 2):
             spool.record_checkout(
-                CheckoutRequest(
+                Checkout(
                     session_id="s1",
                     patron=ANA,
                     item=item(n),
