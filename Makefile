@@ -69,13 +69,16 @@ pytest: $(STAMP) catalogues
 	$(BIN)/pytest
 
 # Speed, each figure against a baseline measured in the same run: scan-to-screen latency of
-# the real app offscreen (the engine alone as its baseline), then the suite (bench/suite.py):
-# snapshot import and lookups, scan to durable checkout, start to ready and memory, exports,
-# SIP2 replay. Prints tables, writes bench/results/*.json and docs/PERFORMANCE.md; a few
-# minutes. `make bench QUICK=1`: small sizes, one run each. Not part of `make test`.
+# the real app offscreen (the engine alone as its baseline), against the code before the
+# runtime's rework (bench/old_code.py: commit 976df83 extracted with git archive, its own
+# bench/scan_to_screen.py), taking turns for 4 rounds (bench/screen_rounds.py); then the
+# suite (bench/suite.py): snapshot import and lookups, scan to durable checkout, start to
+# ready and memory, exports, SIP2 replay. Prints tables, writes bench/results/*.json and
+# docs/PERFORMANCE.md; a few minutes. `make bench QUICK=1`: small sizes, one run each.
+# Not part of `make test`.
 .PHONY: bench
 bench: $(STAMP) catalogues
-	$(BIN)/python bench/scan_to_screen.py $(if $(QUICK),--items 60)
+	$(BIN)/python -m bench.screen_rounds $(if $(QUICK),--items 60 --rounds 1)
 	$(BIN)/python -m bench.suite $(if $(QUICK),--quick)
 
 # The long forms of the reliability tests (power loss, full disk, damaged files, bad input, soak),

@@ -82,9 +82,11 @@ def _scan_to_screen(extra: dict[str, Any]) -> list[str]:
     if not engine or not frame:
         return []
     items = extra.get("settings", {}).get("items", "?")
+    rounds = extra.get("rounds", 1)
+    runs = f", {rounds} runs pooled" if rounds > 1 else ""
     return [
         "",
-        f"Scan to screen (`bench/scan_to_screen.py`, {items} item scans, "
+        f"Scan to screen (`bench/scan_to_screen.py`, {items} item scans a run{runs}, "
         f"{extra.get('when', '?')}): from the scanner's Enter to the first frame that shows "
         "the item, the engine alone as the baseline.",
         "",
@@ -94,6 +96,63 @@ def _scan_to_screen(extra: dict[str, Any]) -> list[str]:
         f"{frame['median_ms'] / engine['median_ms']:.1f}x |",
         f"| p99 | {frame['p99_ms']:.1f} ms | {engine['p99_ms']:.2f} ms | "
         f"{frame['p99_ms'] / engine['p99_ms']:.1f}x |",
+        *_scan_to_screen_old_code(extra),
+    ]
+
+
+def _scan_to_screen_old_code(extra: dict[str, Any]) -> list[str]:
+    """Today's scan to screen against the code before the runtime's rework, measured in the
+    same run (bench/screen_rounds.py), with the issue's target."""
+    old = extra.get("old_code")
+    if old is None:
+        return [
+            "",
+            "The code before the runtime's rework was not measured in this run "
+            "(`bench/scan_to_screen.py` alone; `make bench` measures both).",
+        ]
+    commit = old.get("commit", "?")
+    if "skipped" in old:
+        return ["", f"The old code ({commit}) was not measured in this run: {old['skipped']}."]
+    figures, before = extra["figures"], old["figures"]
+    target = extra.get("target", {})
+    heading = f"Old code ({commit})"
+    out = [
+        "",
+        f"Against the code before the runtime's rework (commit {commit}, its own "
+        f"`bench/scan_to_screen.py`, extracted with `git archive`), in the same run: "
+        f"{old['rounds']} run{'s' if old['rounds'] != 1 else ''} of each, taking turns "
+        f"({', '.join(old.get('order', []))}), "
+        f"the same scans and seeds; each side's per-scan samples pooled "
+        f"({before['frame']['n']} and {figures['frame']['n']} scans).",
+        "",
+        f"| Figure | {heading} | Now | Now/old | Target | Met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key, name in (("frame", "Enter to frame shown"), ("view", "Enter to view rendered")):
+        for cut in ("median", "p99"):
+            then, now = before[key][f"{cut}_ms"], figures[key][f"{cut}_ms"]
+            goal, met = "-", "-"
+            if key == target.get("figure") and f"{cut}_ms" in target:
+                goal = f"< {target[f'{cut}_ms']:g} ms"
+                met = "yes" if target["met"][cut] else "**NO**"
+            out.append(
+                f"| {name}, {cut} | {then:.1f} ms | {now:.1f} ms | {now / then:.2f}x "
+                f"| {goal} | {met} |"
+            )
+    return out
+
+
+def _scan_to_screen_missed(extra: dict[str, Any] | None) -> list[str]:
+    """The issue's scan-to-screen targets missed in this run, as lines for "Targets"."""
+    target = (extra or {}).get("target")
+    if not extra or not target:
+        return []
+    frame = extra["figures"][target["figure"]]
+    return [
+        f"- **Scan to screen, Enter to frame shown: {cut}**: {frame[f'{cut}_ms']:.1f} ms "
+        f"against < {target[f'{cut}_ms']:g} ms."
+        for cut, met in target["met"].items()
+        if not met
     ]
 
 
@@ -103,6 +162,7 @@ def performance_md(
     m = header["machine"]
     sizes = header["sizes"]
     missed = [f for f in figures if f.met is False]
+    screen_missed = _scan_to_screen_missed(scan_to_screen)
     lines = [
         "# Performance",
         "",
@@ -131,13 +191,14 @@ def performance_md(
     if scan_to_screen:
         lines += _scan_to_screen(scan_to_screen)
     lines += ["", "## Targets", ""]
-    if missed:
+    if missed or screen_missed:
         lines += ["Not met on this machine:", ""]
         lines += [
             f"- **{f.name}**: {value(f.ours, f.unit)} against {f.target} "
             f"(baseline {value(f.baseline, f.unit)})."
             for f in missed
         ]
+        lines += screen_missed
         for group in dict.fromkeys(f.group for f in missed):
             if group in WHY_MISSED:
                 lines += ["", WHY_MISSED[group]]
@@ -280,8 +341,10 @@ RERUN = """\
 ## Re-running
 
 ```sh
-make bench                                # scan_to_screen.py, then this suite: about 3 minutes
-make bench QUICK=1                        # both at small sizes, one run each: under a minute
+make bench                                # scan to screen, old code and today's taking
+                                          # turns (bench/screen_rounds.py), then this
+                                          # suite: about 4 to 5 minutes
+make bench QUICK=1                        # both at small sizes, one run each: about a minute
 .venv/bin/python -m bench.suite --quick   # the suite alone (--results DIR, --doc FILE, --work DIR)
 ```
 
