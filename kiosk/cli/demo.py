@@ -72,7 +72,7 @@ def screenshots(out: Path) -> None:
     runner = ScriptRunner(
         tour(clock, patrons, items, staff_login=(demo.staff_card(), demo.STAFF_PIN)), out
     )
-    app.on_frame = runner
+    app.drive(runner)
     app.run()
     if runner.error:
         raise KioskError(f"the scripted tour failed: {runner.error}")

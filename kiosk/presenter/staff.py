@@ -20,7 +20,6 @@ from kiosk.presenter.staff_actions import action_press, home, on_drives, on_fact
 from kiosk.presenter.staff_pad import edit_entry, on_pin_result, open_pad, pin_press
 from kiosk.presenter.staff_pages import StaffButton, StaffScreenView, view
 from kiosk.presenter.staff_types import (
-    BUSY_TEXT,
     MAX_DAYS,
     MAX_PIN,
     CheckPin,
@@ -33,13 +32,13 @@ from kiosk.presenter.staff_types import (
     Press,
     Result,
     Run,
+    StaffPress,
     StaffState,
     StatusLine,
     Update,
 )
 
 __all__ = [
-    "BUSY_TEXT",
     "MAX_DAYS",
     "MAX_PIN",
     "CheckPin",
@@ -53,6 +52,7 @@ __all__ = [
     "Result",
     "Run",
     "StaffButton",
+    "StaffPress",
     "StaffScreenView",
     "StaffState",
     "StatusLine",
@@ -71,7 +71,7 @@ __all__ = [
 # Presses ---------------------------------------------------------------------------------------
 
 
-def on_press(state: StaffState, press: Press, arg: str, at: timedelta) -> Update:
+def on_press(state: StaffState, press: StaffPress, arg: str, at: timedelta) -> Update:
     if not state.active:
         return Update(state)
     state = replace(state, last_touch=at)
@@ -84,10 +84,10 @@ def on_press(state: StaffState, press: Press, arg: str, at: timedelta) -> Update
             effects = (Run(Job.SIGN_OUT, "exit"), Leave())
         return Update(StaffState(), effects)
     if state.page is Page.PIN:
-        return pin_press(state, press, arg)
+        return pin_press(state, press, arg) if isinstance(press, Press) else Update(state)
     if press is Press.BACK:
         return Update(home(state))
-    if press in (Press.DIGIT, Press.BACKSPACE):
+    if press is Press.DIGIT or press is Press.BACKSPACE:
         if state.page is Page.SPECIAL_DUE:
             return Update(edit_entry(state, press, arg, limit=3))
         return Update(state)

@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import timedelta
 
 from kiosk.presenter.staff_types import (
-    BUSY_TEXT,
     MAX_DAYS,
     Facts,
     Job,
@@ -15,6 +14,7 @@ from kiosk.presenter.staff_types import (
     Press,
     Result,
     Run,
+    StaffPress,
     StaffState,
     Update,
 )
@@ -27,24 +27,15 @@ def home(state: StaffState) -> StaffState:
 
 def _run(state: StaffState, job: Job, arg: int | str | None = None) -> Update:
     busy = replace(state, busy=job, message="", details=())
-    if job in BUSY_TEXT:
+    if job.busy is not None:
         busy = replace(busy, page=Page.BUSY)
     return Update(busy, (Run(job, arg),))
 
 
-def action_press(state: StaffState, press: Press, arg: str) -> Update:
+def action_press(state: StaffState, press: StaffPress, arg: str) -> Update:
     """A press on a staff page other than the PIN pad: a job for the shell, or a page."""
-    simple = {
-        Press.PAUSE: Job.PAUSE,
-        Press.RESUME: Job.RESUME,
-        Press.CLEAR_SESSION: Job.CLEAR_SESSION,
-        Press.TEST_RECEIPT: Job.TEST_RECEIPT,
-        Press.RELOAD_SNAPSHOT: Job.RELOAD_SNAPSHOT,
-        Press.UPLOAD: Job.UPLOAD,
-        Press.UNLOCK_PIN_PAD: Job.UNLOCK_PIN_PAD,
-    }
-    if press in simple:
-        return _run(home(state), simple[press])
+    if isinstance(press, Job):
+        return _run(home(state), press) if press.button else Update(state)
     if press is Press.SPECIAL_DUE:
         return Update(replace(state, page=Page.SPECIAL_DUE, entry="", message="", details=()))
     if press is Press.SET_SPECIAL_DUE and state.page is Page.SPECIAL_DUE:
@@ -92,7 +83,7 @@ def on_result(state: StaffState, job: Job, result: Result, at: timedelta) -> Upd
         details=result.lines,
         last_touch=at,  # a long export does not count as idle time
     )
-    if job in (Job.EXPORT, Job.NEW_PERIOD, Job.RELOAD_SNAPSHOT, Job.TEST_RECEIPT, Job.UPLOAD):
+    if job.busy is not None:  # it had a page of its own while it ran
         done = home(done)
     if job is Job.EXPORT and not result.ok:
         done = replace(done, page=Page.EXPORT)

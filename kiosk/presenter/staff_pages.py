@@ -7,12 +7,20 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from kiosk.domain.loans import LoanRules
-from kiosk.presenter.staff_types import BUSY_TEXT, MAX_DAYS, Page, Press, StaffState, StatusLine
+from kiosk.presenter.staff_types import (
+    MAX_DAYS,
+    Job,
+    Page,
+    Press,
+    StaffPress,
+    StaffState,
+    StatusLine,
+)
 
 
 @dataclass(frozen=True)
 class StaffButton:
-    press: Press
+    press: StaffPress
     label: str
     arg: str = ""
     primary: bool = False
@@ -96,7 +104,7 @@ def view(
     if page is Page.BUSY:
         return replace(
             base,
-            heading=BUSY_TEXT.get(state.busy, "Working…") if state.busy else "Working…",
+            heading=(state.busy.busy if state.busy else None) or "Working…",
             message="Please wait. Do not remove any drive.",
             status=status,
             footer="",
@@ -109,12 +117,12 @@ def view(
         return _confirm_view(base, state, status)
     paused = state.facts.paused if state.facts else False
     upload = (
-        (StaffButton(Press.UPLOAD, "Upload to the library system"),)
+        (StaffButton(Job.UPLOAD, "Upload to the library system"),)
         if state.facts and state.facts.can_upload
         else ()
     )
     unlock = (
-        (StaffButton(Press.UNLOCK_PIN_PAD, "Unlock the PIN pad"),)
+        (StaffButton(Job.UNLOCK_PIN_PAD, "Unlock the PIN pad"),)
         if state.facts and state.facts.pin_locked
         else ()
     )
@@ -125,12 +133,12 @@ def view(
         buttons=(
             *upload,
             StaffButton(Press.SPECIAL_DUE, "Special due date…"),
-            StaffButton(Press.RESUME, "Resume the station")
+            StaffButton(Job.RESUME, "Resume the station")
             if paused
-            else StaffButton(Press.PAUSE, "Pause the station"),
-            StaffButton(Press.CLEAR_SESSION, "Clear a stuck session"),
-            StaffButton(Press.TEST_RECEIPT, "Print a test receipt"),
-            StaffButton(Press.RELOAD_SNAPSHOT, "Reload the snapshot"),
+            else StaffButton(Job.PAUSE, "Pause the station"),
+            StaffButton(Job.CLEAR_SESSION, "Clear a stuck session"),
+            StaffButton(Job.TEST_RECEIPT, "Print a test receipt"),
+            StaffButton(Job.RELOAD_SNAPSHOT, "Reload the snapshot"),
             StaffButton(Press.EXPORT, "Export to a USB drive"),
             StaffButton(Press.NEW_PERIOD, "Start a new offline period…"),
             *unlock,

@@ -22,27 +22,23 @@ class Page(Enum):
 
 
 class Press(Enum):
+    """Presses that move about the staff screens or edit an entry. A button that starts a
+    staff action as it is carries the action itself (a Job with `button`), not a Press."""
+
     DIGIT = "digit"
     BACKSPACE = "backspace"
     OK = "ok"
     CANCEL = "cancel"  # leave the PIN pad (back to the patron screens)
     BACK = "back"  # back to the staff screen
     EXIT = "exit"
-    SPECIAL_DUE = "special_due"
+    SPECIAL_DUE = "special_due"  # the special due date's page
     SET_SPECIAL_DUE = "set_special_due"
     CLEAR_SPECIAL_DUE = "clear_special_due"
-    PAUSE = "pause"
-    RESUME = "resume"
-    CLEAR_SESSION = "clear_session"
-    TEST_RECEIPT = "test_receipt"
-    RELOAD_SNAPSHOT = "reload_snapshot"
-    UPLOAD = "upload"
-    EXPORT = "export"
+    EXPORT = "export"  # the drives' page
     LOOK_AGAIN = "look_again"
     EXPORT_TO = "export_to"  # arg: the drive's index
-    NEW_PERIOD = "new_period"
+    NEW_PERIOD = "new_period"  # the confirmation page
     CONFIRM_NEW_PERIOD = "confirm_new_period"
-    UNLOCK_PIN_PAD = "unlock_pin_pad"
 
 
 class PinResult(Enum):
@@ -55,30 +51,37 @@ class PinResult(Enum):
 
 
 class Job(Enum):
-    """Staff actions the shell carries out (each one audited there)."""
+    """Staff actions the shell carries out (each one audited there), each declared here once:
+    `button`, a staff button starts it as it is (the button carries the Job); `busy`, the
+    words of the page shown while it runs, for an action that takes a while (the staff
+    screen goes back home when it ends), or None."""
+
+    button: bool
+    busy: str | None
+
+    def __new__(cls, value: str, button: bool = False, busy: str | None = None) -> Job:
+        job = object.__new__(cls)
+        job._value_ = value
+        job.button = button
+        job.busy = busy
+        return job
 
     STATUS = "status"
     DRIVES = "drives"
     SPECIAL_DUE = "special_due"  # arg: days from today, or None to clear
-    PAUSE = "pause"
-    RESUME = "resume"
-    CLEAR_SESSION = "clear_session"
-    TEST_RECEIPT = "test_receipt"
-    RELOAD_SNAPSHOT = "reload_snapshot"
-    UPLOAD = "upload"
-    EXPORT = "export"  # arg: the drive's index in the last list
-    NEW_PERIOD = "new_period"  # arg: the checkouts staff confirmed
+    PAUSE = ("pause", True)
+    RESUME = ("resume", True)
+    CLEAR_SESSION = ("clear_session", True)
+    TEST_RECEIPT = ("test_receipt", True, "Printing a test receipt…")
+    RELOAD_SNAPSHOT = ("reload_snapshot", True, "Reloading the snapshot…")
+    UPLOAD = ("upload", True, "Sending the checkouts to the library system…")
+    EXPORT = ("export", False, "Exporting and reading back…")  # arg: the drive's index
+    NEW_PERIOD = ("new_period", False, "Starting a new period…")  # arg: checkouts confirmed
     SIGN_OUT = "sign_out"  # arg: why ("exit", "timeout")
-    UNLOCK_PIN_PAD = "unlock_pin_pad"  # lift a PIN lockout (a patron's wrong PINs)
+    UNLOCK_PIN_PAD = ("unlock_pin_pad", True)  # lift a PIN lockout (a patron's wrong PINs)
 
 
-BUSY_TEXT = {
-    Job.RELOAD_SNAPSHOT: "Reloading the snapshot…",
-    Job.UPLOAD: "Sending the checkouts to the library system…",
-    Job.EXPORT: "Exporting and reading back…",
-    Job.NEW_PERIOD: "Starting a new period…",
-    Job.TEST_RECEIPT: "Printing a test receipt…",
-}
+StaffPress = Press | Job  # what a staff button sends
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,13 @@ from kiosk.runtime.clock import ManualClock
 from kiosk.runtime.inbox import (
     Advance,
     ClearSession,
-    DonePressed,
+    Done,
     EndOfInput,
     Input,
     Rejected,
     Scan,
     Shutdown,
-    StillHerePressed,
+    StillHere,
     Tick,
 )
 from kiosk.runtime.station import StationRuntime
@@ -37,9 +37,9 @@ class Engine:
                 return runtime.scan(text)
             case Rejected(shown=shown, reason=reason):
                 return runtime.reject(shown, reason)
-            case DonePressed():
+            case Done():
                 return runtime.done()
-            case StillHerePressed():
+            case StillHere():
                 return runtime.still_here()
             case ClearSession():
                 return runtime.clear_session()

@@ -36,7 +36,7 @@ from kiosk.runtime.clock import ManualClock
 from kiosk.runtime.devices import ScannerHub
 from kiosk.runtime.inbox import (
     Advance,
-    DonePressed,
+    Done,
     EndOfInput,
     Inbox,
     Input,
@@ -192,7 +192,7 @@ class HeadlessRunner:
         seconds_needed = f"0 to {MAX_ADVANCE_SECONDS:,}"
         refused = Rejected(line, f"@advance needs a number of seconds ({seconds_needed})", STDIN)
         if word == "@done":
-            return DonePressed()
+            return Done()
         if word == "@advance" and self.manual_clock is not None:
             try:
                 seconds = float(argument)

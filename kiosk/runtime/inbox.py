@@ -1,5 +1,9 @@
 """The engine's one inbox: every input as a typed message, posted from any thread.
 
+The inputs are the domain's own (Done, StillHere, ClearSession, Tick, EndOfInput, Shutdown:
+one type each, from the window, staff and headless alike) plus the three only the shell
+has: a raw scan, a rejected read and a manual clock's step.
+
 Scanner threads, the window (wedge scans, Done, "still here"), staff jobs and headless
 standard input all post here; one owner takes the inputs in order and steps the station
 (kiosk.runtime.engine). An input is a value, never a string to be parsed again.
@@ -13,6 +17,30 @@ import os
 import queue
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from kiosk.domain.station_types import (
+    ClearSession,
+    Done,
+    EndOfInput,
+    Shutdown,
+    StillHere,
+    Tick,
+)
+
+__all__ = [
+    "Advance",
+    "ClearSession",
+    "Done",
+    "EndOfInput",
+    "Inbox",
+    "Input",
+    "Rejected",
+    "Scan",
+    "ShellInput",
+    "Shutdown",
+    "StillHere",
+    "Tick",
+]
 
 log = logging.getLogger(__name__)
 
@@ -33,26 +61,6 @@ class Rejected:
 
 
 @dataclass(frozen=True)
-class DonePressed:
-    pass
-
-
-@dataclass(frozen=True)
-class StillHerePressed:
-    pass
-
-
-@dataclass(frozen=True)
-class ClearSession:
-    """Staff end the session in progress."""
-
-
-@dataclass(frozen=True)
-class Tick:
-    """Time passed: timeouts, a new snapshot, a repaired disk."""
-
-
-@dataclass(frozen=True)
 class Advance:
     """A manual clock (headless `--clock`, `@advance SECONDS`) moves forward, in order with
     the inputs around it: the wall clock and the monotonic one together, then a tick."""
@@ -61,27 +69,12 @@ class Advance:
     refused: Rejected | None = None  # what is said if the clock cannot go that far
 
 
-@dataclass(frozen=True)
-class EndOfInput:
-    pass
+# What only the shell knows about: a raw scan (the engine looks it up before the domain sees
+# it), a read that was not a barcode, and a manual clock's step. Everything else posted is
+# the domain's own input type (kiosk.domain.station_types), the one `step` takes.
+ShellInput = Scan | Rejected | Advance
 
-
-@dataclass(frozen=True)
-class Shutdown:
-    """The kiosk is being stopped: the session in progress ends, said as such."""
-
-
-Input = (
-    Scan
-    | Rejected
-    | DonePressed
-    | StillHerePressed
-    | ClearSession
-    | Tick
-    | Advance
-    | EndOfInput
-    | Shutdown
-)
+Input = ShellInput | Done | StillHere | ClearSession | Tick | EndOfInput | Shutdown
 
 
 class Inbox:

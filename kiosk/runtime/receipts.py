@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta, tzinfo
 
@@ -25,6 +26,7 @@ from kiosk.runtime.devices import DeviceStatus, open_printer
 log = logging.getLogger(__name__)
 
 PRINT_TIMEOUT = timedelta(seconds=20)  # a printer that hangs counts as failed
+TIMEOUT_MARGIN = timedelta(milliseconds=5)  # `result` fails a print strictly after the timeout
 
 # Every `at` here is a monotonic instant (Clock.monotonic): a wall clock that NTP sets forward
 # must not fail a print in progress, nor one set back keep a hung printer waiting for an hour.
@@ -39,11 +41,23 @@ class ReceiptDesk:
         self.last_error: PrinterError | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="printer")
         self._job: tuple[Future[None], timedelta] | None = None
+        # Called on the printer's thread when a print ends, so the screen wakes to say so.
+        self.on_done: Callable[[], None] | None = None
 
     def start(self, document: Document, at: timedelta) -> None:
         if self.printer is None:
             return
-        self._job = (self._pool.submit(self.printer.print_document, document), at)
+        future = self._pool.submit(self.printer.print_document, document)
+        self._job = (future, at)
+        future.add_done_callback(self._done)
+
+    def deadline(self) -> timedelta | None:
+        """When the print in progress counts as failed (monotonic), None if none is."""
+        return None if self._job is None else self._job[1] + PRINT_TIMEOUT + TIMEOUT_MARGIN
+
+    def _done(self, future: Future[None]) -> None:
+        if self.on_done is not None and not future.cancelled():
+            self.on_done()
 
     @property
     def printing(self) -> bool:

@@ -120,6 +120,8 @@ class StaffJobs:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="staff")
         self._answers: queue.Queue[Answer] = queue.Queue()
         self._drives: list[Drive] = []
+        # Called on the staff thread when an answer is ready, so the screen wakes to show it.
+        self.on_answer: Callable[[], None] | None = None
 
     # Called from the UI thread ------------------------------------------------------------------
 
@@ -164,6 +166,8 @@ class StaffJobs:
             answer = JobAnswer(job, Result(False, f"That did not work: {exc}"))
         if answer is not None:
             self._answers.put(answer)
+            if self.on_answer is not None:
+                self.on_answer()
 
     def _do(self, job: Job, arg: int | str | None) -> Answer | None:
         """Carry out one staff job. Every Job is handled here: mypy checks the match is

@@ -24,14 +24,14 @@ from kiosk.domain.events import Event
 from kiosk.runtime.engine import Engine
 from kiosk.runtime.inbox import (
     ClearSession,
-    DonePressed,
+    Done,
     EndOfInput,
     Inbox,
     Input,
     Rejected,
     Scan,
     Shutdown,
-    StillHerePressed,
+    StillHere,
     Tick,
 )
 from kiosk.runtime.station import StationRuntime
@@ -89,10 +89,10 @@ class EngineWorker:
         self.inbox.post(Rejected(shown, reason))
 
     def done(self) -> None:
-        self.inbox.post(DonePressed())
+        self.inbox.post(Done())
 
     def still_here(self) -> None:
-        self.inbox.post(StillHerePressed())
+        self.inbox.post(StillHere())
 
     def clear_session(self) -> None:
         self.inbox.post(ClearSession())

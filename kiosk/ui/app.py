@@ -10,6 +10,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.config import KioskConfig
 from kiosk.presenter.presenter import Action, Screen, ScreenView
-from kiosk.presenter.staff import Press, StaffScreenView
+from kiosk.presenter.staff import StaffPress, StaffScreenView
 from kiosk.runtime.devices import ScannerHub
 from kiosk.runtime.lifecycle import Parts
 from kiosk.runtime.notify import Notifier
@@ -31,8 +32,12 @@ from kiosk.ui.view import MIN_TARGET, KioskView, Theme
 log = logging.getLogger(__name__)
 
 ENTER_KEYS = {13, 271}  # Return, keypad Enter
-FRAME_SECONDS = 1 / 30
-GC_CHECK_SECONDS = 1.0
+# The kiosk draws when something changed, never on a steady beat: the engine, the printer
+# and staff jobs wake it, and it sleeps until its screen's next timer (controller.next_change).
+# Scripted runs (the tests' steps, the demo's tour) drive frames at this rate (`drive`).
+DRIVE_SECONDS = 1 / 30
+TIMER_EARLY_SECONDS = 1 / 60  # a Kivy loop turn at its default maxfps (see _sleep_until)
+HOUSEKEEPING_SECONDS = 1.0  # systemd's watchdog, a garbage collection when quiet
 GC_QUIET_SECONDS = 1.0  # no key for this long: no scan can be in the middle of its burst
 GC_FORCE_SECONDS = 30.0  # collect anyway after this long (a long stream of scans)
 
@@ -45,14 +50,16 @@ class KioskApp(App):
         controller: KioskController,
         config: KioskConfig,
         *,
-        on_frame: Callable[[KioskApp], None] | None = None,
         hub: ScannerHub | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.controller = controller
         self.kiosk_config = config
-        self.on_frame = on_frame
+        self.on_frame: Callable[[KioskApp], None] | None = None  # see `drive`
+        self._drive_every: float | None = None
+        self.frames = 0  # how many times the screen was brought up to date
+        self._next_change: Any = None  # the screen's next timer (a Kivy clock event)
         self.hub = hub  # serial, evdev and fake scanners (the keyboard wedge is the window)
         self.use_kivy_settings = False
         self.view: KioskView | None = None
@@ -63,9 +70,9 @@ class KioskApp(App):
         self._last_key = 0.0
         self._read_input: Callable[[], None] = lambda: None  # Window.mainloop, once built
         self._last_collect = time.monotonic()
-        self.notifier = Notifier()  # systemd: READY once lending, WATCHDOG every frame
+        self.notifier = Notifier()  # systemd: READY once lending, WATCHDOG from the loop
         self._ready = False  # the engine has answered: READY=1 goes out with the next frame
-        self._wake_pending = False  # a frame is scheduled for the engine's latest events
+        self._wake_pending = False  # a frame is scheduled for the latest news from a thread
         self.parts = Parts()  # the controller, then (on_start) the engine and the scanners
         self.parts.on_stop("the controller", controller.close)  # on_stop: in reverse
 
@@ -88,18 +95,27 @@ class KioskApp(App):
         self.root_box.add_widget(self.view)
         # The hidden corner: held for a few seconds (top left), it opens the staff PIN pad.
         self.root_box.bind(on_touch_down=self._touch_down, on_touch_up=self._touch_up)
-        self._render(self.controller.pump())
-        # The engine wakes this thread as soon as it has events, so a scan is drawn in the
-        # next loop turn; the steady frames are for screen timers and staff answers.
-        self.controller.worker.on_events = self._events_ready
-        KivyClock.schedule_interval(self._frame, FRAME_SECONDS)
+        # The engine, the printer and staff jobs wake this thread as soon as they have news,
+        # so a scan is drawn in the next loop turn; between news the screen's own timers
+        # (controller.next_change) are the only wake-ups.
+        controller = self.controller
+        controller.worker.on_events = self._wake_soon
+        controller.receipts.on_done = self._wake_soon
+        if controller.staff is not None:
+            controller.staff.on_answer = self._wake_soon
+        self._frame(0)
+        if self._drive_every is not None:
+            KivyClock.schedule_interval(self._frame, self._drive_every)
         # A full garbage collection can stall this thread for 50-190 ms: a scan shown that much
         # later. Objects made at start-up are frozen out of collection, and collections run
         # only while no key has come for a while.
         gc.collect()
         gc.freeze()
         gc.disable()
-        KivyClock.schedule_interval(self._collect_when_quiet, GC_CHECK_SECONDS)
+        every = HOUSEKEEPING_SECONDS
+        if self.notifier.watchdog_interval is not None:  # it sends twice an interval
+            every = min(every, self.notifier.watchdog_interval / 4)
+        KivyClock.schedule_interval(self._housekeeping, every)
         # systemd stops the kiosk with SIGTERM: close cleanly (the spool is durable anyway).
         signal.signal(
             signal.SIGTERM, lambda *_: KivyClock.schedule_once(lambda dt: self.shutdown())
@@ -114,6 +130,13 @@ class KioskApp(App):
             hub = self.hub
             self.parts.start("the scanners", lambda: hub.start(worker.inbox), hub.stop)
 
+    def drive(self, on_frame: Callable[[KioskApp], None], every: float = DRIVE_SECONDS) -> None:
+        """For scripted runs (tests, the demo's tour): call `on_frame` after every frame and
+        draw a frame every `every` seconds, as a script moving a manual clock needs (the app
+        cannot know when a manual clock moves). Call before `run`. The kiosk never does."""
+        self.on_frame = on_frame
+        self._drive_every = every
+
     def open_settings(self, *args: Any) -> bool:
         return False  # Kivy opens its settings panel on F1: not on a kiosk
 
@@ -121,7 +144,7 @@ class KioskApp(App):
         self.controller.press(action)
         self._frame(0)
 
-    def staff_press(self, press: Press, arg: str) -> None:
+    def staff_press(self, press: StaffPress, arg: str) -> None:
         self.controller.staff_press(press, arg)
         self._frame(0)
 
@@ -181,9 +204,10 @@ class KioskApp(App):
             Window.mainloop = self._read_input
         self.parts.stop()
 
-    def _events_ready(self) -> None:
-        """On the engine's thread: draw its events in this thread's next loop turn (Kivy's
-        scheduling is thread-safe; the interrupt clock, kiosk.ui.env, ends its wait)."""
+    def _wake_soon(self) -> None:
+        """On the engine's, the printer's or the staff thread: bring the screen up to date in
+        this thread's next loop turn (Kivy's scheduling is thread-safe; the interrupt clock,
+        kiosk.ui.env, ends its wait)."""
         if not self._wake_pending:
             self._wake_pending = True
             KivyClock.schedule_once(self._woken, 0)
@@ -193,9 +217,11 @@ class KioskApp(App):
         self._frame(dt)
 
     def _frame(self, dt: float) -> None:
+        """Bring the screen up to date, then sleep until its next timer."""
         assert self.view is not None
+        self.frames += 1
         self._render(self.controller.pump())
-        self.notifier.watchdog()  # a frozen main loop stops this, and systemd restarts us
+        self._sleep_until(self.controller.next_change())
         if not self._ready and self.controller.state.screen is not Screen.STARTING:
             self._ready = True  # the engine has answered: the station is up ...
             Window.bind(on_flip=self._first_frame_drawn)  # ... once the screen shows it
@@ -210,7 +236,21 @@ class KioskApp(App):
         log.info("ready: the first frame of the %s screen is drawn", screen)
         self.notifier.ready(f"screen: {screen}")
 
-    def _collect_when_quiet(self, dt: float) -> None:
+    def _sleep_until(self, instant: timedelta | None) -> None:
+        if self._next_change is not None:
+            self._next_change.cancel()
+            self._next_change = None
+        if instant is None:
+            return
+        seconds = (instant - self.controller.clock.monotonic()).total_seconds()
+        # Kivy runs a timer a little early (measured: 2 ms, and then at once again for the
+        # rest, hundreds of frames in a row, each finding the instant not yet come). A
+        # loop turn later it surely has; no one sees a screen timer 17 ms late.
+        seconds += TIMER_EARLY_SECONDS
+        self._next_change = KivyClock.schedule_once(self._frame, max(0.0, seconds))
+
+    def _housekeeping(self, dt: float) -> None:
+        self.notifier.watchdog()  # a frozen main loop stops this, and systemd restarts us
         now = time.monotonic()
         quiet = now - self._last_key > GC_QUIET_SECONDS
         if quiet or now - self._last_collect > GC_FORCE_SECONDS:

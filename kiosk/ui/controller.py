@@ -1,5 +1,6 @@
 """The glue between the presenter and the shell: engine batches in, effects carried out, a
-ScreenView out. No Kivy here; the Kivy app calls `pump` once a frame and draws the result.
+ScreenView out. No Kivy here; the Kivy app calls `pump` when woken and draws the result,
+then sleeps until `next_change` (or until the engine, the printer or a staff job wakes it).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from kiosk.presenter import presenter as p
 from kiosk.presenter import staff as s
 from kiosk.presenter.i18n import Language
 from kiosk.presenter.receipt import receipt_document, sample_receipt
+from kiosk.presenter.timers import earliest, patron_next_change, staff_next_change
 from kiosk.runtime.clock import Clock
 from kiosk.runtime.receipts import ReceiptDesk
 from kiosk.runtime.staff_jobs import DrivesAnswer, FactsAnswer, JobAnswer, PinAnswer, StaffJobs
@@ -103,14 +105,14 @@ class KioskController:
             cards=self.staff.cards,
         )
 
-    def staff_press(self, press: s.Press, arg: str = "") -> None:
+    def staff_press(self, press: s.StaffPress, arg: str = "") -> None:
         self._staff(s.on_press(self.staff_state, press, arg, self.clock.monotonic()))
 
     def press(self, action: p.Action) -> None:
         update = p.on_press(self.state, action, self.clock.monotonic(), self.settings)
         self._apply(update)
 
-    # Once a frame --------------------------------------------------------------------------
+    # When woken ---------------------------------------------------------------------------
 
     def pump(self) -> p.ScreenView | s.StaffScreenView:
         # Screen timers and the print timeout run on the monotonic clock; `now`, the wall
@@ -146,6 +148,19 @@ class KioskController:
             today = now.astimezone(self.timezone).date()
             return s.view(self.staff_state, at, today, self.staff_idle, self.loan_rules)
         return p.view(self.state, at, self.language, self.settings)
+
+    def next_change(self) -> timedelta | None:
+        """When the screen next changes by itself (monotonic), None if only an input or an
+        answer changes it: the screen timers, the countdown's figures, staff mode's idle
+        close and PIN lock, a print's timeout."""
+        now, at = self.clock.now(), self.clock.monotonic()
+        if self.in_staff_mode:
+            shown = staff_next_change(self.staff_state, now, at, self.staff_idle)
+        else:
+            shown = patron_next_change(self.state, at, self.settings)
+        # The patron screens' timers run on behind the staff screen, as `pump` ticks them.
+        behind = patron_next_change(self.state, at, self.settings) if self.in_staff_mode else None
+        return earliest(shown, behind, self.receipts.deadline())
 
     def close(self) -> None:
         self.receipts.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.presenter.presenter import Action, Receipt, Screen
-from kiosk.presenter.staff import Page, Press
+from kiosk.presenter.staff import Job, Page, Press, StaffPress
 from kiosk.runtime.clock import ManualClock
 
 if TYPE_CHECKING:  # importing kiosk.ui.app creates the window: only once it is configured
@@ -48,7 +48,7 @@ def press(action: Action) -> Callable[[KioskApp], None]:
     return lambda app: app.press(action)
 
 
-def staff(press: Press, arg: str = "") -> Callable[[KioskApp], None]:
+def staff(press: StaffPress, arg: str = "") -> Callable[[KioskApp], None]:
     return lambda app: app.staff_press(press, arg)
 
 
@@ -143,7 +143,7 @@ def locked_tour(card: str, pin: str) -> list[Step]:
         ),
         Step(
             "unlock",
-            staff(Press.UNLOCK_PIN_PAD),
+            staff(Job.UNLOCK_PIN_PAD),
             until=lambda a: a.controller.staff_state.busy is None,
         ),
         Step("exit again", staff(Press.EXIT), until=lambda a: not a.controller.in_staff_mode),

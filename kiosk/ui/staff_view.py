@@ -13,7 +13,7 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 from kivy.utils import escape_markup, get_hex_from_color
 
-from kiosk.presenter.staff import Press, StaffButton, StaffScreenView
+from kiosk.presenter.staff import Press, StaffButton, StaffPress, StaffScreenView
 from kiosk.ui.view import MIN_TARGET, BoxLabel, Theme
 
 KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "Delete", "0", "")
@@ -22,7 +22,7 @@ ACTION_ROW = dp(96)
 
 
 class StaffView(BoxLayout):
-    def __init__(self, theme: Theme, press: Callable[[Press, str], None]) -> None:
+    def __init__(self, theme: Theme, press: Callable[[StaffPress, str], None]) -> None:
         super().__init__(orientation="vertical", padding=dp(24), spacing=dp(10))
         self.theme = theme
         self.press = press
@@ -132,7 +132,7 @@ class StaffView(BoxLayout):
             for spec in view.buttons:
                 self.actions.add_widget(self._make(spec))
 
-    def button_for(self, press: Press, arg: str = "") -> Button | None:
+    def button_for(self, press: StaffPress, arg: str = "") -> Button | None:
         """The button on screen for a press (tests press it like a finger would)."""
         for parent in (self.actions, self.keypad):
             for child in parent.children:

@@ -16,7 +16,6 @@ import pytest
 from kiosk.domain.loans import LoanRules
 from kiosk.presenter import staff as core
 from kiosk.presenter.staff import (
-    BUSY_TEXT,
     MAX_DAYS,
     MAX_PIN,
     CheckPin,
@@ -27,6 +26,7 @@ from kiosk.presenter.staff import (
     Press,
     Result,
     Run,
+    StaffPress,
     StaffScreenView,
     StaffState,
     StatusLine,
@@ -85,7 +85,7 @@ def on_pin_result(
     return core.on_pin_result(state, core.PinResult(result), tries_left, locked_until, mono(now))
 
 
-def on_press(state: StaffState, what: Press, arg: str, now: datetime) -> Update:
+def on_press(state: StaffState, what: StaffPress, arg: str, now: datetime) -> Update:
     return core.on_press(state, what, arg, mono(now))
 
 
@@ -107,7 +107,7 @@ def pad(now: datetime = NOW) -> StaffState:
     return open_pad(StaffState(), now, None)
 
 
-def press(state: StaffState, what: Press, arg: str = "", now: datetime = NOW) -> Update:
+def press(state: StaffState, what: StaffPress, arg: str = "", now: datetime = NOW) -> Update:
     return on_press(state, what, arg, now)
 
 
@@ -130,11 +130,11 @@ def shown(
     return view(state, now, TODAY, IDLE, rules)
 
 
-def presses(screen: StaffScreenView) -> list[Press]:
+def presses(screen: StaffScreenView) -> list[StaffPress]:
     return [b.press for b in screen.buttons]
 
 
-def button(screen: StaffScreenView, what: Press, arg: str = "") -> str:
+def button(screen: StaffScreenView, what: StaffPress, arg: str = "") -> str:
     [label] = [b.label for b in screen.buttons if b.press is what and (not arg or b.arg == arg)]
     return label
 
@@ -326,10 +326,10 @@ def test_the_right_pin_opens_the_staff_screen_and_reads_the_status() -> None:
 
 
 HOME_JOBS = {
-    Press.PAUSE: Run(Job.PAUSE),
-    Press.CLEAR_SESSION: Run(Job.CLEAR_SESSION),
-    Press.TEST_RECEIPT: Run(Job.TEST_RECEIPT),
-    Press.RELOAD_SNAPSHOT: Run(Job.RELOAD_SNAPSHOT),
+    Job.PAUSE: Run(Job.PAUSE),
+    Job.CLEAR_SESSION: Run(Job.CLEAR_SESSION),
+    Job.TEST_RECEIPT: Run(Job.TEST_RECEIPT),
+    Job.RELOAD_SNAPSHOT: Run(Job.RELOAD_SNAPSHOT),
     Press.EXPORT: Run(Job.DRIVES),
     Press.NEW_PERIOD: Run(Job.STATUS),
     Press.EXIT: Run(Job.SIGN_OUT, "exit"),
@@ -337,7 +337,7 @@ HOME_JOBS = {
 
 
 @pytest.mark.parametrize("what", list(HOME_JOBS), ids=lambda p: p.value)
-def test_each_button_on_the_staff_screen_runs_its_action(what: Press) -> None:
+def test_each_button_on_the_staff_screen_runs_its_action(what: StaffPress) -> None:
     state = signed_in()
     assert what in presses(shown(state))
     update = press(state, what)
@@ -350,31 +350,42 @@ def test_the_staff_screen_has_a_button_for_every_action() -> None:
     assert presses(screen)[-1] is Press.EXIT
 
 
+def test_each_action_a_button_starts_as_it_is_has_its_button_and_no_other_does() -> None:
+    """A staff action is declared once (its Job): the buttons that start one carry it."""
+    facts = replace(FACTS, pin_locked=True, can_upload=True)
+    pages = [shown(signed_in(facts)), shown(signed_in(replace(facts, paused=True)))]
+    carried = {b.press for page in pages for b in page.buttons if isinstance(b.press, Job)}
+    assert carried == {job for job in Job if job.button}
+    for job in Job:
+        if not job.button:  # only its own page starts it, with what that page asks for
+            assert press(signed_in(facts), job).effects == ()
+
+
 def test_a_locked_pin_pad_offers_to_unlock_it() -> None:
     state = signed_in(replace(FACTS, pin_locked=True))
     screen = shown(state)
-    assert button(screen, Press.UNLOCK_PIN_PAD) == "Unlock the PIN pad"
-    assert presses(screen)[-2:] == [Press.UNLOCK_PIN_PAD, Press.EXIT]
-    assert press(state, Press.UNLOCK_PIN_PAD).effects == (Run(Job.UNLOCK_PIN_PAD),)
+    assert button(screen, Job.UNLOCK_PIN_PAD) == "Unlock the PIN pad"
+    assert presses(screen)[-2:] == [Job.UNLOCK_PIN_PAD, Press.EXIT]
+    assert press(state, Job.UNLOCK_PIN_PAD).effects == (Run(Job.UNLOCK_PIN_PAD),)
 
 
 def test_a_paused_station_offers_resume_instead_of_pause() -> None:
     state = signed_in(PAUSED_FACTS)
     screen = shown(state)
-    assert Press.PAUSE not in presses(screen)
-    assert button(screen, Press.RESUME) == "Resume the station"
-    assert press(state, Press.RESUME).effects == (Run(Job.RESUME),)
+    assert Job.PAUSE not in presses(screen)
+    assert button(screen, Job.RESUME) == "Resume the station"
+    assert press(state, Job.RESUME).effects == (Run(Job.RESUME),)
 
 
 @pytest.mark.parametrize(
     ("what", "job"),
-    [(Press.RELOAD_SNAPSHOT, Job.RELOAD_SNAPSHOT), (Press.TEST_RECEIPT, Job.TEST_RECEIPT)],
+    [(Job.RELOAD_SNAPSHOT, Job.RELOAD_SNAPSHOT), (Job.TEST_RECEIPT, Job.TEST_RECEIPT)],
 )
-def test_a_long_action_shows_a_busy_page_then_what_it_did(what: Press, job: Job) -> None:
+def test_a_long_action_shows_a_busy_page_then_what_it_did(what: StaffPress, job: Job) -> None:
     busy = press(signed_in(), what).state
     assert (busy.page, busy.busy) == (Page.BUSY, job)
     screen = shown(busy)
-    assert screen.heading == BUSY_TEXT[job]
+    assert screen.heading == job.busy
     assert screen.buttons == ()
     assert screen.footer == ""  # no countdown while it works: it never times out mid-action
 
@@ -385,7 +396,7 @@ def test_a_long_action_shows_a_busy_page_then_what_it_did(what: Press, job: Job)
 
 
 def test_a_failed_action_shows_as_a_problem() -> None:
-    busy = press(signed_in(), Press.PAUSE).state
+    busy = press(signed_in(), Job.PAUSE).state
     done = on_result(busy, Job.PAUSE, Result(False, "The station was not paused: disk full"), NOW)
     screen = shown(done.state)
     assert screen.message == "The station was not paused: disk full"
@@ -399,7 +410,7 @@ def test_exit_signs_out_and_leaves() -> None:
 
 
 def test_presses_after_staff_mode_closed_do_nothing() -> None:
-    for what in (Press.EXIT, Press.PAUSE, Press.DIGIT, Press.OK):
+    for what in (Press.EXIT, Job.PAUSE, Press.DIGIT, Press.OK):
         assert press(StaffState(), what, "1") == Update(StaffState())
 
 
@@ -413,10 +424,10 @@ def test_digits_on_the_staff_screen_type_nothing() -> None:
 
 
 @pytest.mark.parametrize(
-    "what", [Press.EXIT, Press.PAUSE, Press.RELOAD_SNAPSHOT, Press.EXPORT, Press.BACK]
+    "what", [Press.EXIT, Job.PAUSE, Job.RELOAD_SNAPSHOT, Press.EXPORT, Press.BACK]
 )
-def test_presses_are_ignored_while_an_action_runs(what: Press) -> None:
-    busy = press(signed_in(), Press.PAUSE).state
+def test_presses_are_ignored_while_an_action_runs(what: StaffPress) -> None:
+    busy = press(signed_in(), Job.PAUSE).state
     assert busy.busy is Job.PAUSE
     update = press(busy, what, now=at(3))
     assert update.effects == ()
@@ -681,7 +692,7 @@ def test_never_while_an_action_runs() -> None:
 
 
 def test_a_result_counts_as_a_touch() -> None:
-    busy = press(signed_in(), Press.RELOAD_SNAPSHOT, now=at(10)).state
+    busy = press(signed_in(), Job.RELOAD_SNAPSHOT, now=at(10)).state
     done = on_result(busy, Job.RELOAD_SNAPSHOT, Result(True, "Snapshot reloaded."), at(50))
     assert done.state.last_touch == mono(at(50))
     assert on_tick(done.state, at(109), IDLE).effects == ()
@@ -727,7 +738,7 @@ def every_page() -> dict[str, StaffState]:
         "confirm pending": confirming(PENDING_FACTS),
         "confirm": confirming(FACTS),
         "confirm unreadable": confirming(UNREADABLE_FACTS),
-        "reloading": press(signed_in(), Press.RELOAD_SNAPSHOT).state,
+        "reloading": press(signed_in(), Job.RELOAD_SNAPSHOT).state,
     }
 
 

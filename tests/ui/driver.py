@@ -415,7 +415,7 @@ def main(config_path: str, scenario: str, out: str) -> int:
     app.controller.sounds = RecordingPlayer()  # every engine event plays a sound: a log of them
     ctx = Ctx(app, clock, out_dir)
     runner = Runner(ctx, SCENARIOS[scenario](ctx))
-    app.on_frame = runner
+    app.drive(runner)
     try:
         app.run()
     except BaseException:

@@ -20,7 +20,7 @@ from typing import Any
 
 from kiosk.presenter import presenter as p
 from kiosk.presenter.presenter import Action, Screen
-from kiosk.presenter.staff import Page, Press
+from kiosk.presenter.staff import Page, StaffPress
 from kiosk.runtime.clock import ManualClock
 from tests.ui.harness import START
 
@@ -427,7 +427,7 @@ def held_for(seconds: float) -> Check:
     return lambda ctx: time.monotonic() - ctx.marks["finger_at"] > seconds
 
 
-def touch_staff(press: Press, arg: str = "") -> Do:
+def touch_staff(press: StaffPress, arg: str = "") -> Do:
     """A finger on the middle of the staff screen's button for `press`, through the event loop."""
 
     def do(ctx: Ctx) -> dict[str, Any]:

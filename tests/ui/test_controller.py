@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -277,6 +278,39 @@ def test_a_jammed_printer_never_blocks_the_screen(make_station: MakeStation) -> 
 
     station.clock.advance(8)
     station.screen(Screen.WELCOME)
+
+
+def test_a_print_tells_the_screen_when_to_wake_and_wakes_it_when_done(
+    make_station: MakeStation,
+) -> None:
+    """The app sleeps until `next_change`: while a receipt prints, that is the print's time
+    limit (the Goodbye timer waits for the printer), and the printer's end wakes it."""
+    printer = JammedPrinter()
+    station = make_station(receipt_mode="always", printer=printer)
+    woken = threading.Event()
+    station.controller.receipts.on_done = woken.set
+    station.check_out(ANA, item(1))
+    station.controller.press(Action.DONE)
+    station.pump_until(lambda v: v.screen is Screen.GOODBYE, "goodbye")
+    assert printer.started.wait(WAIT_SECONDS), "the printer never got the job"
+    started = station.clock.monotonic()
+    station.clock.advance(10)  # past the Goodbye screen's own time
+    station.controller.pump()
+    limit = station.controller.next_change()
+    assert limit is not None
+    assert started <= limit - receipts_module.PRINT_TIMEOUT <= started + timedelta(seconds=1)
+    assert not woken.is_set()
+    printer.release.set()
+    assert woken.wait(WAIT_SECONDS), "the end of the print did not wake the screen"
+    shown = station.pump_until(lambda v: v.fine_print == "Please take your receipt.", "taken")
+    assert shown.screen is Screen.GOODBYE
+    assert station.controller.next_change() == station.controller.state.screen_until
+
+
+def test_welcome_asks_for_no_wake_at_all(make_station: MakeStation) -> None:
+    station = make_station()
+    station.screen(Screen.WELCOME)
+    assert station.controller.next_change() is None
 
 
 # Notices, refusals and people typing ----------------------------------------------------------

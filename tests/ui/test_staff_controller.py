@@ -25,7 +25,7 @@ from kiosk.cli.run import build_runtime
 from kiosk.config import load_config
 from kiosk.domain.staff import hash_secret
 from kiosk.presenter.presenter import Action, Screen, ScreenView
-from kiosk.presenter.staff import Job, Page, Press, StaffScreenView, StaffState
+from kiosk.presenter.staff import Job, Page, Press, StaffPress, StaffScreenView, StaffState
 from kiosk.runtime.clock import ManualClock
 from kiosk.runtime.worker import EngineWorker
 from kiosk.storage.audit import AuditLog
@@ -95,7 +95,7 @@ class Station(Wedge):
         self.type_pin(PIN)
         return self.staff_page(Page.HOME, facts=True)
 
-    def run(self, press: Press) -> StaffScreenView:
+    def run(self, press: StaffPress) -> StaffScreenView:
         """A button on the staff screen; returns the screen once the action has answered and
         the status was read again."""
         self.controller.staff_press(press)
@@ -208,9 +208,13 @@ def test_a_patron_card_does_not_open_the_pin_pad(make_station: MakeStation) -> N
 
 def test_the_right_pin_opens_the_staff_screen_with_the_status(make_station: MakeStation) -> None:
     station = make_station()
+    assert station.controller.staff is not None
+    answered = threading.Event()  # the app sleeps until a staff answer wakes it
+    station.controller.staff.on_answer = answered.set
     station.scan(STAFF_CARD)
     station.staff_page(Page.PIN)
     station.type_pin(PIN)
+    assert answered.wait(10), "the PIN check's answer did not wake the screen"
 
     home = station.staff_page(Page.HOME, facts=True)
     assert home.heading == "Staff"
@@ -283,7 +287,7 @@ def test_a_staff_card_signs_in_while_the_corner_is_locked_and_unlocks_it(
         "The PIN pad is locked until 10:15 after 5 wrong PINs. A staff card still signs in."
     )
 
-    unlocked = station.run(Press.UNLOCK_PIN_PAD)
+    unlocked = station.run(Job.UNLOCK_PIN_PAD)
     assert unlocked.message == "Unlocked the PIN pad (locked until 10:15 after 5 wrong PINs)."
     assert station.audited("staff.unlocked") == [
         {"pads": ["corner"], "was_locked_until": {"corner": "2026-11-23T10:15:00-05:00"}}
@@ -385,7 +389,7 @@ def test_a_staff_card_in_a_patrons_session_does_not_open_the_pad(
 def test_a_paused_station_is_out_of_service_after_staff_leave(make_station: MakeStation) -> None:
     station = make_station()
     station.sign_in()
-    station.run(Press.PAUSE)
+    station.run(Job.PAUSE)
     paused = station.pump_until(
         lambda v: station.staff.facts is not None and station.staff.facts.paused,
         "the status read back after the pause",
@@ -401,7 +405,7 @@ def test_a_paused_station_is_out_of_service_after_staff_leave(make_station: Make
     assert station.audited("staff.pause") == [{"message": ""}]
 
     station.sign_in()
-    station.run(Press.RESUME)
+    station.run(Job.RESUME)
     station.controller.staff_press(Press.EXIT)
     station.patron_screen(Screen.WELCOME)
 
@@ -441,7 +445,7 @@ def test_clearing_a_stuck_session_ends_it_and_keeps_its_checkouts(
     in_session(station, item(1))
     station.sign_in()
 
-    cleared = station.run(Press.CLEAR_SESSION)
+    cleared = station.run(Job.CLEAR_SESSION)
     assert cleared.message == "Any open session was ended. Its checkouts are kept."
     assert station.audited("staff.clear_session") == [{}]
     station.controller.staff_press(Press.EXIT)
@@ -472,12 +476,12 @@ def test_clearing_unsticks_a_screen_waiting_for_a_jammed_printer(
     assert stuck.fine_print == "Your receipt is printing."
 
     station.sign_in()
-    station.controller.staff_press(Press.TEST_RECEIPT)  # the printer is busy with the patron's
+    station.controller.staff_press(Job.TEST_RECEIPT)  # the printer is busy with the patron's
     refused = station.staff_page(Page.HOME)
     assert refused.message == "A patron's receipt is printing: try again in a moment."
     assert refused.message_ok is False
 
-    station.run(Press.CLEAR_SESSION)
+    station.run(Job.CLEAR_SESSION)
     assert station.controller.state.screen is Screen.WELCOME  # the engine had no session left
     station.controller.staff_press(Press.EXIT)
     station.patron_screen(Screen.WELCOME)
@@ -494,7 +498,7 @@ def test_a_test_receipt_prints(make_station: MakeStation) -> None:
     station = make_station(printer=printer)
     station.sign_in()
 
-    station.controller.staff_press(Press.TEST_RECEIPT)
+    station.controller.staff_press(Job.TEST_RECEIPT)
     assert (station.staff.page, station.staff.busy) == (Page.BUSY, Job.TEST_RECEIPT)
     done = station.staff_page(Page.HOME, facts=True)
     assert done.message == "The test receipt was printed."
@@ -513,7 +517,7 @@ def test_a_faulty_printer_says_the_test_receipt_was_not_printed(
     station = make_station(printer=printer)
     station.sign_in()
 
-    station.controller.staff_press(Press.TEST_RECEIPT)
+    station.controller.staff_press(Job.TEST_RECEIPT)
     done = station.staff_page(Page.HOME, facts=True)
     assert done.message == "The test receipt was NOT printed: the printer reports error."
     assert done.message_ok is False
@@ -523,7 +527,7 @@ def test_a_faulty_printer_says_the_test_receipt_was_not_printed(
 def test_no_printer_says_so(make_station: MakeStation) -> None:
     station = make_station(printer=None)
     station.sign_in()
-    station.controller.staff_press(Press.TEST_RECEIPT)
+    station.controller.staff_press(Job.TEST_RECEIPT)
     done = station.staff_page(Page.HOME)
     assert done.message == "No receipt printer is configured."
     assert done.message_ok is False
