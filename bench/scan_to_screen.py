@@ -118,7 +118,8 @@ def engine_alone(config: KioskConfig, scans: list[Scan]) -> list[float]:
             took = time.perf_counter() - started
             if scan.is_item:
                 if not any(
-                    isinstance(e, ItemCheckedOut) and e.item == scan.barcode for e in events
+                    isinstance(e, ItemCheckedOut) and e.stored.checkout.item == scan.barcode
+                    for e in events
                 ):
                     raise RuntimeError(f"the engine did not lend {scan.barcode}: {events}")
                 seconds.append(took)

@@ -93,7 +93,9 @@ def durable_figures(config_path: Path, *, items: int) -> list[Figure]:
             started = clock()
             events = runtime.scan(item)
             took = clock() - started
-            if not any(isinstance(e, ItemCheckedOut) and e.item == item for e in events):
+            if not any(
+                isinstance(e, ItemCheckedOut) and e.stored.checkout.item == item for e in events
+            ):
                 raise RuntimeError(f"the station did not lend {item}: {events}")
             ours.append(took)
             lent += 1

@@ -141,14 +141,6 @@ class ItemCheckedOut(Event):
     )
     stored: SpooledCheckout
 
-    @property
-    def patron(self) -> str:
-        return self.stored.checkout.patron
-
-    @property
-    def item(self) -> str:
-        return self.stored.checkout.item
-
 
 @dataclass(frozen=True)
 class ItemRefused(Event):

@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import Enum
 
 from kiosk.domain.checkout import SpooledCheckout
-from kiosk.domain.events import ItemCheckedOut, OutOfServiceReason, SessionEnd
+from kiosk.domain.events import OutOfServiceReason, SessionEnd
 from kiosk.domain.patrons import PatronRefusal
 
 
@@ -81,21 +81,10 @@ class Settings:
 
 
 @dataclass(frozen=True)
-class Loan:
-    """A line of the patron's screen and receipt: a checkout the spool stored."""
-
-    stored: SpooledCheckout
-
-    @classmethod
-    def of(cls, event: ItemCheckedOut) -> Loan:
-        return cls(event.stored)
-
-
-@dataclass(frozen=True)
 class FinishedSession:
     session_id: str
     patron: str
-    loans: tuple[Loan, ...]
+    loans: tuple[SpooledCheckout, ...]
     reason: SessionEnd
 
 
@@ -106,7 +95,7 @@ class UiState:
     patron: str = ""
     first_name: str = ""
     session_id: str = ""
-    loans: tuple[Loan, ...] = ()
+    loans: tuple[SpooledCheckout, ...] = ()
     notice: Notice | None = None
     notice_until: timedelta | None = None  # monotonic, as every time in this module
     refusal: PatronRefusal | None = None

@@ -107,7 +107,7 @@ def _checkout(
         heading = _("Hello, {name}!").format(name=state.first_name)
     else:
         heading = _("Hello! (card ending {digits})").format(digits=state.patron[-4:])
-    lent = [loan.stored.checkout for loan in reversed(state.loans)]  # the newest on top
+    lent = [loan.checkout for loan in reversed(state.loans)]  # the newest on top
     lines = tuple(
         LineView(
             # The title when the item snapshot has it: patrons know their items by title.
@@ -165,7 +165,7 @@ def _summary(finished: FinishedSession | None, lang: Language) -> str:
     if finished is None or not finished.loans:
         return lang._("No items were checked out.")
     n = len(finished.loans)
-    dues = sorted({loan.stored.checkout.due_date for loan in finished.loans})
+    dues = sorted({loan.checkout.due_date for loan in finished.loans})
     if len(dues) == 1:
         text = lang.n_("{n} item, due {date}", "{n} items, due {date}", n)
     else:

@@ -38,7 +38,6 @@ from kiosk.presenter.patron_types import (
     Effect,
     FinishedSession,
     LineView,
-    Loan,
     Notice,
     NoticeView,
     PlaySound,
@@ -67,7 +66,6 @@ __all__ = [
     "Effect",
     "FinishedSession",
     "LineView",
-    "Loan",
     "Notice",
     "NoticeView",
     "PlaySound",
@@ -136,7 +134,7 @@ def on_event(state: UiState, event: Event, at: timedelta, settings: Settings) ->
         )
         return Update(refused, (PlaySound(Sound.PROBLEM),))
     if isinstance(event, ItemCheckedOut):
-        added = replace(state, loans=(*state.loans, Loan.of(event)), notice=None)
+        added = replace(state, loans=(*state.loans, event.stored), notice=None)
         return Update(added, (PlaySound(Sound.SUCCESS),))
     if isinstance(event, ItemRefused):
         return _notice(state, ITEM_NOTICE[event.reason], at, settings)

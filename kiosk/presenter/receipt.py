@@ -31,7 +31,7 @@ def receipt_document(
         Text(_("Card ending {digits}").format(digits=session.patron[-4:]), align=Align.CENTER),
         Rule(),
     ]
-    for c in (loan.stored.checkout for loan in session.loans):
+    for c in (loan.checkout for loan in session.loans):
         if c.title:
             # The whole title (paper wraps it), and the barcode beside it for staff.
             blocks.append(Text(c.title, bold=True))
@@ -46,7 +46,7 @@ def receipt_document(
         Text(_("Checked out while the library system was offline.")),
         Text(
             _("Station {kiosk}, references {refs}").format(
-                kiosk=kiosk_id, refs=", ".join(f"#{loan.stored.seq}" for loan in session.loans)
+                kiosk=kiosk_id, refs=", ".join(f"#{loan.seq}" for loan in session.loans)
             )
         ),
     ]

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, tzinfo
 from hardware.printer import PrinterError, PrinterState, ReceiptPrinter
 from hardware.receipt import Document
 from kiosk.config import KioskConfig
+from kiosk.domain.checkout import SpooledCheckout
 from kiosk.domain.events import (
     Event,
     ItemCheckedOut,
@@ -19,7 +20,7 @@ from kiosk.domain.events import (
     SessionEnded,
 )
 from kiosk.presenter.i18n import Language, load_language
-from kiosk.presenter.presenter import RECEIPT_FAILED, FinishedSession, Loan, Settings
+from kiosk.presenter.presenter import RECEIPT_FAILED, FinishedSession, Settings
 from kiosk.presenter.receipt import receipt_document
 from kiosk.runtime.devices import DeviceStatus, open_printer
 
@@ -118,7 +119,7 @@ class SessionReceipts:
         self.kiosk_id = kiosk_id
         self.timezone = timezone
         self.qr = qr
-        self._loans: dict[str, list[Loan]] = {}
+        self._loans: dict[str, list[SpooledCheckout]] = {}
         self._sessions: dict[str, str] = {}  # patron -> current session id
         self._queue: list[tuple[str, Document]] = []
         self._printing: str | None = None
@@ -131,7 +132,7 @@ class SessionReceipts:
         """`now`, the wall clock, is printed on the receipt; `at` starts the print timeout."""
         for event in events:
             if isinstance(event, ItemCheckedOut):
-                self._loans.setdefault(event.patron, []).append(Loan.of(event))
+                self._loans.setdefault(event.stored.checkout.patron, []).append(event.stored)
             elif isinstance(event, SessionEnded):
                 loans = self._loans.pop(event.patron, [])
                 if loans and event.reason in (SessionEnd.DONE, SessionEnd.TIMEOUT):

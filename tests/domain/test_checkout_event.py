@@ -47,11 +47,6 @@ def test_the_line_never_shows_the_session_the_moment_the_kiosk_or_the_hand_over(
     assert not {"session_id", "occurred_at", "kiosk_id", "handed_over_at", "checkout"} & set(shown)
 
 
-def test_who_borrowed_what_is_read_off_the_event() -> None:
-    event = checked_out()
-    assert (event.patron, event.item) == (patron(1), item(1))
-
-
 # The flattening, on events made up for it ----------------------------------------------------
 
 

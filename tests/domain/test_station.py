@@ -583,7 +583,7 @@ def test_a_snapshot_problem_during_a_session_waits_for_the_session_to_end(
     assert transition.state.session == state.session
     # The patron carries on.
     state, shown = check_out(transition.state, item(2), 2, at(2))
-    assert shown.item == item(2)
+    assert shown.stored.checkout.item == item(2)
     # Done ends the session, and the remembered problem takes the station out of service at
     # once, without waiting for the shell to report it again.
     down = step(state, Done(), at(3), RULES)
@@ -931,7 +931,7 @@ def test_an_item_whose_status_keeps_it_here_is_refused(
     assert refused.state.session is not None
     assert refused.state.session.last_activity == mono(at(5))  # the patron is still there
     _, lent = check_out(refused.state, item(2), 1)  # and may go on borrowing
-    assert lent.item == item(2)
+    assert lent.stored.checkout.item == item(2)
 
 
 def test_every_status_but_available_has_a_refusal() -> None:
@@ -1036,8 +1036,8 @@ class Shell:
             assert stored is not None
             items = self.shown_in_session.setdefault(stored.session_id, [])
             for e in shown:
-                assert e.item not in items  # never twice in one session
-                items.append(e.item)
+                assert e.stored.checkout.item not in items  # never twice in one session
+                items.append(e.stored.checkout.item)
         for e in transition.events:
             if isinstance(e, SessionEnded):
                 assert e.items == len(self.shown_in_session.get(e.session_id, []))

@@ -38,7 +38,6 @@ from kiosk.presenter.presenter import (
     Effect,
     FinishedSession,
     LineView,
-    Loan,
     PlaySound,
     PrintReceipt,
     Receipt,
@@ -391,9 +390,7 @@ def test_a_known_item_shows_its_title_instead_of_its_barcode(code: str) -> None:
         LineView("Spirited Away", TEXT[code]["due"]),
     )
     assert all(item(1) not in text for text in shown.texts())
-    assert state.loans[0] == Loan(
-        stored(CARD, item(1), DUE, "txn-1", 41, False, "Spirited Away", "dvd")
-    )
+    assert state.loans[0] == stored(CARD, item(1), DUE, "txn-1", 41, False, "Spirited Away", "dvd")
     assert effects == [PlaySound(Sound.SUCCESS), PlaySound(Sound.SUCCESS)]
 
 
@@ -727,9 +724,7 @@ def test_where_a_session_ends(
     assert state.loans == ()
     finished = state.finished
     assert finished is not None
-    assert [loan.stored.checkout.item for loan in finished.loans] == [
-        item(n) for n in range(1, items + 1)
-    ]
+    assert [loan.checkout.item for loan in finished.loans] == [item(n) for n in range(1, items + 1)]
     assert effects == ([PrintReceipt(finished)] if prints else [])
 
 
@@ -1017,8 +1012,8 @@ def test_the_finished_session_keeps_every_loan_for_the_receipt() -> None:
                 "session-1",
                 CARD,
                 (
-                    Loan(stored(CARD, item(1), DUE, "txn-1", 41, False)),
-                    Loan(stored(CARD, item(2), DUE, "txn-2", 42, True)),
+                    stored(CARD, item(1), DUE, "txn-1", 41, False),
+                    stored(CARD, item(2), DUE, "txn-2", 42, True),
                 ),
                 SessionEnd.DONE,
             )

@@ -9,7 +9,7 @@ import pytest
 
 from kiosk.domain.events import SessionEnd
 from kiosk.presenter.i18n import load_language
-from kiosk.presenter.presenter import FinishedSession, Loan
+from kiosk.presenter.presenter import FinishedSession
 from kiosk.presenter.receipt import receipt_document
 from tests.conftest import item, patron, stored
 
@@ -19,8 +19,8 @@ SESSION = FinishedSession(
     "session-1",
     CARD,
     (
-        Loan(stored(CARD, item(1), date(2026, 12, 14), "txn-1", 41, False)),
-        Loan(stored(CARD, item(2), date(2026, 12, 21), "txn-2", 42, False)),
+        stored(CARD, item(1), date(2026, 12, 14), "txn-1", 41, False),
+        stored(CARD, item(2), date(2026, 12, 21), "txn-2", 42, False),
     ),
     SessionEnd.DONE,
 )
@@ -128,10 +128,8 @@ TITLED = FinishedSession(
     "session-1",
     CARD,
     (
-        Loan(stored(CARD, item(1), date(2026, 11, 30), "txn-1", 41, False, "Spirited Away")),
-        Loan(
-            stored(CARD, item(2), date(2026, 12, 14), "txn-2", 42, False)
-        ),  # not in the item snapshot
+        stored(CARD, item(1), date(2026, 11, 30), "txn-1", 41, False, "Spirited Away"),
+        stored(CARD, item(2), date(2026, 12, 14), "txn-2", 42, False),  # not in the item snapshot
     ),
     SessionEnd.DONE,
 )
@@ -157,7 +155,7 @@ def test_a_long_title_is_printed_whole_not_shortened_as_on_the_screen() -> None:
     long = FinishedSession(
         "s",
         CARD,
-        (Loan(stored(CARD, item(1), date(2026, 12, 14), "t", 1, False, title)),),
+        (stored(CARD, item(1), date(2026, 12, 14), "t", 1, False, title),),
         SessionEnd.DONE,
     )
     lines = lines_for("en", long)

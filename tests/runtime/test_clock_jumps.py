@@ -97,7 +97,7 @@ def test_a_wall_clock_set_back_an_hour_times_out_on_schedule(
     clock.advance(10)
     clock.jump(-HOUR)
     lent = runtime.scan(item(1))
-    assert [e.item for e in lent if isinstance(e, ItemCheckedOut)] == [item(1)]
+    assert [e.stored.checkout.item for e in lent if isinstance(e, ItemCheckedOut)] == [item(1)]
     # Stored with the wall clock's time, set back or not: that is what the wall says.
     [(_, occurred_at, due)] = stored_times(home)
     assert occurred_at == START + timedelta(seconds=10 - HOUR)
@@ -120,7 +120,7 @@ def test_a_wall_clock_set_forward_a_day_does_not_end_the_session(
     assert ended(runtime.tick()) == []
     assert runtime.state.session is not None
     lent = runtime.scan(item(1))
-    assert [e.item for e in lent if isinstance(e, ItemCheckedOut)] == [item(1)]
+    assert [e.stored.checkout.item for e in lent if isinstance(e, ItemCheckedOut)] == [item(1)]
     [(_, occurred_at, due)] = stored_times(home)
     assert occurred_at == START + timedelta(seconds=5 + DAY)  # the jumped wall time
     assert due == date(2026, 12, 15)  # 21 days from the wall clock's (new) day

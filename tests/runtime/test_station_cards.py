@@ -59,7 +59,9 @@ def outcome(events: list[Event]) -> list[Outcome]:
         elif isinstance(event, PatronAccepted):
             shown.append((PatronAccepted, event.patron))
         elif isinstance(event, ItemCheckedOut):
-            shown.append((ItemCheckedOut, (event.patron, event.item)))
+            shown.append(
+                (ItemCheckedOut, (event.stored.checkout.patron, event.stored.checkout.item))
+            )
         else:
             shown.append((type(event), None))
     return shown

@@ -57,7 +57,7 @@ def shown(events: list[Event]) -> list[tuple[str, object]]:
     out: list[tuple[str, object]] = []
     for event in events:
         if isinstance(event, ItemCheckedOut):
-            out.append(("lent", event.item))
+            out.append(("lent", event.stored.checkout.item))
         elif isinstance(event, ItemRefused):
             out.append(("refused", event.reason))
         elif isinstance(event, PatronAccepted):

@@ -227,7 +227,7 @@ def slow(ctx: Ctx) -> list[Step]:
         return {
             "screen": c.state.screen.value,
             "notice": c.state.notice.value if c.state.notice else None,
-            "loans": [loan.stored.checkout.item for loan in c.state.loans],
+            "loans": [loan.checkout.item for loan in c.state.loans],
             "sounds": [s.value for s in c.app.controller.sounds.played],
         }
 
@@ -272,7 +272,7 @@ def stalled(ctx: Ctx) -> list[Step]:
 
     def facts(c: Ctx) -> dict[str, Any]:
         return {
-            "loans": [loan.stored.checkout.item for loan in c.state.loans],
+            "loans": [loan.checkout.item for loan in c.state.loans],
             "notice": c.state.notice.value if c.state.notice else None,
             "sounds": [s.value for s in c.app.controller.sounds.played],
         }

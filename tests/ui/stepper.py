@@ -198,7 +198,7 @@ def loans_are(n: int) -> Check:
 
 
 def has_loan(ctx: Ctx, code: str) -> bool:
-    return any(loan.stored.checkout.item == code for loan in ctx.state.loans)
+    return any(loan.checkout.item == code for loan in ctx.state.loans)
 
 
 def language_is(code: str) -> Check:
@@ -331,7 +331,7 @@ def capture(ctx: Ctx, name: str) -> dict[str, Any]:
     return {
         "screen": controller.state.screen.value,
         "language": controller.state.language,
-        "loans": [loan.stored.checkout.item for loan in controller.state.loans],
+        "loans": [loan.checkout.item for loan in controller.state.loans],
         "now": ctx.clock.now().isoformat(),
         "deadline": plain(controller.state.deadline),
         "expected": plain(expected),
