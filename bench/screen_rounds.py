@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.old_code import BASELINE_COMMIT, OldCode, Skipped
+from bench.scan_to_screen import summary as summary_of_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "bench" / "scan_to_screen.py"
@@ -43,16 +43,7 @@ FIGURES = ("frame", "view")  # compared with the old code; "engine" is today's b
 
 def summary(ms: list[float]) -> dict[str, float]:
     """As scan_to_screen.summary, from samples already in milliseconds."""
-    ms = sorted(ms)
-    cuts = statistics.quantiles(ms, n=100, method="inclusive")
-    return {
-        "n": len(ms),
-        "median_ms": round(statistics.median(ms), 3),
-        "p90_ms": round(cuts[89], 3),
-        "p99_ms": round(cuts[98], 3),
-        "max_ms": round(ms[-1], 3),
-        "mean_ms": round(statistics.fmean(ms), 3),
-    }
+    return summary_of_seconds([m / 1000 for m in ms])
 
 
 def pooled(runs: list[dict[str, Any]], names: tuple[str, ...]) -> dict[str, dict[str, float]]:

@@ -23,7 +23,7 @@ from kiosk.domain.items import ItemRecord, ItemStatus
 from kiosk.domain.patrons import SnapshotMode
 from kiosk.errors import SnapshotError
 from kiosk.storage.bulk import Chunk, Parsed, Table, chunks_of
-from kiosk.storage.db import database_errors, sqlite_engine
+from kiosk.storage.db import HeldReader, database_errors, sqlite_engine
 from kiosk.storage.swap import (
     ImportReport,
     Progress,
@@ -163,10 +163,9 @@ class ItemReader:
     def __init__(self, info: SnapshotInfo) -> None:
         self.info = info
         self._engine: Engine = sqlite_engine(info.file, mode="readonly")
-        self._conn = self._engine.connect()
+        self._db = HeldReader(self._engine)
         try:
-            columns = {r[1] for r in self._conn.exec_driver_sql("PRAGMA table_info(items)")}
-            self._conn.rollback()
+            columns = {r[1] for r in self._db.rows("PRAGMA table_info(items)")}
         except BaseException:
             self.close()
             raise
@@ -176,10 +175,10 @@ class ItemReader:
         self._select = select + " WHERE barcode = ?"
 
     def lookup(self, barcode: str) -> ItemRecord | None:
-        row = self._conn.exec_driver_sql(self._select, (barcode,)).first()
-        self._conn.rollback()
-        if row is None:
+        found = self._db.rows(self._select, (barcode,))
+        if not found:
             return None
+        row = found[0]
         try:
             status = ItemStatus(row[3])
         except ValueError:  # written by a newer kiosk: refused, never guessed available
@@ -187,5 +186,5 @@ class ItemReader:
         return ItemRecord(row[0], row[1], row[2], status, row[4])
 
     def close(self) -> None:
-        self._conn.close()
+        self._db.close()
         self._engine.dispose()

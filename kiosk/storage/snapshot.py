@@ -31,7 +31,7 @@ from kiosk.domain.ils_files import (
 from kiosk.domain.patrons import MOST_RESTRICTIVE_FIRST, PatronRecord, PatronStatus, SnapshotMode
 from kiosk.errors import SnapshotError
 from kiosk.storage.bulk import BadRow, Chunk, Parsed, Table, chunks_of
-from kiosk.storage.db import database_errors, sqlite_engine
+from kiosk.storage.db import HeldReader, database_errors, sqlite_engine
 from kiosk.storage.patron_rows import PatronColumns, as_row
 from kiosk.storage.swap import (
     ImportCounts,
@@ -288,20 +288,20 @@ class SnapshotReader:
     def __init__(self, info: SnapshotInfo) -> None:
         self.info = info
         self._engine: Engine = sqlite_engine(info.file, mode="readonly")
-        self._conn = self._engine.connect()
+        self._db = HeldReader(self._engine)
 
     @property
     def mode(self) -> SnapshotMode:
         return self.info.mode
 
     def lookup(self, barcode: str) -> PatronRecord | None:
-        row = self._conn.exec_driver_sql(
+        found = self._db.rows(
             "SELECT barcode, name, fines_cents, status, expires FROM patrons WHERE barcode = ?",
             (barcode,),
-        ).first()
-        self._conn.rollback()  # end the read transaction so a reader never pins old WAL pages
-        if row is None:
+        )
+        if not found:
             return None
+        row = found[0]
         return PatronRecord(
             barcode=row[0],
             name=row[1],
@@ -311,5 +311,5 @@ class SnapshotReader:
         )
 
     def close(self) -> None:
-        self._conn.close()
+        self._db.close()
         self._engine.dispose()

@@ -24,7 +24,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.domain.checkout import Checkout, SpooledCheckout
 from kiosk.errors import SpoolDamagedError, StorageError
-from kiosk.storage.db import database_errors, driver_connection, plain_error, sqlite_engine
+from kiosk.storage.db import (
+    HeldConnections,
+    database_errors,
+    driver_connection,
+    plain_error,
+    sqlite_engine,
+)
 from kiosk.storage.files import atomic_write_bytes, private_dir
 from kiosk.storage.spool_files import (
     KEEP_IT,
@@ -115,6 +121,7 @@ class Spool(SpoolSettings, SpoolUploads, SpoolPeriods):
 
     def __init__(self, engine: Engine, path: Path, spool_id: str) -> None:
         self._engine = engine
+        self._held = HeldConnections(engine)  # for the calls made at every scan
         self.path = path
         self.spool_id = spool_id
         super().__init__()  # the settings' change counter
@@ -190,6 +197,7 @@ class Spool(SpoolSettings, SpoolUploads, SpoolPeriods):
         return cls(engine, path, spool_id)
 
     def close(self) -> None:
+        self._held.close()
         self._engine.dispose()
 
     # Writing -----------------------------------------------------------------------------
@@ -199,7 +207,7 @@ class Spool(SpoolSettings, SpoolUploads, SpoolPeriods):
         Raises StorageError if it could not be stored; then nothing was stored and the patron
         must not be told it is done."""
         try:
-            with driver_connection(self._engine) as (db, _), _immediate(db):
+            with self._held() as (db, _), _immediate(db):
                 return _insert_checkout(db, request, kiosk_id, tz)
         except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
             free = free_bytes(self.path.parent)

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Engine
 
-from kiosk.storage.db import database_errors, driver_connection
+from kiosk.storage.db import HeldConnections, database_errors
 
 _SETTINGS_QUERY = "SELECT key, value FROM settings WHERE key IN (SELECT value FROM json_each(?))"
 
@@ -20,6 +20,7 @@ class SpoolSettings:
     """Part of `Spool` (kiosk.storage.spool), sharing its engine."""
 
     _engine: Engine
+    _held: HeldConnections
 
     def __init__(self) -> None:
         # Moved on by every change this object makes to the settings: with SQLite's
@@ -58,7 +59,7 @@ class SpoolSettings:
         and they seldom change: the answer is kept with the connection and read again only
         when the database changed under it (PRAGMA data_version: a commit by any other
         connection, such as a `kiosk staff` command) or this object changed a setting."""
-        with driver_connection(self._engine) as (db, notes):
+        with self._held() as (db, notes):
             (version,) = db.execute("PRAGMA data_version").fetchone()
             stamp = (version, self._settings_changes, keys)
             kept = notes.get("settings")
