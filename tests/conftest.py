@@ -74,6 +74,12 @@ def stored(
     return SpooledCheckout(lent, "TEST-SC01", txn_id, seq)
 
 
+def lent(n: int, who: int, what: int, at: datetime) -> Checkout:
+    """A test's n-th checkout: patron serial `who` borrows item serial `what` at `at`, in
+    session s<n>, due Monday 2026-12-14."""
+    return Checkout(f"s{n}", patron(who), item(what), date(2026, 12, 14), False, at)
+
+
 # A standard snapshot used across tests: serial -> (name, fines, status, expires)
 STANDARD_PATRONS = {
     1: ("Rivera, Ana", "0.00", "ok", "2099-01-01"),

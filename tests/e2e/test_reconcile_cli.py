@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import re
 import stat
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from kiosk.config import load_config
-from kiosk.domain.checkout import Checkout
 from kiosk.storage.spool import Spool
-from tests.conftest import KioskHome, item, patron
+from tests.conftest import KioskHome, item, lent, patron
 from tests.e2e.test_upload_cli import BUILT, sip2_section
 from tests.upload.ils import Library, ils
 
@@ -29,14 +28,7 @@ def lend(home: KioskHome, *loans: tuple[int, int], start: int = 0) -> None:
     try:
         for n, (who, what) in enumerate(loans, start=start + 1):
             spool.record_checkout(
-                Checkout(
-                    session_id=f"s{n}",
-                    patron=patron(who),
-                    item=item(what),
-                    due_date=date(2026, 12, 14),
-                    special_due=False,
-                    occurred_at=T0 + timedelta(minutes=n),
-                ),
+                lent(n, who, what, T0 + timedelta(minutes=n)),
                 config.kiosk.id,
                 TZ,
             )

@@ -7,14 +7,14 @@ from __future__ import annotations
 import csv
 import io
 import stat
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from kiosk.cli.reconcile import run_reconcile
 from kiosk.config import KioskConfig, load_config
-from kiosk.domain.checkout import Checkout, SpooledCheckout
+from kiosk.domain.checkout import SpooledCheckout
 from kiosk.domain.patrons import PatronRefusal
 from kiosk.exports.reconcile import ON_LOAN_ELSEWHERE, lent_twice, reconcile, text_lines
 from kiosk.exports.reconcile_report import render_csv, render_html, write_reconciliation
@@ -22,7 +22,7 @@ from kiosk.runtime.clock import ManualClock
 from kiosk.runtime.staff import StaffDesk
 from kiosk.runtime.staff_jobs import facts
 from kiosk.storage.spool import Spool, UploadState
-from tests.conftest import KioskHome, item, patron
+from tests.conftest import KioskHome, item, lent, patron
 
 TZ = ZoneInfo("America/New_York")
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
@@ -32,14 +32,7 @@ def loan(
     n: int, who: int, what: int, kiosk: str = "MAIN-SC01", minutes: int = 0
 ) -> SpooledCheckout:
     return SpooledCheckout(
-        Checkout(
-            session_id=f"s{n}",
-            patron=patron(who),
-            item=item(what),
-            due_date=date(2026, 12, 14),
-            special_due=False,
-            occurred_at=T0 + timedelta(minutes=minutes or n),
-        ),
+        lent(n, who, what, T0 + timedelta(minutes=minutes or n)),
         kiosk_id=kiosk,
         txn_id=f"00000000-0000-4000-8000-{n:012d}",
         seq=n,
@@ -145,14 +138,7 @@ def record(config: KioskConfig, *loans: tuple[int, int]) -> list[str]:
     try:
         return [
             spool.record_checkout(
-                Checkout(
-                    session_id=f"s{n}",
-                    patron=patron(who),
-                    item=item(what),
-                    due_date=date(2026, 12, 14),
-                    special_due=False,
-                    occurred_at=T0 + timedelta(minutes=n),
-                ),
+                lent(n, who, what, T0 + timedelta(minutes=n)),
                 config.kiosk.id,
                 TZ,
             ).txn_id
