@@ -45,6 +45,7 @@ def screenshots(out: Path) -> None:
     """Run a scripted session through every screen offscreen; save a PNG of each to OUT."""
     from kiosk.cli.run import build_runtime
     from kiosk.runtime.clock import ManualClock
+    from kiosk.storage.items import ItemStore
     from kiosk.storage.snapshot import SnapshotStore
     from kiosk.ui.env import prepare
 
@@ -55,6 +56,18 @@ def screenshots(out: Path) -> None:
     config = config.model_copy(update={"display": display})
     SnapshotStore(config.data_dir).import_csv(
         folder / "patrons.csv", patron_rule=config.barcode_rules().patron, now=utc_now()
+    )
+    # An item snapshot that lists two items the station must not lend (the others are not
+    # in it, and are lent as "Item <barcode>"): for the notices they bring.
+    held, not_here = demo.barcode("3", 6), demo.barcode("3", 7)
+    (folder / "items.csv").write_text(
+        "barcode,title,material,status,hold_for\n"
+        f"{held},The Very Hungry Caterpillar,book,on_hold,{demo.barcode('2', 2)}\n"
+        f"{not_here},Atlas of the World,book,not_for_loan,\n",
+        encoding="utf-8",
+    )
+    ItemStore(config.data_dir).import_csv(
+        folder / "items.csv", item_rule=config.barcode_rules().item, now=utc_now()
     )
     prepare(config.data_dir / "kivy", offscreen=True)
     from kiosk.ui.launch import build_app
@@ -70,7 +83,14 @@ def screenshots(out: Path) -> None:
     items = [demo.barcode("3", n) for n in range(1, 5)]
     out.mkdir(parents=True, exist_ok=True)
     runner = ScriptRunner(
-        tour(clock, patrons, items, staff_login=(demo.staff_card(), demo.STAFF_PIN)), out
+        tour(
+            clock,
+            patrons,
+            items,
+            staff_login=(demo.staff_card(), demo.STAFF_PIN),
+            refused_items=(held, not_here),
+        ),
+        out,
     )
     app.drive(runner)
     app.run()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kiosk.presenter.presenter import Action, Receipt, Screen
+from kiosk.presenter.presenter import Action, Notice, Receipt, Screen
 from kiosk.presenter.staff import Job, Page, Press, StaffPress
 from kiosk.runtime.clock import ManualClock
 
@@ -196,15 +196,39 @@ class ScriptRunner:
             app.shutdown()
 
 
+def notice_is(notice: Notice) -> Check:
+    return lambda app: app.controller.state.notice is notice
+
+
 def tour(
     clock: ManualClock,
     patrons: dict[str, str],
     items: list[str],
     staff_login: tuple[str, str] | None = None,
+    refused_items: tuple[str, str] | None = None,
 ) -> list[Step]:
     """Every screen once. patrons: ok, fines, plus the demo's second language patron;
-    staff_login: (staff card, PIN) to visit the staff screens too."""
+    staff_login: (staff card, PIN) to visit the staff screens too; refused_items: an item on
+    hold for another patron and one not for loan (the item snapshot says so), for the
+    notices they bring."""
     staff_steps = staff_tour(*staff_login) if staff_login else []
+    notices: list[Step] = []
+    if refused_items:
+        held, not_here = refused_items
+        notices = [
+            Step(
+                "held",
+                scan(held),
+                until=notice_is(Notice.HELD_FOR_ANOTHER),
+                shot="19-notice-held-for-another",
+            ),
+            Step(
+                "not lent here",
+                scan(not_here),
+                until=notice_is(Notice.NOT_LENT_HERE),
+                shot="20-notice-not-lent-here",
+            ),
+        ]
     return [
         Step("start", until=screen_is(Screen.WELCOME), shot="01-welcome"),
         Step(
@@ -226,6 +250,7 @@ def tour(
             until=lambda a: a.controller.state.notice is not None,
             shot="04-item-problem",
         ),
+        *notices,
         Step(
             "idle",
             advance(clock, 52),
