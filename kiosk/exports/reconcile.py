@@ -18,6 +18,7 @@ from datetime import datetime
 from kiosk.domain.barcodes import mask
 from kiosk.domain.checkout import SpooledCheckout
 from kiosk.domain.patrons import PatronRefusal
+from kiosk.exports.text_lines import listed
 from kiosk.storage.spool import UploadState
 
 # What ILSs say when an item is on loan already (Koha, Evergreen, FOLIO, pysip2 and others
@@ -189,34 +190,26 @@ def text_lines(result: Reconciliation, *, limit: int = 20, unmask: bool = False)
     def patron(barcode: str) -> str:
         return barcode if unmask else mask(barcode)
 
-    out = []
-    if result.lent_twice:
-        out.append(f"Items lent to more than one patron ({len(result.lent_twice)}):")
-        for f in result.lent_twice[:limit]:
-            out.append(f"  item {f.item}: " + "; ".join(_loan(c, patron) for c in f.loans))
-        if len(result.lent_twice) > limit:
-            out.append(f"  ... and {len(result.lent_twice) - limit} more (see the report)")
-    if result.cards_refused:
-        out.append(
-            f"Checkouts to cards the patron snapshot now refuses ({len(result.cards_refused)}):"
-        )
-        for r in result.cards_refused[:limit]:
-            out.append(
-                f"  item {r.checkout.checkout.item}: {_loan(r.checkout, patron)}: {r.reason}"
-            )
-        if len(result.cards_refused) > limit:
-            out.append(f"  ... and {len(result.cards_refused) - limit} more (see the report)")
-    if result.on_loan_elsewhere:
-        out.append(
-            f"Refused by the ILS as on loan to someone else ({len(result.on_loan_elsewhere)}):"
-        )
-        for o in result.on_loan_elsewhere[:limit]:
-            out.append(
-                f"  item {o.checkout.checkout.item}: {_loan(o.checkout, patron)}: {o.message}"
-            )
-        if len(result.on_loan_elsewhere) > limit:
-            out.append(f"  ... and {len(result.on_loan_elsewhere) - limit} more (see the report)")
-    return out
+    return [
+        *listed(
+            f"Items lent to more than one patron ({len(result.lent_twice)}):",
+            result.lent_twice,
+            lambda f: f"item {f.item}: " + "; ".join(_loan(c, patron) for c in f.loans),
+            limit,
+        ),
+        *listed(
+            f"Checkouts to cards the patron snapshot now refuses ({len(result.cards_refused)}):",
+            result.cards_refused,
+            lambda r: f"item {r.checkout.checkout.item}: {_loan(r.checkout, patron)}: {r.reason}",
+            limit,
+        ),
+        *listed(
+            f"Refused by the ILS as on loan to someone else ({len(result.on_loan_elsewhere)}):",
+            result.on_loan_elsewhere,
+            lambda o: f"item {o.checkout.checkout.item}: {_loan(o.checkout, patron)}: {o.message}",
+            limit,
+        ),
+    ]
 
 
 def lent_twice_line(count: int) -> str:

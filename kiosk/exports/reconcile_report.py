@@ -11,7 +11,7 @@ from pathlib import Path
 
 from kiosk.domain.checkout import SpooledCheckout
 from kiosk.exports.reconcile import Reconciliation
-from kiosk.storage.files import atomic_write_bytes, private_dir
+from kiosk.storage.files import write_report_files
 
 LENT_TWICE = "lent to more than one patron"
 CARD_REFUSED = "card now refused"
@@ -122,9 +122,5 @@ def render_html(result: Reconciliation) -> str:
 
 def write_reconciliation(result: Reconciliation, folder: Path) -> tuple[Path, Path]:
     """Both files, named by the time they were made, readable only by the kiosk's user."""
-    private_dir(folder)
-    stem = folder / f"reconcile-{result.made_at.strftime('%Y%m%d-%H%M%S')}"
-    csv_path, html_path = stem.with_suffix(".csv"), stem.with_suffix(".html")
-    atomic_write_bytes(csv_path, render_csv(result).encode("utf-8"))
-    atomic_write_bytes(html_path, render_html(result).encode("utf-8"))
-    return csv_path, html_path
+    stem = f"reconcile-{result.made_at.strftime('%Y%m%d-%H%M%S')}"
+    return write_report_files(folder, stem, render_csv(result), render_html(result))

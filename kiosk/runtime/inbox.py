@@ -17,6 +17,7 @@ import os
 import queue
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from kiosk.domain.station_types import (
     ClearSession,
@@ -40,6 +41,7 @@ __all__ = [
     "Shutdown",
     "StillHere",
     "Tick",
+    "drain_queue",
 ]
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,20 @@ class Advance:
 ShellInput = Scan | Rejected | Advance
 
 Input = ShellInput | Done | StillHere | ClearSession | Tick | EndOfInput | Shutdown
+
+
+T = TypeVar("T")
+
+
+def drain_queue(waiting: queue.SimpleQueue[T] | queue.Queue[T]) -> list[T]:
+    """Everything in a queue now, without waiting (the queues the engine, the printer and
+    staff jobs hand their results over in)."""
+    out: list[T] = []
+    while True:
+        try:
+            out.append(waiting.get_nowait())
+        except queue.Empty:
+            return out
 
 
 class Inbox:
@@ -114,12 +130,7 @@ class Inbox:
             with contextlib.suppress(BlockingIOError):
                 while os.read(self._pipe[0], 4096):
                     pass
-        messages: list[Input] = []
-        while True:
-            try:
-                messages.append(self._queue.get_nowait())
-            except queue.Empty:
-                return messages
+        return drain_queue(self._queue)
 
     def fileno(self) -> int:
         if self._pipe is None:

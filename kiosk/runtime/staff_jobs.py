@@ -16,6 +16,7 @@ from typing import assert_never
 
 from kiosk.exports.drives import Drive
 from kiosk.presenter.staff import Facts, Job, Result, StatusLine
+from kiosk.runtime.inbox import drain_queue
 from kiosk.runtime.signin import PinCheck
 from kiosk.runtime.staff import Outcome, StaffDesk, StaffStatus
 
@@ -144,12 +145,7 @@ class StaffJobs:
         self._pool.submit(self._guarded, job, lambda: self._do(job, arg))
 
     def drain(self) -> list[Answer]:
-        answers = []
-        while True:
-            try:
-                answers.append(self._answers.get_nowait())
-            except queue.Empty:
-                return answers
+        return drain_queue(self._answers)
 
     def close(self) -> None:
         # Queued jobs still run (a sign-out's audit entry, an export under way): the pool's

@@ -33,6 +33,7 @@ from kiosk.runtime.inbox import (
     Shutdown,
     StillHere,
     Tick,
+    drain_queue,
 )
 from kiosk.runtime.station import StationRuntime
 
@@ -98,12 +99,7 @@ class EngineWorker:
         self.inbox.post(ClearSession())
 
     def drain(self) -> list[Batch]:
-        batches = []
-        while True:
-            try:
-                batches.append(self._outbox.get_nowait())
-            except queue.Empty:
-                return batches
+        return drain_queue(self._outbox)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="engine", daemon=True)

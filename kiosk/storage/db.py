@@ -175,37 +175,19 @@ def driver_connection(engine: Engine) -> Iterator[tuple[sqlite3.Connection, dict
         proxy.close()  # back to the pool, which rolls back anything left open
 
 
-class HeldReader:
-    """A read-only file's driver connection, held for a reader's life, for the lookups made
-    at every scan (a card in the patron snapshot, an item in the item snapshot). Each lookup
-    is one statement run to its end, so no read transaction stays open to pin old WAL pages,
-    and SQLAlchemy's execution layer (about 30 µs a lookup here) is left out, as in
-    `driver_connection`."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._proxy = engine.raw_connection()
-        db = self._proxy.driver_connection
-        assert isinstance(db, sqlite3.Connection)
-        self._db = db
-
-    def rows(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        return self._db.execute(sql, parameters).fetchall()
-
-    def close(self) -> None:
-        self._proxy.close()
-
-
 class HeldConnections:
-    """Driver connections for the calls a durable engine's owner makes at every scan (the
-    staff settings' check, a checkout's write): one per thread, taken from the pool at its
-    first use and kept until `close`. The pool's hand-over costs about 18 µs a call here,
-    a tenth of a scan to a durable checkout. What the pool does at each hand-over is done at
-    each use instead: a transaction left open is rolled back, and the full-disk fault of the
-    tests (FAULT_MAX_PAGES_ENV) is applied."""
+    """Driver connections for the calls made at every scan (the spool's staff settings'
+    check and checkout write; a card or an item looked up in a snapshot): one per thread,
+    taken from the pool at its first use and kept until `close`, with no SQLAlchemy
+    execution layer around them. The pool's hand-over costs about 18 µs a call here, a
+    tenth of a scan to a durable checkout. What the pool does at each hand-over is done at
+    each use instead: a transaction left open is rolled back (a read run to its end leaves
+    none to pin old WAL pages), and, on a durable engine, the full-disk fault of the tests
+    (FAULT_MAX_PAGES_ENV) is applied."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, durable: bool = True) -> None:
         self._engine = engine
-        self._fault_file = os.environ.get(FAULT_MAX_PAGES_ENV)
+        self._fault_file = os.environ.get(FAULT_MAX_PAGES_ENV) if durable else None
         self._local = threading.local()
         self._held: list[PoolProxiedConnection] = []
         self._lock = threading.Lock()
@@ -229,6 +211,11 @@ class HeldConnections:
         finally:
             if db.in_transaction:
                 db.rollback()
+
+    def rows(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """One statement run to its end on this thread's connection."""
+        with self() as (db, _):
+            return db.execute(sql, parameters).fetchall()
 
     def close(self) -> None:
         with self._lock:

@@ -121,3 +121,13 @@ def user_name(uid: int | None = None) -> str:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
         return f"uid {uid}"
+
+
+def write_report_files(folder: Path, stem: str, csv_text: str, html_text: str) -> tuple[Path, Path]:
+    """A report's two files, `folder/stem.csv` and `folder/stem.html`, each written whole
+    and readable only by the kiosk's user (the folder too)."""
+    private_dir(folder)
+    csv_path, html_path = folder / f"{stem}.csv", folder / f"{stem}.html"
+    atomic_write_bytes(csv_path, csv_text.encode("utf-8"))
+    atomic_write_bytes(html_path, html_text.encode("utf-8"))
+    return csv_path, html_path

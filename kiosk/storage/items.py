@@ -23,7 +23,7 @@ from kiosk.domain.items import ItemRecord, ItemStatus
 from kiosk.domain.patrons import SnapshotMode
 from kiosk.errors import SnapshotError
 from kiosk.storage.bulk import Chunk, Parsed, Table, chunks_of
-from kiosk.storage.db import HeldReader, database_errors, sqlite_engine
+from kiosk.storage.db import HeldConnections, database_errors, sqlite_engine
 from kiosk.storage.swap import (
     ImportReport,
     Progress,
@@ -163,7 +163,7 @@ class ItemReader:
     def __init__(self, info: SnapshotInfo) -> None:
         self.info = info
         self._engine: Engine = sqlite_engine(info.file, mode="readonly")
-        self._db = HeldReader(self._engine)
+        self._db = HeldConnections(self._engine, durable=False)
         try:
             columns = {r[1] for r in self._db.rows("PRAGMA table_info(items)")}
         except BaseException:

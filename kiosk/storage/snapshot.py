@@ -31,7 +31,7 @@ from kiosk.domain.ils_files import (
 from kiosk.domain.patrons import MOST_RESTRICTIVE_FIRST, PatronRecord, PatronStatus, SnapshotMode
 from kiosk.errors import SnapshotError
 from kiosk.storage.bulk import BadRow, Chunk, Parsed, Table, chunks_of
-from kiosk.storage.db import HeldReader, database_errors, sqlite_engine
+from kiosk.storage.db import HeldConnections, database_errors, sqlite_engine
 from kiosk.storage.patron_rows import PatronColumns, as_row
 from kiosk.storage.swap import (
     ImportCounts,
@@ -288,7 +288,7 @@ class SnapshotReader:
     def __init__(self, info: SnapshotInfo) -> None:
         self.info = info
         self._engine: Engine = sqlite_engine(info.file, mode="readonly")
-        self._db = HeldReader(self._engine)
+        self._db = HeldConnections(self._engine, durable=False)
 
     @property
     def mode(self) -> SnapshotMode:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-from kiosk.storage.files import atomic_write_bytes, private_dir
+from kiosk.exports.text_lines import listed
+from kiosk.storage.files import write_report_files
 from kiosk.storage.spool import CONFIRMED, RESEND, RESENT, UploadRun, UploadState
 from kiosk.upload.sip2 import due_dates
 
@@ -225,38 +226,43 @@ def text_lines(report: Report, limit: int = 20) -> list[str]:
     hand, what was never sent; each with only the advice that fits it."""
     out = [f"Note: {note}." for note in report.notes]
     other = report.other_due_dates
-    if other:
-        out.append(f"{_sentence(other_due_dates_line(len(other)))}:")
-        for line in other[:limit]:
-            c, lent = line.state.checkout, line.state.checkout.checkout
-            out.append(
-                f"  #{c.seq} item {lent.item}: the receipt said {lent.due_date.isoformat()}, "
-                f"the ILS says {line.state.ils_due.strip()}"
-            )
-        if len(other) > limit:
-            out.append(f"  ... and {len(other) - limit} more")
+    out += listed(
+        f"{_sentence(other_due_dates_line(len(other)))}:",
+        other,
+        lambda line: (
+            f"#{line.state.checkout.seq} item {line.state.checkout.checkout.item}: the receipt "
+            f"said {line.state.checkout.checkout.due_date.isoformat()}, "
+            f"the ILS says {line.state.ils_due.strip()}"
+        ),
+        limit,
+        more="",
+    )
     follow = report.follow_up
     if follow:
-        out.append(f"To follow up by hand ({len(follow)}):")
-        for line in follow[:limit]:
-            c = line.state.checkout
-            message = f": {line.state.message}" if line.state.message else ""
-            out.append(f"  #{c.seq} item {c.checkout.item}: {line.result}{message}")
-        if len(follow) > limit:
-            out.append(f"  ... and {len(follow) - limit} more (see the report)")
+        out += listed(
+            f"To follow up by hand ({len(follow)}):",
+            follow,
+            lambda line: (
+                f"#{line.state.checkout.seq} item {line.state.checkout.checkout.item}: "
+                f"{line.result}{f': {line.state.message}' if line.state.message else ''}"
+            ),
+            limit,
+        )
         out.extend(f"  {WHAT_TO_DO[kind]}" for kind in FOLLOW_UP if report.counts[kind])
         waiting = report.waiting_for_staff
         if waiting:
             out.append(f"  {resolve_advice(line.state.checkout.seq for line in waiting)}")
     staff = report.answered_by_staff
-    if staff:
-        out.append(f"Answered by staff ({len(staff)}):")
-        for line in staff[:limit]:
-            c = line.state.checkout
-            then = "" if line.result in (CONFIRMED_BY_STAFF, TO_RESEND) else f"; {line.result}"
-            out.append(f"  #{c.seq} item {c.checkout.item}: {staff_note(line.state)}{then}")
-        if len(staff) > limit:
-            out.append(f"  ... and {len(staff) - limit} more (see the report)")
+    out += listed(
+        f"Answered by staff ({len(staff)}):",
+        staff,
+        lambda line: (
+            f"#{line.state.checkout.seq} item {line.state.checkout.checkout.item}: "
+            f"{staff_note(line.state)}"
+            + ("" if line.result in (CONFIRMED_BY_STAFF, TO_RESEND) else f"; {line.result}")
+        ),
+        limit,
+    )
     if report.never_sent:
         out.append(f"Never sent ({len(report.never_sent)}): {WHAT_TO_DO[PENDING]}")
     return out
@@ -372,9 +378,5 @@ def _due_table(lines: tuple[ReportLine, ...]) -> str:
 
 def write_report(report: Report, folder: Path) -> tuple[Path, Path]:
     """Both files, named by the time they were made, readable only by the kiosk's user."""
-    private_dir(folder)
-    stem = folder / f"upload-{report.made_at.strftime('%Y%m%d-%H%M%S')}"
-    csv_path, html_path = stem.with_suffix(".csv"), stem.with_suffix(".html")
-    atomic_write_bytes(csv_path, render_csv(report).encode("utf-8"))
-    atomic_write_bytes(html_path, render_html(report).encode("utf-8"))
-    return csv_path, html_path
+    stem = f"upload-{report.made_at.strftime('%Y%m%d-%H%M%S')}"
+    return write_report_files(folder, stem, render_csv(report), render_html(report))
